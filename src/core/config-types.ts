@@ -1,0 +1,27 @@
+/** The validated configuration every other module receives. */
+import type { AlgorithmName } from './selection/algorithm.ts';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export interface ServerConfig {
+  /** The server's origin, e.g. `http://127.0.0.1:5001` (scheme, host, port; no path, no trailing slash). */
+  readonly url: string;
+  readonly weight: number;
+}
+
+export interface Config {
+  readonly algorithm: AlgorithmName;
+  /** Undefined when BACKEND_SERVERS is unset: demo mode starts built-in backends. */
+  readonly servers: readonly ServerConfig[] | undefined;
+  readonly host: string;
+  readonly port: number;
+  readonly healthCheckPath: string;
+  readonly healthCheckIntervalMs: number;
+  readonly healthCheckTimeoutMs: number;
+  readonly upstreamTimeoutMs: number;
+  readonly logLevel: LogLevelName;
+  readonly logFormat: LogFormat;
+}
