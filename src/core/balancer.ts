@@ -1,0 +1,83 @@
+/** Wires pool, selection, health, metrics and forwarding into one fetch handler for a runtime to serve. */
+import { createAdminRoutes } from './admin-routes.ts';
+import type { Config, ServerConfig } from './config-types.ts';
+import { ForwardingPolicy } from './forwarding-policy.ts';
+import { HealthChecker } from './health-checker.ts';
+import { InFlightTracker } from './in-flight.ts';
+import { logger } from './logging.ts';
+import { Metrics } from './metrics.ts';
+import { isAdminPath } from './request-target.ts';
+import { createAlgorithm } from './selection/create-algorithm.ts';
+import { ServerPool } from './server-pool.ts';
+import { buildStatsReport, type StatsReport } from './stats-report.ts';
+import type { UpstreamClient } from './upstream-client.ts';
+import { WebForwarder } from './web-forwarder.ts';
+
+export interface Balancer {
+  /** The whole HTTP surface: /lb/* to the admin routes, everything else proxied. */
+  fetch(request: Request): Response | Promise<Response>;
+  readonly pool: ServerPool;
+  readonly health: HealthChecker;
+  readonly policy: ForwardingPolicy;
+  stats(): StatsReport;
+  /** Starts active health checks. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createBalancer(config: Config, servers: readonly ServerConfig[], client: UpstreamClient): Balancer {
+  const startedAt = performance.now();
+  const pool = new ServerPool(servers);
+  const inFlight = new InFlightTracker();
+  const metrics = new Metrics(pool.servers.length);
+  const health = new HealthChecker(
+    pool,
+    client,
+    { path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs },
+    logger('health'),
+  );
+  const policy = new ForwardingPolicy({
+    pool,
+    algorithm: createAlgorithm(config.algorithm),
+    inFlight,
+    metrics,
+    health,
+    log: logger('proxy'),
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+  });
+  const forwarder = new WebForwarder(policy, client);
+  const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics });
+  const admin = createAdminRoutes({ stats, healthyServers: () => pool.healthy.length });
+  const requestLog = logger('request');
+
+  return {
+    // Proxied traffic bypasses the router: Hono's HEAD handling would re-wrap upstream responses.
+    fetch(request) {
+      if (isAdminPath(request.url)) return admin.fetch(request);
+      if (requestLog.isEnabledFor('debug')) return logged(request, forwarder.forward(request));
+      return forwarder.forward(request);
+    },
+    pool,
+    health,
+    policy,
+    stats,
+    start: () => health.start(),
+    stop: async () => {
+      await health.stop();
+      await client.close?.();
+    },
+  };
+
+  async function logged(request: Request, pending: Promise<Response>): Promise<Response> {
+    const started = performance.now();
+    const response = await pending;
+    requestLog.debug('{method} {url} {status}', {
+      event: 'request',
+      method: request.method,
+      url: request.url,
+      status: response.status,
+      ms: Math.round((performance.now() - started) * 1000) / 1000,
+    });
+    return response;
+  }
+}

@@ -1,0 +1,226 @@
+/** Turns the environment record (passed in by each runtime entrypoint) into a validated `Config`, or a list of every problem found. */
+import { z } from 'zod';
+import { ALGORITHM_NAMES } from './selection/algorithm.ts';
+import { LOG_FORMATS, LOG_LEVELS } from './config-types.ts';
+import type { Config, ServerConfig } from './config-types.ts';
+
+type Env = Readonly<Record<string, string | undefined>>;
+export type ParseConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+/** Largest delay timers accept: above 2^31 - 1 ms, setTimeout fires almost at once instead (Node, Deno and Bun alike). */
+const MAX_TIMER_MS = 2_147_483_647;
+/** Weights are relative; a cap keeps sums of weights far from float precision limits in weighted selection. */
+const MAX_WEIGHT = 1_000_000;
+/** Strict digits only: Number() and parseInt() would accept "1e3", " ", "0x10" or "10abc". */
+const DIGITS = /^\d+$/;
+
+/** Values are JSON-quoted so stray spaces, quotes and newlines from a .env file are visible in the message. */
+const show = (value: string): string => JSON.stringify(value);
+
+/** Each environment variable is a string or absent; a custom message keeps zod's generic wording out of user-facing text. */
+const envString = (name: string) =>
+  z.string({ error: `${name} must be a string` }).optional();
+
+/** An empty string is treated as unset, so `PORT=` in a .env file falls back to the default. */
+const isUnset = (raw: string | undefined): raw is undefined | '' => raw === undefined || raw === '';
+
+function oneOf<const T extends readonly string[]>(name: string, allowed: T, fallback: T[number]) {
+  const isAllowed = (value: string): value is T[number] => (allowed as readonly string[]).includes(value);
+  return envString(name).transform((raw, ctx): T[number] => {
+    if (isUnset(raw)) return fallback;
+    if (isAllowed(raw)) return raw;
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; use one of: ${allowed.join(', ')}`);
+    return z.NEVER;
+  });
+}
+
+function port(name: string, fallback: number) {
+  return envString(name).transform((raw, ctx): number => {
+    if (isUnset(raw)) return fallback;
+    const value = DIGITS.test(raw) ? Number(raw) : Number.NaN;
+    if (value >= 0 && value <= 65535) return value;
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; use an integer from 0 to 65535`);
+    return z.NEVER;
+  });
+}
+
+function milliseconds(name: string, fallback: number) {
+  return envString(name).transform((raw, ctx): number => {
+    if (isUnset(raw)) return fallback;
+    const value = DIGITS.test(raw) ? Number(raw) : Number.NaN;
+    if (value >= 1 && value <= MAX_TIMER_MS) return value;
+    const limit = value > MAX_TIMER_MS ? ` no greater than ${MAX_TIMER_MS}` : '';
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; use a positive integer number of milliseconds${limit}`);
+    return z.NEVER;
+  });
+}
+
+const host = envString('HOST').transform((raw, ctx): string => {
+  if (isUnset(raw)) return '0.0.0.0';
+  // A URL or a quoted/padded value here would otherwise surface later as an opaque listen() failure.
+  if (!/[\s/]/.test(raw)) return raw;
+  ctx.addIssue(`HOST=${show(raw)} is not allowed; use a hostname or IP address such as 0.0.0.0, 127.0.0.1 or ::`);
+  return z.NEVER;
+});
+
+const healthCheckPath = envString('HEALTH_CHECK_PATH').transform((raw, ctx): string => {
+  if (isUnset(raw)) return '/health';
+  // "//x" is refused too: resolved with new URL(path, origin) it names another host, and appended to an origin it is a typo.
+  if (raw.startsWith('/') && !raw.startsWith('//') && !/\s/.test(raw)) return raw;
+  ctx.addIssue(`HEALTH_CHECK_PATH=${show(raw)} is not allowed; use a path starting with a single "/", e.g. /health`);
+  return z.NEVER;
+});
+
+/** "a", "a and b", "a, b and c". */
+const listing = (parts: readonly string[]): string =>
+  parts.length < 2 ? parts.join('') : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`;
+
+/** Masks `user:password@` so a rejected URL's password never reaches logs through an error message. */
+const redact = (item: string): string => item.replace(/^([a-z][a-z\d+.-]*:\/\/[^/?#@:]*:)[^/?#]*@/i, '$1***@');
+
+function parseWeight(params: readonly string[], describe: string, report: (message: string) => void): number | undefined {
+  let weight: number | undefined;
+  let seen = false;
+  let ok = true;
+  for (const param of params) {
+    const eq = param.indexOf('=');
+    const key = (eq === -1 ? param : param.slice(0, eq)).trim();
+    const value = eq === -1 ? '' : param.slice(eq + 1).trim();
+    if (param.trim() === '') {
+      report(`${describe}: nothing follows a ";"; write ;weight=N or remove the ";"`);
+      ok = false;
+      continue;
+    }
+    if (key !== 'weight') {
+      report(`${describe}: unknown parameter ${show(param.trim())}; the only parameter allowed is ;weight=N`);
+      ok = false;
+      continue;
+    }
+    if (seen) {
+      report(`${describe}: weight is given more than once; give ;weight=N at most once`);
+      ok = false;
+      continue;
+    }
+    seen = true;
+    const n = DIGITS.test(value) ? Number(value) : Number.NaN;
+    if (n >= 1 && n <= MAX_WEIGHT) {
+      weight = n;
+    } else {
+      const limit = n > MAX_WEIGHT ? ` no greater than ${MAX_WEIGHT}` : '';
+      report(`${describe}: weight must be a positive integer${limit}`);
+      ok = false;
+    }
+  }
+  return ok ? (weight ?? 1) : undefined;
+}
+
+/** Returns the server's origin, or undefined after reporting why the URL is not usable. */
+function parseOrigin(text: string, describe: string, report: (message: string) => void): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    report(`${describe} is not a valid URL; use e.g. http://10.0.0.1:5001`);
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    // "localhost:5001" parses with "localhost:" as its scheme; point at the missing "http://" instead of leaving it a puzzle.
+    const hint = text.includes('//') ? '' : `; include the scheme, e.g. http://${text}`;
+    report(`${describe} is not an http or https URL${hint}`);
+    return undefined;
+  }
+  // Comparing href with origin also catches a bare "?" or "#", which leave search and hash empty.
+  if (url.href === `${url.origin}/`) return url.origin;
+  const extras: string[] = [];
+  if (url.username !== '' || url.password !== '') extras.push('a user:password');
+  if (url.pathname !== '/') extras.push(`a path (${url.pathname})`);
+  if (url.search !== '' || text.includes('?')) extras.push('a query');
+  if (url.hash !== '' || text.includes('#')) extras.push('a fragment');
+  report(
+    `${describe} must be an origin only but has ${listing(extras)}; use ${url.origin} ` +
+      `(Fairway forwards each request's own path to the server's origin)`,
+  );
+  return undefined;
+}
+
+const backendServers = envString('BACKEND_SERVERS').transform((raw, ctx): readonly ServerConfig[] | undefined => {
+  // Unset means demo mode; a value of only spaces is almost certainly an empty .env entry, not a request for no servers.
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const report = (message: string) => ctx.addIssue(message);
+  const servers: ServerConfig[] = [];
+  const itemsByOrigin = new Map<string, number[]>();
+  let failed = false;
+
+  raw.split(',').forEach((rawItem, index) => {
+    const item = rawItem.trim();
+    const describe = `BACKEND_SERVERS item ${index + 1} ${show(redact(item))}`;
+    if (item === '') {
+      report(`${describe} is empty; list server URLs separated by single commas, with no trailing comma`);
+      failed = true;
+      return;
+    }
+    const [urlText = '', ...params] = item.split(';');
+    const origin = parseOrigin(urlText.trim(), describe, report);
+    const weight = parseWeight(params, describe, report);
+    if (origin !== undefined) itemsByOrigin.set(origin, [...(itemsByOrigin.get(origin) ?? []), index + 1]);
+    if (origin === undefined || weight === undefined) {
+      failed = true;
+      return;
+    }
+    servers.push({ url: origin, weight });
+  });
+
+  for (const [origin, items] of itemsByOrigin) {
+    if (items.length < 2) continue;
+    const times = items.length === 2 ? 'twice' : `${items.length} times`;
+    report(
+      `BACKEND_SERVERS lists ${origin} ${times} (items ${listing(items.map(String))}); ` +
+        'list each server once and use ;weight=N to send it more traffic',
+    );
+    failed = true;
+  }
+  return failed ? z.NEVER : servers;
+});
+
+const envSchema = z
+  .object(
+    {
+      ALGORITHM: oneOf('ALGORITHM', ALGORITHM_NAMES, 'round_robin'),
+      BACKEND_SERVERS: backendServers,
+      HOST: host,
+      PORT: port('PORT', 8080),
+      HEALTH_CHECK_PATH: healthCheckPath,
+      HEALTH_CHECK_INTERVAL_MS: milliseconds('HEALTH_CHECK_INTERVAL_MS', 5000),
+      HEALTH_CHECK_TIMEOUT_MS: milliseconds('HEALTH_CHECK_TIMEOUT_MS', 2000),
+      UPSTREAM_TIMEOUT_MS: milliseconds('UPSTREAM_TIMEOUT_MS', 10_000),
+      LOG_LEVEL: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+      LOG_FORMAT: oneOf('LOG_FORMAT', LOG_FORMATS, 'json'),
+    },
+    { error: 'the environment must be an object of string values' },
+  )
+  .transform(
+    (env): Config => ({
+      algorithm: env.ALGORITHM,
+      servers: env.BACKEND_SERVERS,
+      host: env.HOST,
+      port: env.PORT,
+      healthCheckPath: env.HEALTH_CHECK_PATH,
+      healthCheckIntervalMs: env.HEALTH_CHECK_INTERVAL_MS,
+      healthCheckTimeoutMs: env.HEALTH_CHECK_TIMEOUT_MS,
+      upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+      logLevel: env.LOG_LEVEL,
+      logFormat: env.LOG_FORMAT,
+    }),
+  );
+
+/** Validates every variable and reports all problems at once, so one restart can fix them all. */
+export function parseConfig(env: Env): ParseConfigResult {
+  const result = envSchema.safeParse(env);
+  if (result.success) return { ok: true, config: result.data };
+  return { ok: false, errors: result.error.issues.map((issue) => issue.message) };
+}
+
+/** A short block for stderr: one line per problem, never a stack trace. */
+export function formatConfigErrors(errors: string[]): string {
+  return ['Fairway cannot start: invalid configuration', ...errors.map((error) => `  - ${error}`)].join('\n');
+}

@@ -1,0 +1,28 @@
+/** Removes hop-by-hop headers, which describe one connection and must not be forwarded (RFC 9110 §7.6.1). */
+
+/** Fixed hop-by-hop names (RFC 9110 §7.6.1), plus Proxy-Connection and Keep-Alive, which old clients still send. */
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+] as const;
+
+/** Deletes, in place, the fixed hop-by-hop headers and every header the Connection header names. */
+export function stripHopByHop(headers: Headers): void {
+  const connection = headers.get('connection');
+  if (connection !== null) {
+    for (const token of connection.split(',')) {
+      const name = token.trim();
+      if (name !== '') headers.delete(name);
+    }
+  }
+  for (const name of HOP_BY_HOP) {
+    if (headers.has(name)) headers.delete(name);
+  }
+}

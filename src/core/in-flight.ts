@@ -1,0 +1,31 @@
+/** Exact in-flight accounting: a lease per forwarded request, released exactly once. */
+import type { UpstreamServer } from './upstream-server.ts';
+
+export interface InFlightLease {
+  readonly server: UpstreamServer;
+  /** Idempotent: every exit path may call it, only the first one counts. */
+  release(): void;
+}
+
+export class InFlightTracker {
+  #total = 0;
+
+  get total(): number {
+    return this.#total;
+  }
+
+  acquire(server: UpstreamServer): InFlightLease {
+    server.activeConnections++;
+    this.#total++;
+    let released = false;
+    return {
+      server,
+      release: () => {
+        if (released) return;
+        released = true;
+        server.activeConnections--;
+        this.#total--;
+      },
+    };
+  }
+}

@@ -1,0 +1,41 @@
+/** Structured logging through LogTape: JSON lines by default, human-readable with LOG_FORMAT=pretty. */
+import {
+  ansiColorFormatter,
+  configureSync,
+  getLogger,
+  jsonLinesFormatter,
+  type Logger,
+  type LogRecord,
+  type Sink,
+} from '@logtape/logtape';
+import type { LogFormat, LogLevelName } from './config-types.ts';
+
+export type { Logger };
+
+const ROOT = 'fairway';
+
+/** One line per record on standard output, whatever the level, so one stream carries the whole story. */
+function stdoutSink(format: LogFormat): Sink {
+  const formatter = format === 'pretty' ? ansiColorFormatter : jsonLinesFormatter;
+  return (record: LogRecord) => {
+    const line = formatter(record);
+    console.log(line.endsWith('\n') ? line.slice(0, -1) : line);
+  };
+}
+
+export function configureLogging(level: LogLevelName, format: LogFormat): void {
+  configureSync({
+    reset: true,
+    sinks: { stdout: stdoutSink(format) },
+    loggers: [
+      // LogTape calls it 'warning'; users write LOG_LEVEL=warn as in most tools.
+      { category: [ROOT], lowestLevel: level === 'warn' ? 'warning' : level, sinks: ['stdout'] },
+      // LogTape reports its own problems here; keep them visible but quiet.
+      { category: ['logtape', 'meta'], lowestLevel: 'warning', sinks: ['stdout'] },
+    ],
+  });
+}
+
+export function logger(...category: string[]): Logger {
+  return getLogger([ROOT, ...category]);
+}

@@ -1,0 +1,69 @@
+/** Request, error and latency counters per server and in total, and the latency average selection reads. */
+import { LatencyWindow, type LatencySummary } from './latency-window.ts';
+import type { UpstreamServer } from './upstream-server.ts';
+
+/** Weight of the newest sample in the decaying average: recent enough to follow a slowing server. */
+const EWMA_ALPHA = 0.3;
+
+export interface ServerCounters {
+  requests: number;
+  errors: number;
+  readonly latency: LatencyWindow;
+}
+
+export interface MetricsTotals {
+  readonly requests: number;
+  readonly errors: number;
+}
+
+export class Metrics {
+  readonly #perServer: ServerCounters[] = [];
+  #requests = 0;
+  #errors = 0;
+
+  constructor(serverCount: number) {
+    for (let i = 0; i < serverCount; i++) this.#perServer.push({ requests: 0, errors: 0, latency: new LatencyWindow() });
+  }
+
+  /** The server answered with response headers after `ms`; a 5xx counts as an error. */
+  recordResponse(server: UpstreamServer, status: number, ms: number): void {
+    const c = this.#perServer[server.id];
+    c.requests++;
+    this.#requests++;
+    if (status >= 500) {
+      c.errors++;
+      this.#errors++;
+    }
+    c.latency.add(ms);
+    server.latencyEwmaMs = server.latencyEwmaMs === undefined ? ms : server.latencyEwmaMs + EWMA_ALPHA * (ms - server.latencyEwmaMs);
+  }
+
+  /** Forwarding failed (refused, reset, timed out): the client got a 502 or 504. */
+  recordFailure(server: UpstreamServer): void {
+    this.#perServer[server.id].requests++;
+    this.#perServer[server.id].errors++;
+    this.#requests++;
+    this.#errors++;
+  }
+
+  /** The client went away before the server answered: counted, but neither an error nor a latency sample. */
+  recordAbandoned(server: UpstreamServer): void {
+    this.#perServer[server.id].requests++;
+    this.#requests++;
+  }
+
+  /** The balancer answered 503 itself because no server was healthy. */
+  recordNoServer(): void {
+    this.#requests++;
+    this.#errors++;
+  }
+
+  totals(): MetricsTotals {
+    return { requests: this.#requests, errors: this.#errors };
+  }
+
+  server(server: UpstreamServer): { requests: number; errors: number; latency: LatencySummary | null } {
+    const c = this.#perServer[server.id];
+    return { requests: c.requests, errors: c.errors, latency: c.latency.summary() };
+  }
+}

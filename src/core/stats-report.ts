@@ -1,0 +1,62 @@
+/** Builds the JSON document served at GET /lb/stats from the live pool, accounting and metrics. */
+import type { InFlightTracker } from './in-flight.ts';
+import type { LatencySummary } from './latency-window.ts';
+import type { Metrics } from './metrics.ts';
+import type { AlgorithmName } from './selection/algorithm.ts';
+import type { ServerPool } from './server-pool.ts';
+import type { HealthCheckResult } from './upstream-server.ts';
+
+export interface ServerStats {
+  url: string;
+  weight: number;
+  healthy: boolean;
+  activeConnections: number;
+  requests: number;
+  errors: number;
+  errorRate: number;
+  responseTimeMs: LatencySummary | null;
+  lastHealthCheck: HealthCheckResult | null;
+}
+
+export interface StatsReport {
+  algorithm: AlgorithmName;
+  uptimeSeconds: number;
+  totals: { requests: number; errors: number; errorRate: number; activeConnections: number };
+  servers: ServerStats[];
+}
+
+const rate = (errors: number, requests: number): number => (requests === 0 ? 0 : Math.round((errors / requests) * 10000) / 10000);
+
+export function buildStatsReport(input: {
+  algorithm: AlgorithmName;
+  startedAt: number;
+  pool: ServerPool;
+  inFlight: InFlightTracker;
+  metrics: Metrics;
+}): StatsReport {
+  const totals = input.metrics.totals();
+  return {
+    algorithm: input.algorithm,
+    uptimeSeconds: Math.round((performance.now() - input.startedAt) / 100) / 10,
+    totals: {
+      requests: totals.requests,
+      errors: totals.errors,
+      errorRate: rate(totals.errors, totals.requests),
+      activeConnections: input.inFlight.total,
+    },
+    servers: input.pool.servers.map((server) => {
+      const m = input.metrics.server(server);
+      return {
+        url: server.url,
+        weight: server.weight,
+        healthy: server.healthy,
+        activeConnections: server.activeConnections,
+        requests: m.requests,
+        errors: m.errors,
+        errorRate: rate(m.errors, m.requests),
+        responseTimeMs: m.latency,
+        lastHealthCheck: server.lastHealthCheck,
+      };
+    }),
+  };
+}

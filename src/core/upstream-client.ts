@@ -1,0 +1,21 @@
+/** The upstream client the runtime entrypoint hands the core: the fetch signature plus what it does to bodies. */
+
+export interface UpstreamRequestInit {
+  method: string;
+  headers: Headers;
+  body: ReadableStream<Uint8Array> | null;
+  signal: AbortSignal;
+  redirect: 'manual';
+  /** Required by fetch implementations when `body` is a stream. */
+  duplex: 'half';
+}
+
+export interface UpstreamClient {
+  fetch(url: string, init: UpstreamRequestInit): Promise<Response>;
+  /**
+   * True when the client gunzips bodies itself but keeps `Content-Encoding` (Deno's fetch has no opt-out).
+   * The core then drops the encoding headers so they match the bytes the client gets.
+   */
+  readonly decodesCompressedBodies: boolean;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,33 @@
+/** One configured backend server and the live state the balancer keeps about it. */
+import type { Candidate } from './selection/algorithm.ts';
+
+export interface HealthCheckResult {
+  readonly at: string;
+  readonly ok: boolean;
+  /** HTTP status of the probe, or null when it got no response (refused, timed out). */
+  readonly status: number | null;
+  readonly ms: number;
+  readonly reason?: string;
+}
+
+/**
+ * A plain record shared by the modules that each own one part of it: health writes `healthy`,
+ * in-flight accounting writes `activeConnections`, metrics writes `latencyEwmaMs`.
+ * Selection only reads it through the `Candidate` view.
+ */
+export class UpstreamServer implements Candidate {
+  readonly id: number;
+  /** Origin only (`http://host:port`): the request's own path is appended when forwarding. */
+  readonly url: string;
+  readonly weight: number;
+  healthy = true;
+  activeConnections = 0;
+  latencyEwmaMs: number | undefined = undefined;
+  lastHealthCheck: HealthCheckResult | null = null;
+
+  constructor(id: number, url: string, weight: number) {
+    this.id = id;
+    this.url = url;
+    this.weight = weight;
+  }
+}

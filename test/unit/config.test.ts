@@ -1,0 +1,337 @@
+/** Unit tests for parseConfig and formatConfigErrors; runs under node --test, deno test and bun test. */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatConfigErrors, parseConfig } from '../../src/core/config.ts';
+import type { Config } from '../../src/core/config-types.ts';
+
+type Env = Record<string, string | undefined>;
+
+function configOf(env: Env): Config {
+  const result = parseConfig(env);
+  if (!result.ok) assert.fail(`expected a valid config, got errors:\n${result.errors.join('\n')}`);
+  return result.config;
+}
+
+function errorsOf(env: Env): string[] {
+  const result = parseConfig(env);
+  if (result.ok) assert.fail(`expected errors, got config ${JSON.stringify(result.config)}`);
+  return result.errors;
+}
+
+/** Asserts exactly one error, naming the variable and quoting the offending value, and returns it. */
+function onlyError(env: Env, variable: string, value: string): string {
+  const errors = errorsOf(env);
+  assert.equal(errors.length, 1, `expected one error, got:\n${errors.join('\n')}`);
+  const [error = ''] = errors;
+  assert.ok(error.includes(variable), `"${error}" should name ${variable}`);
+  assert.ok(error.includes(JSON.stringify(value)), `"${error}" should quote ${JSON.stringify(value)}`);
+  return error;
+}
+
+const servers = (value: string) => configOf({ BACKEND_SERVERS: value }).servers;
+
+describe('parseConfig defaults', () => {
+  test('an empty environment yields every documented default and demo mode', () => {
+    assert.deepEqual(configOf({}), {
+      algorithm: 'round_robin',
+      servers: undefined,
+      host: '0.0.0.0',
+      port: 8080,
+      healthCheckPath: '/health',
+      healthCheckIntervalMs: 5000,
+      healthCheckTimeoutMs: 2000,
+      upstreamTimeoutMs: 10000,
+      logLevel: 'info',
+      logFormat: 'json',
+    });
+  });
+
+  test('empty strings count as unset and fall back to defaults', () => {
+    const env: Env = {};
+    for (const name of [
+      'ALGORITHM', 'BACKEND_SERVERS', 'HOST', 'PORT', 'HEALTH_CHECK_PATH', 'HEALTH_CHECK_INTERVAL_MS',
+      'HEALTH_CHECK_TIMEOUT_MS', 'UPSTREAM_TIMEOUT_MS', 'LOG_LEVEL', 'LOG_FORMAT',
+    ]) env[name] = '';
+    assert.deepEqual(configOf(env), configOf({}));
+  });
+
+  test('BACKEND_SERVERS of only whitespace counts as unset (demo mode)', () => {
+    assert.equal(servers('  \t '), undefined);
+  });
+
+  test('unrelated environment variables are ignored', () => {
+    assert.deepEqual(configOf({ PATH: '/usr/bin', HOME: '/root' }), configOf({}));
+  });
+});
+
+describe('parseConfig valid values', () => {
+  test('every algorithm name is accepted', () => {
+    for (const name of ['round_robin', 'weighted_round_robin', 'least_connections', 'least_response_time']) {
+      assert.equal(configOf({ ALGORITHM: name }).algorithm, name);
+    }
+  });
+
+  test('HOST, PORT and HEALTH_CHECK_PATH are taken as given', () => {
+    const config = configOf({ HOST: '127.0.0.1', PORT: '3000', HEALTH_CHECK_PATH: '/status/live' });
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.port, 3000);
+    assert.equal(config.healthCheckPath, '/status/live');
+  });
+
+  test('HOST accepts an IPv6 address', () => {
+    assert.equal(configOf({ HOST: '::' }).host, '::');
+  });
+
+  test('PORT accepts both ends of the range, 0 meaning any free port', () => {
+    assert.equal(configOf({ PORT: '0' }).port, 0);
+    assert.equal(configOf({ PORT: '65535' }).port, 65535);
+  });
+
+  test('timeouts and the health check interval are parsed as milliseconds', () => {
+    const config = configOf({ HEALTH_CHECK_INTERVAL_MS: '1000', HEALTH_CHECK_TIMEOUT_MS: '250', UPSTREAM_TIMEOUT_MS: '30000' });
+    assert.equal(config.healthCheckIntervalMs, 1000);
+    assert.equal(config.healthCheckTimeoutMs, 250);
+    assert.equal(config.upstreamTimeoutMs, 30000);
+  });
+
+  test('every log level and log format is accepted', () => {
+    for (const level of ['debug', 'info', 'warn', 'error']) assert.equal(configOf({ LOG_LEVEL: level }).logLevel, level);
+    for (const format of ['json', 'pretty']) assert.equal(configOf({ LOG_FORMAT: format }).logFormat, format);
+  });
+});
+
+describe('parseConfig BACKEND_SERVERS', () => {
+  test('servers keep their order and default to weight 1', () => {
+    assert.deepEqual(servers('http://10.0.0.1:5001,https://10.0.0.2:5002'), [
+      { url: 'http://10.0.0.1:5001', weight: 1 },
+      { url: 'https://10.0.0.2:5002', weight: 1 },
+    ]);
+  });
+
+  test(';weight=N sets a server weight', () => {
+    assert.deepEqual(servers('http://10.0.0.1:5001;weight=3,http://10.0.0.2:5001'), [
+      { url: 'http://10.0.0.1:5001', weight: 3 },
+      { url: 'http://10.0.0.2:5001', weight: 1 },
+    ]);
+  });
+
+  test('whitespace around items is trimmed', () => {
+    assert.deepEqual(servers('  http://a:1 ,\thttp://b:2;weight=2  '), [
+      { url: 'http://a:1', weight: 1 },
+      { url: 'http://b:2', weight: 2 },
+    ]);
+  });
+
+  test('URLs are normalised to their origin: lower-case host, default port and trailing slash dropped', () => {
+    assert.deepEqual(servers('http://LOCALHOST:80/,HTTPS://Example.COM:443'), [
+      { url: 'http://localhost', weight: 1 },
+      { url: 'https://example.com', weight: 1 },
+    ]);
+  });
+
+  test('IPv6 server addresses are accepted', () => {
+    assert.deepEqual(servers('http://[::1]:5001'), [{ url: 'http://[::1]:5001', weight: 1 }]);
+  });
+});
+
+describe('parseConfig rejects bad values', () => {
+  test('an unknown algorithm is rejected with the list of allowed names', () => {
+    assert.equal(
+      onlyError({ ALGORITHM: 'fastest' }, 'ALGORITHM', 'fastest'),
+      'ALGORITHM="fastest" is not allowed; use one of: round_robin, weighted_round_robin, least_connections, least_response_time',
+    );
+  });
+
+  test('algorithm names are case-sensitive and not trimmed', () => {
+    onlyError({ ALGORITHM: 'Round_Robin' }, 'ALGORITHM', 'Round_Robin');
+    onlyError({ ALGORITHM: ' round_robin' }, 'ALGORITHM', ' round_robin');
+  });
+
+  test('an unparsable server URL is rejected', () => {
+    const error = onlyError({ BACKEND_SERVERS: 'http://a:1,not a url' }, 'BACKEND_SERVERS', 'not a url');
+    assert.match(error, /item 2 .* is not a valid URL/);
+  });
+
+  test('a non-http(s) server URL is rejected', () => {
+    assert.equal(
+      onlyError({ BACKEND_SERVERS: 'http://a:1,ftp://x' }, 'BACKEND_SERVERS', 'ftp://x'),
+      'BACKEND_SERVERS item 2 "ftp://x" is not an http or https URL',
+    );
+  });
+
+  test('a server given as host:port without a scheme is rejected with a hint to add http://', () => {
+    const error = onlyError({ BACKEND_SERVERS: 'localhost:5001' }, 'BACKEND_SERVERS', 'localhost:5001');
+    assert.match(error, /not an http or https URL; include the scheme, e\.g\. http:\/\/localhost:5001/);
+  });
+
+  test('a server URL with a path is rejected, explaining that request paths are forwarded', () => {
+    const error = onlyError({ BACKEND_SERVERS: 'http://a:1/api' }, 'BACKEND_SERVERS', 'http://a:1/api');
+    assert.match(error, /a path \(\/api\)/);
+    assert.match(error, /use http:\/\/a:1/);
+    assert.match(error, /forwards each request's own path to the server's origin/);
+  });
+
+  test('a server URL with a query or a fragment is rejected', () => {
+    assert.match(onlyError({ BACKEND_SERVERS: 'http://a:1/?x=1' }, 'BACKEND_SERVERS', 'http://a:1/?x=1'), /a query/);
+    assert.match(onlyError({ BACKEND_SERVERS: 'http://a:1?' }, 'BACKEND_SERVERS', 'http://a:1?'), /a query/);
+    assert.match(onlyError({ BACKEND_SERVERS: 'http://a:1#top' }, 'BACKEND_SERVERS', 'http://a:1#top'), /a fragment/);
+  });
+
+  test('a server URL with user:password is rejected without echoing the password', () => {
+    const error = onlyError({ BACKEND_SERVERS: 'http://bob:s3cret@a:1' }, 'BACKEND_SERVERS', 'http://bob:***@a:1');
+    assert.match(error, /user:password/);
+    assert.ok(!error.includes('s3cret'), error);
+  });
+
+  test('weight 0 is rejected', () => {
+    assert.equal(
+      onlyError({ BACKEND_SERVERS: 'http://a:1;weight=0' }, 'BACKEND_SERVERS', 'http://a:1;weight=0'),
+      'BACKEND_SERVERS item 1 "http://a:1;weight=0": weight must be a positive integer',
+    );
+  });
+
+  test('negative, fractional, exponent, non-numeric and missing weights are rejected', () => {
+    for (const weight of ['-1', '1.5', '1e3', 'abc', '2x', '']) {
+      const item = `http://a:1;weight=${weight}`;
+      assert.match(onlyError({ BACKEND_SERVERS: item }, 'BACKEND_SERVERS', item), /weight must be a positive integer/);
+    }
+  });
+
+  test('unknown ;key=value parameters are rejected', () => {
+    const item = 'http://a:1;wieght=3';
+    assert.match(onlyError({ BACKEND_SERVERS: item }, 'BACKEND_SERVERS', item), /unknown parameter "wieght=3"/);
+  });
+
+  test('a weight given twice or a dangling ";" is rejected', () => {
+    onlyError({ BACKEND_SERVERS: 'http://a:1;weight=2;weight=3' }, 'BACKEND_SERVERS', 'http://a:1;weight=2;weight=3');
+    onlyError({ BACKEND_SERVERS: 'http://a:1;' }, 'BACKEND_SERVERS', 'http://a:1;');
+  });
+
+  test('an empty item such as a trailing comma is rejected', () => {
+    assert.match(onlyError({ BACKEND_SERVERS: 'http://a:1,' }, 'BACKEND_SERVERS', ''), /item 2 "" is empty/);
+    assert.match(onlyError({ BACKEND_SERVERS: 'http://a:1, ,http://b:2' }, 'BACKEND_SERVERS', ''), /item 2 "" is empty/);
+  });
+
+  test('the same server listed twice is rejected, also when spelled differently', () => {
+    assert.deepEqual(errorsOf({ BACKEND_SERVERS: 'http://a:1,http://b:2,http://a:1' }), [
+      'BACKEND_SERVERS lists http://a:1 twice (items 1 and 3); list each server once and use ;weight=N to send it more traffic',
+    ]);
+    const errors = errorsOf({ BACKEND_SERVERS: 'http://LOCALHOST:80/,http://localhost;weight=2' });
+    assert.equal(errors.length, 1);
+    assert.match(errors[0] ?? '', /^BACKEND_SERVERS lists http:\/\/localhost twice/);
+  });
+
+  test('PORT outside 0..65535 is rejected', () => {
+    assert.equal(
+      onlyError({ PORT: '70000' }, 'PORT', '70000'),
+      'PORT="70000" is not allowed; use an integer from 0 to 65535',
+    );
+    onlyError({ PORT: '65536' }, 'PORT', '65536');
+  });
+
+  test('integer variables reject anything but plain digits', () => {
+    for (const value of ['10abc', '1e3', ' ', '-1', '3.5', '0x10', '+5', ' 80']) {
+      onlyError({ PORT: value }, 'PORT', value);
+      onlyError({ UPSTREAM_TIMEOUT_MS: value }, 'UPSTREAM_TIMEOUT_MS', value);
+    }
+  });
+
+  test('a zero interval or timeout is rejected as not positive', () => {
+    assert.equal(
+      onlyError({ HEALTH_CHECK_INTERVAL_MS: '0' }, 'HEALTH_CHECK_INTERVAL_MS', '0'),
+      'HEALTH_CHECK_INTERVAL_MS="0" is not allowed; use a positive integer number of milliseconds',
+    );
+    onlyError({ HEALTH_CHECK_TIMEOUT_MS: '0' }, 'HEALTH_CHECK_TIMEOUT_MS', '0');
+    onlyError({ UPSTREAM_TIMEOUT_MS: '0' }, 'UPSTREAM_TIMEOUT_MS', '0');
+    onlyError({ HEALTH_CHECK_TIMEOUT_MS: '-5' }, 'HEALTH_CHECK_TIMEOUT_MS', '-5');
+  });
+
+  test('millisecond values beyond what timers support are rejected', () => {
+    assert.match(onlyError({ UPSTREAM_TIMEOUT_MS: '2147483648' }, 'UPSTREAM_TIMEOUT_MS', '2147483648'), /no greater than 2147483647/);
+    assert.equal(configOf({ UPSTREAM_TIMEOUT_MS: '2147483647' }).upstreamTimeoutMs, 2147483647);
+  });
+
+  test('HEALTH_CHECK_PATH must start with a single "/"', () => {
+    onlyError({ HEALTH_CHECK_PATH: 'health' }, 'HEALTH_CHECK_PATH', 'health');
+    onlyError({ HEALTH_CHECK_PATH: '//evil.example/health' }, 'HEALTH_CHECK_PATH', '//evil.example/health');
+  });
+
+  test('HOST must not be a URL or contain spaces', () => {
+    onlyError({ HOST: 'http://0.0.0.0' }, 'HOST', 'http://0.0.0.0');
+    onlyError({ HOST: '0.0.0.0 ' }, 'HOST', '0.0.0.0 ');
+  });
+
+  test('an unknown log level or log format is rejected with the allowed values', () => {
+    assert.equal(
+      onlyError({ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', 'verbose'),
+      'LOG_LEVEL="verbose" is not allowed; use one of: debug, info, warn, error',
+    );
+    assert.equal(
+      onlyError({ LOG_FORMAT: 'text' }, 'LOG_FORMAT', 'text'),
+      'LOG_FORMAT="text" is not allowed; use one of: json, pretty',
+    );
+  });
+
+  test('a non-string value is reported by variable name, not with a zod message', () => {
+    const errors = errorsOf({ PORT: 8080 as unknown as string });
+    assert.deepEqual(errors, ['PORT must be a string']);
+  });
+});
+
+describe('parseConfig reports all problems at once', () => {
+  test('every bad variable and every bad server item is reported, in variable order', () => {
+    const errors = errorsOf({
+      ALGORITHM: 'fastest',
+      BACKEND_SERVERS: 'http://a:1;weight=0,ftp://x,http://c:3/api,http://a:1',
+      PORT: '70000',
+      HEALTH_CHECK_INTERVAL_MS: '0',
+      HEALTH_CHECK_TIMEOUT_MS: '1.5',
+      UPSTREAM_TIMEOUT_MS: '10abc',
+      LOG_LEVEL: 'verbose',
+      LOG_FORMAT: 'xml',
+    });
+    const expected: [variable: string, value: string][] = [
+      ['ALGORITHM', 'fastest'],
+      ['BACKEND_SERVERS item 1', 'http://a:1;weight=0'],
+      ['BACKEND_SERVERS item 2', 'ftp://x'],
+      ['BACKEND_SERVERS item 3', 'http://c:3/api'],
+      ['BACKEND_SERVERS lists', 'http://a:1'],
+      ['PORT', '70000'],
+      ['HEALTH_CHECK_INTERVAL_MS', '0'],
+      ['HEALTH_CHECK_TIMEOUT_MS', '1.5'],
+      ['UPSTREAM_TIMEOUT_MS', '10abc'],
+      ['LOG_LEVEL', 'verbose'],
+      ['LOG_FORMAT', 'xml'],
+    ];
+    assert.equal(errors.length, expected.length, errors.join('\n'));
+    expected.forEach(([variable, value], i) => {
+      const error = errors[i] ?? '';
+      assert.ok(error.startsWith(variable), `"${error}" should start with ${variable}`);
+      assert.ok(error.includes(value), `"${error}" should include ${value}`);
+    });
+  });
+
+  test('one server item with several problems reports each of them', () => {
+    const errors = errorsOf({ BACKEND_SERVERS: 'http://a:1/x;weight=0;color=red' });
+    assert.equal(errors.length, 3, errors.join('\n'));
+    assert.match(errors.join('\n'), /a path/);
+    assert.match(errors.join('\n'), /weight must be a positive integer/);
+    assert.match(errors.join('\n'), /unknown parameter "color=red"/);
+  });
+});
+
+describe('formatConfigErrors', () => {
+  test('lists each error on its own indented line under a one-line heading', () => {
+    assert.equal(
+      formatConfigErrors(['PORT="x" is not allowed', 'LOG_LEVEL="y" is not allowed']),
+      'Fairway cannot start: invalid configuration\n  - PORT="x" is not allowed\n  - LOG_LEVEL="y" is not allowed',
+    );
+  });
+
+  test('formats real parseConfig errors without any stack trace', () => {
+    const text = formatConfigErrors(errorsOf({ PORT: 'abc', ALGORITHM: 'nope' }));
+    assert.equal(text.split('\n').length, 3);
+    assert.ok(!/\bat .*:\d+:\d+/.test(text), text);
+    assert.ok(!text.includes('Error'), text);
+  });
+});
