@@ -82,8 +82,9 @@ export async function startFairway(runtime: RuntimeAdapter): Promise<StartResult
     stop: () =>
       (stopping ??= (async () => {
         log.info('Shutting down', { event: 'shutdown' });
-        await balancer.stop();
+        // Stop accepting first and let in-flight responses finish; only then close the upstream client they use.
         await server.close();
+        await balancer.stop();
         await Promise.all(demos.map((d) => d.close()));
       })()),
   };

@@ -86,6 +86,13 @@ export class ForwardingPolicy {
       : { status: 502, error: `upstream server ${server} is unreachable (${reason})` };
   }
 
+  /** The server answered, but its response could not be passed on (not yet counted by `responded`). Returns the 502 error text. */
+  unforwardable(attempt: ForwardAttempt, reason: string): string {
+    this.#metrics.recordFailure(attempt.server);
+    this.#log.error('Response from {server} could not be forwarded: {reason}', { event: 'forward_failed', server: attempt.server.url, kind: 'bad_response', reason });
+    return `upstream server ${attempt.server.url} sent a response that cannot be forwarded (${reason})`;
+  }
+
   /** The response body finished streaming, or the client went away while it streamed. */
   finished(attempt: ForwardAttempt): void {
     attempt.lease.release();

@@ -19,8 +19,11 @@ export class HealthChecker {
   readonly #options: HealthCheckOptions;
   readonly #log: Logger;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Bumped by every start and stop, so a round from an earlier run never schedules another. */
+  #generation = 0;
   #stopped = true;
-  #running: Promise<void> | undefined;
+  #roundInProgress = false;
+  #running: Promise<void> = Promise.resolve();
 
   constructor(pool: ServerPool, client: UpstreamClient, options: HealthCheckOptions, log: Logger) {
     this.#pool = pool;
@@ -33,16 +36,24 @@ export class HealthChecker {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    const generation = ++this.#generation;
     const round = () => {
+      this.#roundInProgress = true;
       this.#running = this.checkAll().finally(() => {
-        if (!this.#stopped) this.#timer = setTimeout(round, this.#options.intervalMs);
+        this.#roundInProgress = false;
+        if (generation === this.#generation) this.#timer = setTimeout(round, this.#options.intervalMs);
       });
     };
-    round();
+    if (!this.#roundInProgress) return round();
+    // A restart during the previous run's last round waits for it, so two rounds never overlap.
+    void this.#running.then(() => {
+      if (generation === this.#generation) round();
+    });
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#generation++;
     clearTimeout(this.#timer);
     await this.#running;
   }

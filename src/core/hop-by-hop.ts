@@ -13,13 +13,16 @@ const HOP_BY_HOP = [
   'proxy-authenticate',
 ] as const;
 
+/** A header field name is an RFC 9110 §5.6.2 token; anything else in Connection names no header and is skipped. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 /** Deletes, in place, the fixed hop-by-hop headers and every header the Connection header names. */
 export function stripHopByHop(headers: Headers): void {
   const connection = headers.get('connection');
   if (connection !== null) {
     for (const token of connection.split(',')) {
       const name = token.trim();
-      if (name !== '') headers.delete(name);
+      if (TOKEN.test(name)) headers.delete(name);
     }
   }
   for (const name of HOP_BY_HOP) {

@@ -19,6 +19,12 @@ export class WebForwarder {
   }
 
   async forward(request: Request): Promise<Response> {
+    // Prepared before selection, so nothing between taking a lease and the try blocks below can throw.
+    const headers = new Headers(request.headers);
+    stripHopByHop(headers);
+    // The upstream Host is the server's own; the client sets it from the URL.
+    headers.delete('host');
+
     const attempt = this.#policy.begin();
     if (attempt === undefined) return jsonError(503, 'no healthy upstream server is available');
 
@@ -41,11 +47,6 @@ export class WebForwarder {
       this.#policy.finished(attempt);
     };
 
-    const headers = new Headers(request.headers);
-    stripHopByHop(headers);
-    // The upstream Host is the server's own; the client sets it from the URL.
-    headers.delete('host');
-
     let upstream: Response;
     try {
       if (clientSignal.aborted) throw CLIENT_GONE;
@@ -65,8 +66,20 @@ export class WebForwarder {
     }
     clearTimeout(timer);
     responded = true;
-    this.#policy.responded(attempt, upstream.status);
 
+    try {
+      const response = this.#clientResponse(request, upstream, finish);
+      this.#policy.responded(attempt, upstream.status);
+      return response;
+    } catch (error) {
+      // A response the runtime refuses to represent (say, a status outside 200-599) must not leak the lease.
+      finish();
+      upstream.body?.cancel().catch(() => {});
+      return jsonError(502, this.#policy.unforwardable(attempt, describeError(error)));
+    }
+  }
+
+  #clientResponse(request: Request, upstream: Response, finish: () => void): Response {
     const responseHeaders = new Headers(upstream.headers);
     stripHopByHop(responseHeaders);
     if (this.#client.decodesCompressedBodies && responseHeaders.has('content-encoding')) {
@@ -105,12 +118,14 @@ export class WebForwarder {
  * `finish` once, when the body ends, fails, or the client cancels it by going away.
  */
 function releaseWhenDone(body: ReadableStream<Uint8Array>, finish: () => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
+  // Locked lazily: until the first read, the caller can still cancel `body` if building the Response fails.
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
         try {
+          reader ??= body.getReader();
           chunk = await reader.read();
         } catch (error) {
           finish();
@@ -126,7 +141,7 @@ function releaseWhenDone(body: ReadableStream<Uint8Array>, finish: () => void): 
       },
       cancel(reason) {
         finish();
-        return reader.cancel(reason);
+        return (reader ?? body).cancel(reason);
       },
     },
     { highWaterMark: 0 },

@@ -26,6 +26,11 @@ export function createUndiciUpstream(): UpstreamClient {
         if (Array.isArray(value)) for (const v of value) responseHeaders.append(name, v);
         else if (value !== undefined) responseHeaders.append(name, value);
       }
+      // 204, 205, 304 and 1xx carry no body (RFC 9110 §6.4.1), and Response refuses one for them.
+      if (statusCode === 204 || statusCode === 205 || statusCode === 304 || statusCode < 200) {
+        body.resume();
+        return new Response(null, { status: statusCode, headers: responseHeaders });
+      }
       return new Response(toWebStream(body), { status: statusCode, headers: responseHeaders });
     },
     close: () => agent.close(),
