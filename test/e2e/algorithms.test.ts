@@ -1,0 +1,94 @@
+/** Selection algorithms, observed from outside: which backend answers each request. */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
+import { getStats, request, sequence, serverStats, whoAnswers } from '../support/http.ts';
+import { TEST_TIMEOUT_MS, pollUntil } from '../support/poll.ts';
+import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
+import { selectedRuntimes } from '../support/runtimes.ts';
+
+for (const runtime of selectedRuntimes()) {
+  describe(`algorithms [${runtime.name}]`, () => {
+    let backends: Backend[] = [];
+    let proxy: ProxyHandle | undefined;
+
+    afterEach(async () => {
+      await proxy?.stop();
+      proxy = undefined;
+      await closeBackends(backends);
+      backends = [];
+    });
+
+    test('round_robin cycles strictly through 3 servers in configured order', { timeout: TEST_TIMEOUT_MS }, async () => {
+      backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
+      proxy = await startProxy(runtime, { ALGORITHM: 'round_robin', BACKEND_SERVERS: backendServers(backends) });
+      const seq = await sequence(proxy.url, 12);
+      const order = ['a', 'b', 'c'];
+      const start = order.indexOf(seq[0]!);
+      const expected = seq.map((_, i) => order[(start + i) % 3]);
+      assert.deepEqual(seq, expected, `got ${seq.join(' ')}`);
+    });
+
+    test('weighted_round_robin with weights 5,1,1 gives a a b a c a a per cycle', { timeout: TEST_TIMEOUT_MS }, async () => {
+      backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
+      proxy = await startProxy(runtime, {
+        ALGORITHM: 'weighted_round_robin',
+        BACKEND_SERVERS: backendServers(backends, [5, 1, 1]),
+      });
+      const seq = await sequence(proxy.url, 14);
+      const cycle = ['a', 'a', 'b', 'a', 'c', 'a', 'a'];
+      assert.deepEqual(seq, [...cycle, ...cycle], `got ${seq.join(' ')}`);
+      const stats = await getStats(proxy.url);
+      assert.deepEqual(
+        stats.servers.map((s) => s.weight),
+        [5, 1, 1],
+      );
+    });
+
+    test('least_connections sends new requests to the idle server while others hold slow requests', { timeout: TEST_TIMEOUT_MS }, async () => {
+      backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
+      proxy = await startProxy(runtime, { ALGORITHM: 'least_connections', BACKEND_SERVERS: backendServers(backends) });
+      const p = proxy;
+      const held = (): number => backends.reduce((n, b) => n + b.held, 0);
+
+      // Two held requests land on two different servers (the second avoids the busy one).
+      const hold1 = request(`${p.url}/hold`, { timeoutMs: 20_000 });
+      await pollUntil(() => held() === 1, { description: 'first /hold parked at a backend' });
+      const hold2 = request(`${p.url}/hold`, { timeoutMs: 20_000 });
+      await pollUntil(() => held() === 2, { description: 'second /hold parked at a backend' });
+      const busy = backends.filter((b) => b.held === 1).map((b) => b.name);
+      assert.equal(busy.length, 2, `both holds on one server: ${backends.map((b) => `${b.name}=${b.held}`).join(' ')}`);
+      const idle = backends.find((b) => b.held === 0)!.name;
+
+      const stats = await getStats(p.url);
+      assert.equal(stats.totals.activeConnections, 2);
+      for (const b of backends) assert.equal(serverStats(stats, b.url).activeConnections, b.held, `${b.name} activeConnections`);
+
+      // Every further short request goes to the only idle server.
+      const answered: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        answered.push(await whoAnswers(p.url));
+        // Wait until the proxy has closed the bookkeeping of that request before the next pick.
+        await pollUntil(async () => (await getStats(p.url)).totals.activeConnections === 2, {
+          description: 'in-flight count back to the 2 held requests',
+        });
+      }
+      assert.deepEqual(answered, Array(6).fill(idle), `idle server was ${idle}; got ${answered.join(' ')}`);
+
+      for (const b of backends) b.release();
+      const [r1, r2] = await Promise.all([hold1, hold2]);
+      assert.equal(r1.status, 200);
+      assert.equal(r2.status, 200);
+    });
+
+    test('least_response_time prefers the fast server after warm-up', { timeout: TEST_TIMEOUT_MS }, async () => {
+      backends = await startBackends([{ name: 'slow', delayMs: 120 }, { name: 'fast' }]);
+      proxy = await startProxy(runtime, { ALGORITHM: 'least_response_time', BACKEND_SERVERS: backendServers(backends) });
+      const warm = await sequence(proxy.url, 6);
+      assert.ok(warm.includes('fast'), `warm-up never reached the fast server: ${warm.join(' ')}`);
+      const seq = await sequence(proxy.url, 20);
+      const fast = seq.filter((n) => n === 'fast').length;
+      assert.ok(fast >= 15, `fast server answered only ${fast}/20 after warm-up: ${seq.join(' ')}`);
+    });
+  });
+}

@@ -1,0 +1,568 @@
+/**
+ * The balancer's HTTP surface through createBalancer with a fake upstream client: what reaches the
+ * server, what reaches the client, exact in-flight accounting on every exit path, and the /lb/ endpoints.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createBalancer, type Balancer } from '../../src/core/balancer.ts';
+import type { ServerConfig } from '../../src/core/config-types.ts';
+import type { StatsReport } from '../../src/core/stats-report.ts';
+import {
+  FakeUpstream,
+  bodyTiedTo,
+  controlledBody,
+  readText,
+  testConfig,
+  untilAborted,
+  type UpstreamHandler,
+} from './fakes.ts';
+
+const SERVER_A = 'http://127.0.0.1:1';
+const SERVER_B = 'http://127.0.0.1:2';
+
+interface Setup {
+  balancer: Balancer;
+  client: FakeUpstream;
+}
+
+function setup(
+  handler: UpstreamHandler,
+  options: { servers?: readonly ServerConfig[]; upstreamTimeoutMs?: number; decodesCompressedBodies?: boolean } = {},
+): Setup {
+  const client = new FakeUpstream(handler, { decodesCompressedBodies: options.decodesCompressedBodies ?? false });
+  const servers = options.servers ?? [{ url: SERVER_A, weight: 1 }];
+  const balancer = createBalancer(testConfig({ upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, servers }), servers, client);
+  return { balancer, client };
+}
+
+async function send(balancer: Balancer, input: string | Request, init?: RequestInit): Promise<Response> {
+  return await balancer.fetch(typeof input === 'string' ? new Request(input, init) : input);
+}
+
+/** activeConnections as the first server and the stats totals see it; both must always agree. */
+function active(balancer: Balancer): number {
+  const stats = balancer.stats();
+  const perServer = stats.servers.reduce((sum, s) => sum + s.activeConnections, 0);
+  assert.equal(perServer, stats.totals.activeConnections, 'per-server and total activeConnections disagree');
+  assert.equal(balancer.pool.servers[0]!.activeConnections, stats.servers[0]!.activeConnections);
+  return stats.totals.activeConnections;
+}
+
+async function jsonOf(response: Response): Promise<Record<string, unknown>> {
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+const HOP_BY_HOP_REQUEST: Record<string, string> = {
+  connection: 'keep-alive, X-Conn-Named',
+  'x-conn-named': 'per-connection',
+  'keep-alive': 'timeout=5',
+  te: 'trailers',
+  'transfer-encoding': 'chunked',
+  upgrade: 'h2c',
+  'proxy-authorization': 'Basic cHJveHk6cGFzcw==',
+  'proxy-connection': 'keep-alive',
+  trailer: 'x-checksum',
+};
+
+describe('request target', () => {
+  test('the upstream URL is the server origin plus the request path and query, exactly', async () => {
+    const { balancer, client } = setup(() => new Response('ok'));
+    await (await send(balancer, 'http://proxy.example/a%2Fb//c?x=%20')).text();
+    assert.equal(client.calls[0]!.url, 'http://127.0.0.1:1/a%2Fb//c?x=%20');
+  });
+
+  test('an absolute-form target naming another host still goes to the server origin', async () => {
+    const { balancer, client } = setup(() => new Response('ok'));
+    await (await send(balancer, 'http://evil.example/steal?k=v')).text();
+    assert.equal(client.calls[0]!.url, 'http://127.0.0.1:1/steal?k=v');
+  });
+
+  test('method and request body are forwarded, with redirects left to the client', async () => {
+    let received = '';
+    const { balancer, client } = setup(async ({ init }) => {
+      received = await readText(init.body);
+      return new Response('created', { status: 201 });
+    });
+    const response = await send(balancer, 'http://proxy.example/items', { method: 'POST', body: 'hello upstream' });
+    assert.equal(response.status, 201);
+    assert.equal(await response.text(), 'created');
+    assert.equal(client.calls[0]!.init.method, 'POST');
+    assert.equal(client.calls[0]!.init.redirect, 'manual');
+    assert.equal(received, 'hello upstream');
+  });
+
+  test('a redirect from the server is passed to the client as is', async () => {
+    const { balancer } = setup(() => new Response(null, { status: 302, headers: { location: '/elsewhere' } }));
+    const response = await send(balancer, 'http://proxy.example/old');
+    assert.equal(response.status, 302);
+    assert.equal(response.headers.get('location'), '/elsewhere');
+  });
+
+  test('status and status text come from the server', async () => {
+    const { balancer } = setup(() => new Response('x', { status: 418, statusText: 'Short And Stout' }));
+    const response = await send(balancer, 'http://proxy.example/');
+    assert.equal(response.status, 418);
+    assert.equal(response.statusText, 'Short And Stout');
+    await response.text();
+  });
+});
+
+describe('headers', () => {
+  test('hop-by-hop request headers, those Connection names, and Host are not forwarded; end-to-end ones are', async () => {
+    const { balancer, client } = setup(() => new Response('ok'));
+    const request = new Request('http://proxy.example/', {
+      headers: { ...HOP_BY_HOP_REQUEST, host: 'proxy.example', accept: 'text/plain', authorization: 'Bearer t', 'x-request-id': 'r1' },
+    });
+    await (await send(balancer, request)).text();
+    const forwarded = [...client.calls[0]!.init.headers.keys()].sort();
+    assert.deepEqual(forwarded, ['accept', 'authorization', 'x-request-id']);
+    assert.equal(client.calls[0]!.init.headers.get('authorization'), 'Bearer t');
+  });
+
+  test('forwarding leaves the client request headers untouched', async () => {
+    const { balancer } = setup(() => new Response('ok'));
+    const request = new Request('http://proxy.example/', { headers: { connection: 'close', 'x-a': '1' } });
+    await (await send(balancer, request)).text();
+    assert.equal(request.headers.get('connection'), 'close');
+  });
+
+  test('hop-by-hop response headers and those Connection names are removed; end-to-end ones pass', async () => {
+    const { balancer } = setup(
+      () =>
+        new Response('ok', {
+          headers: {
+            connection: 'close, X-Hop',
+            'x-hop': 'per-connection',
+            'keep-alive': 'timeout=5',
+            'transfer-encoding': 'chunked',
+            upgrade: 'websocket',
+            trailer: 'x-checksum',
+            'proxy-authenticate': 'Basic',
+            'content-type': 'text/plain',
+            'cache-control': 'max-age=60',
+            etag: '"v1"',
+          },
+        }),
+    );
+    const response = await send(balancer, 'http://proxy.example/');
+    assert.deepEqual([...response.headers.keys()].sort(), ['cache-control', 'content-type', 'etag']);
+    assert.equal(await response.text(), 'ok');
+  });
+
+  test('several Set-Cookie headers stay separate', async () => {
+    const { balancer } = setup(
+      () =>
+        new Response('ok', {
+          headers: [
+            ['set-cookie', 'a=1; Path=/; HttpOnly'],
+            ['set-cookie', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT'],
+          ],
+        }),
+    );
+    const response = await send(balancer, 'http://proxy.example/');
+    assert.deepEqual(response.headers.getSetCookie(), ['a=1; Path=/; HttpOnly', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT']);
+    await response.text();
+  });
+
+  const compressed = () =>
+    new Response('decoded bytes', { headers: { 'content-encoding': 'gzip', 'content-length': '34', 'content-type': 'text/plain' } });
+
+  test('when the client decodes compressed bodies, Content-Encoding and Content-Length are dropped', async () => {
+    const { balancer } = setup(compressed, { decodesCompressedBodies: true });
+    const response = await send(balancer, 'http://proxy.example/');
+    assert.equal(response.headers.get('content-encoding'), null);
+    assert.equal(response.headers.get('content-length'), null);
+    assert.equal(response.headers.get('content-type'), 'text/plain');
+    assert.equal(await response.text(), 'decoded bytes');
+  });
+
+  test('when the client passes compressed bytes through, Content-Encoding and Content-Length are kept', async () => {
+    const { balancer } = setup(compressed, { decodesCompressedBodies: false });
+    const response = await send(balancer, 'http://proxy.example/');
+    assert.equal(response.headers.get('content-encoding'), 'gzip');
+    assert.equal(response.headers.get('content-length'), '34');
+    await response.body?.cancel();
+  });
+
+  test('an uncompressed response keeps Content-Length even with a decoding client', async () => {
+    const { balancer } = setup(() => new Response('12345', { headers: { 'content-length': '5' } }), { decodesCompressedBodies: true });
+    const response = await send(balancer, 'http://proxy.example/');
+    assert.equal(response.headers.get('content-length'), '5');
+    assert.equal(await response.text(), '12345');
+  });
+});
+
+describe('malformed Connection header', () => {
+  // Connection's value comes from the client (or the server). "close, foo bar" is a legal field value
+  // whose second token is not a header name; Headers.delete("foo bar") throws a TypeError.
+  test('a request whose Connection header lists an invalid token is still answered', async () => {
+    const { balancer, client } = setup(() => new Response('ok'));
+    const request = new Request('http://proxy.example/', { headers: { connection: 'close, foo bar' } });
+    let response: Response | undefined;
+    let thrown: unknown;
+    try {
+      response = await send(balancer, request);
+    } catch (error) {
+      thrown = error;
+    }
+    assert.equal(thrown, undefined, `fetch rejected: ${String(thrown)}`);
+    assert.equal(response!.status, 200);
+    assert.equal(client.calls[0]!.init.headers.has('connection'), false);
+    await response!.text();
+  });
+
+  test('a request with an invalid Connection token does not leave an in-flight count behind', async () => {
+    const { balancer } = setup(() => new Response('ok'));
+    const request = new Request('http://proxy.example/', { headers: { connection: 'close, foo bar' } });
+    try {
+      await (await send(balancer, request)).text();
+    } catch {
+      // Whether it answers is the test above; this one checks the accounting.
+    }
+    assert.equal(active(balancer), 0);
+  });
+
+  test('a response whose Connection header lists an invalid token is still passed on, and its slot released', async () => {
+    const body = controlledBody();
+    const { balancer } = setup(() => new Response(body.stream, { headers: { connection: 'close, a@b' } }));
+    let response: Response | undefined;
+    let thrown: unknown;
+    try {
+      response = await send(balancer, 'http://proxy.example/');
+    } catch (error) {
+      thrown = error;
+    }
+    const leftActive = active(balancer);
+    assert.equal(thrown, undefined, `fetch rejected: ${String(thrown)} (activeConnections left at ${leftActive})`);
+    assert.equal(response!.headers.has('connection'), false);
+    body.close();
+    await response!.text();
+    assert.equal(active(balancer), 0);
+  });
+});
+
+describe('a response that cannot be passed on', () => {
+  // No Response can carry status 600, so a client that reports one (undici accepts any three-digit
+  // status) yields an upstream answer the core cannot rebuild for its own client.
+  const status600 = (body: ReadableStream<Uint8Array> | null) =>
+    ({ status: 600, statusText: '', headers: new Headers({ 'content-type': 'text/plain' }), body }) as unknown as Response;
+
+  test('is answered with a 502 in JSON and its slot is released', async () => {
+    const body = controlledBody();
+    const { balancer } = setup(() => status600(body.stream));
+    const response = await send(balancer, 'http://proxy.example/');
+    assert.equal(response.status, 502);
+    assert.equal(typeof (await jsonOf(response)).error, 'string');
+    assert.equal(active(balancer), 0);
+    assert.equal(body.isCancelled, true, 'the upstream body was left open');
+  });
+
+  test('counts as one request and one error, not two requests', async () => {
+    const { balancer } = setup(() => status600(null));
+    await (await send(balancer, 'http://proxy.example/')).text();
+    const stats = balancer.stats();
+    assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 1 });
+    assert.deepEqual({ requests: stats.servers[0]!.requests, errors: stats.servers[0]!.errors }, { requests: 1, errors: 1 });
+  });
+});
+
+describe('in-flight accounting', () => {
+  test('(a) counts 1 while the body streams and 0 once it has been read to the end', async () => {
+    const body = controlledBody();
+    const { balancer } = setup(() => new Response(body.stream));
+    assert.equal(active(balancer), 0);
+    const response = await send(balancer, 'http://proxy.example/stream');
+    assert.equal(active(balancer), 1);
+    const reader = response.body!.getReader();
+    body.push('chunk-1');
+    assert.equal(new TextDecoder().decode((await reader.read()).value), 'chunk-1');
+    assert.equal(active(balancer), 1);
+    body.close();
+    assert.equal((await reader.read()).done, true);
+    assert.equal(active(balancer), 0);
+  });
+
+  test('(b) a client cancelling the response body releases the count and cancels the upstream body', async () => {
+    const body = controlledBody();
+    const { balancer } = setup(() => new Response(body.stream));
+    const response = await send(balancer, 'http://proxy.example/stream');
+    assert.equal(active(balancer), 1);
+    await response.body!.cancel('client left');
+    assert.equal(active(balancer), 0);
+    assert.equal(await body.cancelled, 'client left');
+  });
+
+  test('(c) an upstream error before headers answers 502 in JSON, marks the server unhealthy and counts an error', async () => {
+    const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    const { balancer } = setup(() => Promise.reject(refused));
+    const response = await send(balancer, 'http://proxy.example/');
+    assert.equal(response.status, 502);
+    const json = await jsonOf(response);
+    assert.equal(typeof json.error, 'string');
+    assert.match(json.error as string, /127\.0\.0\.1:1.*ECONNREFUSED/);
+    assert.equal(active(balancer), 0);
+    assert.equal(balancer.pool.servers[0]!.healthy, false);
+    const stats = balancer.stats();
+    assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 1 });
+    assert.deepEqual({ requests: stats.servers[0]!.requests, errors: stats.servers[0]!.errors }, { requests: 1, errors: 1 });
+  });
+
+  test('(d) an upstream that never answers gets 504 after upstreamTimeoutMs, is aborted and marked unhealthy', async () => {
+    const { balancer, client } = setup(({ init }) => untilAborted(init.signal), { upstreamTimeoutMs: 20 });
+    const started = performance.now();
+    const pending = send(balancer, 'http://proxy.example/slow');
+    await client.call(1);
+    assert.equal(active(balancer), 1);
+    const response = await pending;
+    assert.ok(performance.now() - started >= 15, 'answered before the timeout');
+    assert.equal(response.status, 504);
+    assert.match((await jsonOf(response)).error as string, /20 ms/);
+    assert.equal(client.calls[0]!.init.signal.aborted, true, 'the upstream request was not aborted');
+    assert.equal(active(balancer), 0);
+    assert.equal(balancer.pool.servers[0]!.healthy, false);
+    assert.equal(balancer.stats().totals.errors, 1);
+  });
+
+  test('(e) the client leaving before headers aborts the upstream request and counts no error', async () => {
+    const { balancer, client } = setup(({ init }) => untilAborted(init.signal));
+    const clientGone = new AbortController();
+    const pending = send(balancer, 'http://proxy.example/', { signal: clientGone.signal });
+    const call = await client.call(1);
+    assert.equal(active(balancer), 1);
+    clientGone.abort();
+    const response = await pending;
+    assert.equal(call.init.signal.aborted, true, 'the upstream request was not aborted');
+    assert.equal(response.status, 499);
+    assert.equal(active(balancer), 0);
+    const stats = balancer.stats();
+    assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 0 });
+    assert.equal(balancer.pool.servers[0]!.healthy, true, 'a client leaving is not the server failing');
+    assert.equal(stats.servers[0]!.responseTimeMs, null);
+  });
+
+  test('(e) a request whose client already left is not forwarded at all', async () => {
+    const { balancer, client } = setup(() => new Response('ok'));
+    const response = await send(balancer, 'http://proxy.example/', { signal: AbortSignal.abort() });
+    assert.equal(response.status, 499);
+    assert.equal(client.calls.length, 0);
+    assert.equal(active(balancer), 0);
+    assert.equal(balancer.stats().totals.errors, 0);
+  });
+
+  test('(f) the client leaving while the body streams releases the count even if nobody cancels the body', async () => {
+    let body: ReturnType<typeof bodyTiedTo> | undefined;
+    const { balancer, client } = setup(({ init }) => {
+      body = bodyTiedTo(init.signal);
+      return new Response(body.stream);
+    });
+    const clientGone = new AbortController();
+    const response = await send(balancer, 'http://proxy.example/stream', { signal: clientGone.signal });
+    body!.push('partial');
+    assert.equal(active(balancer), 1);
+    clientGone.abort();
+    assert.equal(active(balancer), 0);
+    assert.equal(client.calls[0]!.init.signal.aborted, true, 'the upstream request was not aborted');
+    await response.body!.cancel().catch(() => {});
+    assert.equal(active(balancer), 0);
+    assert.equal(balancer.stats().totals.errors, 0);
+  });
+
+  test('(g) an upstream body failing mid-stream makes the client read reject and releases the count', async () => {
+    const body = controlledBody();
+    const { balancer } = setup(() => new Response(body.stream));
+    const response = await send(balancer, 'http://proxy.example/stream');
+    const reader = response.body!.getReader();
+    body.push('first');
+    await reader.read();
+    assert.equal(active(balancer), 1);
+    body.error(new Error('upstream reset'));
+    await assert.rejects(reader.read(), /upstream reset/);
+    assert.equal(active(balancer), 0);
+  });
+
+  test('(h) a HEAD response has no body and releases at once; an upstream body sent anyway is cancelled', async () => {
+    const body = controlledBody();
+    const { balancer } = setup(() => new Response(body.stream, { headers: { 'content-length': '1234' } }));
+    const response = await send(balancer, 'http://proxy.example/file', { method: 'HEAD' });
+    assert.equal(response.status, 200);
+    assert.equal(response.body, null);
+    assert.equal(response.headers.get('content-length'), '1234');
+    assert.equal(active(balancer), 0);
+    assert.equal(body.isCancelled, true);
+  });
+
+  for (const status of [204, 304]) {
+    test(`(h) a ${status} response has no body and releases at once`, async () => {
+      const { balancer } = setup(() => new Response(null, { status, headers: { etag: '"v1"' } }));
+      const response = await send(balancer, 'http://proxy.example/');
+      assert.equal(response.status, status);
+      assert.equal(response.body, null);
+      assert.equal(response.headers.get('etag'), '"v1"');
+      assert.equal(active(balancer), 0);
+    });
+  }
+
+  test('concurrent streams each hold a count on their own server until they finish', async () => {
+    const bodies = [controlledBody(), controlledBody()];
+    let n = 0;
+    const { balancer } = setup(() => new Response(bodies[n++]!.stream), {
+      servers: [
+        { url: SERVER_A, weight: 1 },
+        { url: SERVER_B, weight: 1 },
+      ],
+    });
+    const first = await send(balancer, 'http://proxy.example/1');
+    const second = await send(balancer, 'http://proxy.example/2');
+    assert.deepEqual(balancer.pool.servers.map((s) => s.activeConnections), [1, 1]);
+    assert.equal(active(balancer), 2);
+    bodies[0]!.close();
+    await first.text();
+    assert.deepEqual(balancer.pool.servers.map((s) => s.activeConnections), [0, 1]);
+    bodies[1]!.close();
+    await second.text();
+    assert.equal(active(balancer), 0);
+  });
+});
+
+describe('responses and metrics', () => {
+  test('a 5xx from the server is passed on, counted as an error, but does not take the server out', async () => {
+    const { balancer } = setup(() => new Response('upstream broke', { status: 503 }));
+    const response = await send(balancer, 'http://proxy.example/');
+    assert.equal(response.status, 503);
+    assert.equal(await response.text(), 'upstream broke');
+    assert.equal(balancer.stats().totals.errors, 1);
+    assert.equal(balancer.pool.servers[0]!.healthy, true);
+  });
+
+  test('after a failed forward, the next request goes to another server', async () => {
+    const { balancer, client } = setup(
+      ({ url }) => (url.startsWith(SERVER_A) ? Promise.reject(new Error('reset')) : new Response('from B')),
+      {
+        servers: [
+          { url: SERVER_A, weight: 1 },
+          { url: SERVER_B, weight: 1 },
+        ],
+      },
+    );
+    assert.equal((await send(balancer, 'http://proxy.example/x')).status, 502);
+    for (let i = 0; i < 3; i++) assert.equal(await (await send(balancer, 'http://proxy.example/x')).text(), 'from B');
+    assert.deepEqual(client.calls.map((c) => c.url.slice(0, SERVER_A.length)), [SERVER_A, SERVER_B, SERVER_B, SERVER_B]);
+  });
+
+  test('with no healthy server the balancer answers 503 in JSON itself and counts an error', async () => {
+    const { balancer, client } = setup(() => new Response('ok'));
+    balancer.health.markUnhealthy(balancer.pool.servers[0]!, 'test');
+    const response = await send(balancer, 'http://proxy.example/');
+    assert.equal(response.status, 503);
+    assert.equal(typeof (await jsonOf(response)).error, 'string');
+    assert.equal(client.calls.length, 0);
+    const stats = balancer.stats();
+    assert.deepEqual(stats.totals, { requests: 1, errors: 1, errorRate: 1, activeConnections: 0 });
+    assert.equal(stats.servers[0]!.requests, 0);
+  });
+});
+
+describe('/lb/ endpoints', () => {
+  test('GET /lb/stats reports algorithm, uptime, totals and every server', async () => {
+    const { balancer, client } = setup(({ url }) => new Response('x', { status: url.endsWith('/fail') ? 500 : 200 }), {
+      servers: [
+        { url: SERVER_A, weight: 3 },
+        { url: SERVER_B, weight: 1 },
+      ],
+    });
+    for (const path of ['/ok', '/fail', '/ok', '/ok']) await (await send(balancer, `http://proxy.example${path}`)).text();
+    await balancer.health.check(balancer.pool.servers[1]!);
+
+    const response = await send(balancer, 'http://proxy.example/lb/stats');
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('cache-control'), 'no-store');
+    const stats = (await jsonOf(response)) as unknown as StatsReport;
+    assert.equal(client.calls.length, 5, 'the stats request reached an upstream server');
+    assert.deepEqual(Object.keys(stats).sort(), ['algorithm', 'servers', 'totals', 'uptimeSeconds']);
+    assert.equal(stats.algorithm, 'round_robin');
+    assert.equal(typeof stats.uptimeSeconds, 'number');
+    assert.ok(stats.uptimeSeconds >= 0);
+    assert.deepEqual(stats.totals, { requests: 4, errors: 1, errorRate: 0.25, activeConnections: 0 });
+    assert.equal(stats.servers.length, 2);
+    for (const s of stats.servers) {
+      assert.deepEqual(Object.keys(s).sort(), [
+        'activeConnections',
+        'errorRate',
+        'errors',
+        'healthy',
+        'lastHealthCheck',
+        'requests',
+        'responseTimeMs',
+        'url',
+        'weight',
+      ]);
+    }
+    const [a, b] = stats.servers as [StatsReport['servers'][number], StatsReport['servers'][number]];
+    // Round robin: /ok -> A, /fail -> B, /ok -> A, /ok -> B.
+    assert.deepEqual([a.url, a.weight, a.healthy, a.activeConnections, a.requests, a.errors, a.errorRate], [SERVER_A, 3, true, 0, 2, 0, 0]);
+    assert.deepEqual([b.url, b.weight, b.requests, b.errors, b.errorRate], [SERVER_B, 1, 2, 1, 0.5]);
+    assert.deepEqual(Object.keys(a.responseTimeMs ?? {}).sort(), ['avg', 'p50', 'p95', 'p99']);
+    assert.equal(a.lastHealthCheck, null);
+    assert.equal(b.lastHealthCheck?.ok, true);
+    assert.equal(b.lastHealthCheck?.status, 200);
+  });
+
+  test('GET /lb/health answers 200 even when no server is healthy', async () => {
+    const { balancer } = setup(() => new Response('ok'));
+    balancer.health.markUnhealthy(balancer.pool.servers[0]!, 'test');
+    const response = await send(balancer, 'http://proxy.example/lb/health');
+    assert.equal(response.status, 200);
+    assert.deepEqual(await jsonOf(response), { status: 'ok' });
+  });
+
+  test('GET /lb/ready answers 200 with the healthy count, and 503 once none is healthy', async () => {
+    const { balancer } = setup(() => new Response('ok'), {
+      servers: [
+        { url: SERVER_A, weight: 1 },
+        { url: SERVER_B, weight: 1 },
+      ],
+    });
+    let response = await send(balancer, 'http://proxy.example/lb/ready');
+    assert.equal(response.status, 200);
+    assert.deepEqual(await jsonOf(response), { status: 'ready', healthyServers: 2 });
+
+    for (const s of balancer.pool.servers) balancer.health.markUnhealthy(s, 'test');
+    response = await send(balancer, 'http://proxy.example/lb/ready');
+    assert.equal(response.status, 503);
+    const json = await jsonOf(response);
+    assert.equal(json.status, 'not ready');
+    assert.equal(json.healthyServers, 0);
+    assert.equal(typeof json.error, 'string');
+  });
+
+  test('an unknown /lb/ path or method answers 404 in JSON and is never proxied', async () => {
+    const { balancer, client } = setup(() => new Response('proxied'));
+    for (const [url, method] of [
+      ['http://proxy.example/lb/x', 'GET'],
+      ['http://proxy.example/lb', 'GET'],
+      ['http://proxy.example/lb/stats', 'POST'],
+    ] as const) {
+      const response = await send(balancer, url, { method });
+      assert.equal(response.status, 404, `${method} ${url}`);
+      assert.equal(typeof (await jsonOf(response)).error, 'string');
+    }
+    assert.equal(client.calls.length, 0);
+    assert.equal(balancer.stats().totals.requests, 0, 'admin requests were counted as proxied traffic');
+  });
+
+  test('/lbx is an ordinary path and is proxied', async () => {
+    const { balancer, client } = setup(() => new Response('proxied'));
+    const response = await send(balancer, 'http://proxy.example/lbx?y=1');
+    assert.equal(await response.text(), 'proxied');
+    assert.equal(client.calls[0]!.url, 'http://127.0.0.1:1/lbx?y=1');
+  });
+});
+
+describe('lifecycle', () => {
+  test('stop() closes the upstream client', async () => {
+    const { balancer, client } = setup(() => new Response('ok'));
+    await balancer.stop();
+    assert.equal(client.closed, true);
+  });
+});
