@@ -1,0 +1,45 @@
+# Fairway: the Node entrypoint (src/runtimes/node.ts), run through tsx.
+#
+# No Docker engine runs in CI, so scripts/container-check.mjs replays this file instead:
+# it reads the COPY, RUN, ENV, USER, HEALTHCHECK and CMD lines below and runs them. Keep to
+# those simple forms, and run `node scripts/container-check.mjs` after changing anything here.
+
+# node:26-slim: Node 26 (the current LTS; the same major as the node@26 devDependency, which
+# the container check runs this image's commands on) on Debian slim. Slim rather than the full image: Fairway
+# compiles no native addons, so it needs no compilers, python or curl, and the image is several
+# hundred MB smaller. Debian (glibc) rather than Alpine (musl): Node's musl builds are only
+# experimental-tier, and CI, where the container check replays this file, runs glibc too.
+FROM node:26-slim
+
+WORKDIR /app
+
+# Dependencies first, so a change under src/ reuses the cached install layer.
+# --omit=dev: production dependencies only (tsx is one; it runs the TypeScript).
+# --legacy-peer-deps: valibot declares an optional peer dependency on typescript, which makes npm
+# keep the typescript devDependency (and its 27 MB native compiler) despite --omit=dev. The flag
+# also stops npm installing peers automatically: a peer that production code needs must be listed
+# in "dependencies" itself. scripts/container-check.mjs fails on an installed devDependency.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --legacy-peer-deps && npm cache clean --force
+
+# package.json (copied above) is needed at runtime too: "type": "module" makes the entrypoint ESM.
+# tsconfig.json is read by tsx, so the image transforms TypeScript as development and tests do.
+COPY tsconfig.json ./
+COPY src ./src
+
+ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0
+
+# The unprivileged user of the node images (uid 1000). The files above stay owned by root,
+# so the running app cannot modify its own code.
+USER node
+EXPOSE 8080
+
+# Liveness through node itself, as slim has no curl. Uses the same PORT as the app.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/lb/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
+# Exec form, and `node --import tsx` rather than the tsx CLI, so there is one process and no
+# shell: node is PID 1 and gets the SIGTERM from `docker stop` itself. src/runtimes/node.ts
+# handles SIGTERM and SIGINT: it stops accepting connections, lets in-flight responses finish,
+# and exits 0.
+CMD ["node", "--import", "tsx", "src/runtimes/node.ts"]
