@@ -6,7 +6,8 @@ import { HealthChecker } from './health-checker.ts';
 import { InFlightTracker } from './in-flight.ts';
 import { logger } from './logging.ts';
 import { Metrics } from './metrics.ts';
-import { isAdminPath } from './request-target.ts';
+import type { ClientInfo } from './forwarded-headers.ts';
+import { isAdminTarget, requestTarget } from './request-target.ts';
 import { createAlgorithm } from './selection/create-algorithm.ts';
 import { ServerPool } from './server-pool.ts';
 import { buildStatsReport, type StatsReport } from './stats-report.ts';
@@ -15,7 +16,7 @@ import { WebForwarder } from './web-forwarder.ts';
 
 export interface Balancer {
   /** The whole HTTP surface: /lb/* to the admin routes, everything else proxied. */
-  fetch(request: Request): Response | Promise<Response>;
+  fetch(request: Request, client: ClientInfo): Response | Promise<Response>;
   readonly pool: ServerPool;
   readonly health: HealthChecker;
   readonly policy: ForwardingPolicy;
@@ -44,18 +45,18 @@ export function createBalancer(config: Config, servers: readonly ServerConfig[],
     health,
     log: logger('proxy'),
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    maxRequestBodyBytes: config.maxRequestBodyBytes,
   });
-  const forwarder = new WebForwarder(policy, client);
+  const forwarder = new WebForwarder(policy, client, { trustProxy: config.trustProxy, preserveHost: config.preserveHost });
   const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics });
   const admin = createAdminRoutes({ stats, healthyServers: () => pool.healthy.length });
-  const requestLog = logger('request');
 
   return {
     // Proxied traffic bypasses the router: Hono's HEAD handling would re-wrap upstream responses.
-    fetch(request) {
-      if (isAdminPath(request.url)) return admin.fetch(request);
-      if (requestLog.isEnabledFor('debug')) return logged(request, forwarder.forward(request));
-      return forwarder.forward(request);
+    fetch(request, clientInfo) {
+      const target = requestTarget(request.url);
+      if (isAdminTarget(target)) return admin.fetch(new Request(`http://fairway.invalid${target}`, { method: request.method }));
+      return forwarder.forward(request, clientInfo, target);
     },
     pool,
     health,
@@ -67,17 +68,4 @@ export function createBalancer(config: Config, servers: readonly ServerConfig[],
       await client.close?.();
     },
   };
-
-  async function logged(request: Request, pending: Promise<Response>): Promise<Response> {
-    const started = performance.now();
-    const response = await pending;
-    requestLog.debug('{method} {url} {status}', {
-      event: 'request',
-      method: request.method,
-      url: request.url,
-      status: response.status,
-      ms: Math.round((performance.now() - started) * 1000) / 1000,
-    });
-    return response;
-  }
 }

@@ -6,7 +6,11 @@ import { createDemoBackend } from './demo-backend.ts';
 import { configureLogging, logger } from './logging.ts';
 import type { UpstreamClient } from './upstream-client.ts';
 
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
+import type { ClientInfo } from './forwarded-headers.ts';
+
+export type { ClientInfo };
+/** What a runtime serves: a Web request plus what its connection says about the client. */
+export type FetchHandler = (request: Request, client: ClientInfo) => Response | Promise<Response>;
 
 export interface ListeningServer {
   /** The port actually bound (differs from the one asked for when that was 0). */

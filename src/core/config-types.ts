@@ -24,4 +24,10 @@ export interface Config {
   readonly upstreamTimeoutMs: number;
   readonly logLevel: LogLevelName;
   readonly logFormat: LogFormat;
+  /** Keep and append to incoming X-Forwarded-* headers (true) or replace them (false: the client could forge them). */
+  readonly trustProxy: boolean;
+  /** Send the client's Host upstream instead of the server's own. */
+  readonly preserveHost: boolean;
+  /** Larger request bodies get 413; undefined means no limit. */
+  readonly maxRequestBodyBytes: number | undefined;
 }

@@ -55,6 +55,29 @@ function milliseconds(name: string, fallback: number) {
   });
 }
 
+const BOOLEAN_WORDS = { true: true, false: false, '1': true, '0': false, yes: true, no: false, on: true, off: false } as const;
+
+function flag(name: string, fallback: boolean) {
+  return envString(name).transform((raw, ctx): boolean => {
+    if (isUnset(raw)) return fallback;
+    const value = (BOOLEAN_WORDS as Record<string, boolean | undefined>)[raw.toLowerCase()];
+    if (value !== undefined) return value;
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; use true or false`);
+    return z.NEVER;
+  });
+}
+
+/** A byte count, or undefined (no limit) when unset. */
+function byteLimit(name: string) {
+  return envString(name).transform((raw, ctx): number | undefined => {
+    if (isUnset(raw)) return undefined;
+    const value = DIGITS.test(raw) ? Number(raw) : Number.NaN;
+    if (value >= 1 && Number.isSafeInteger(value)) return value;
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; use a positive integer number of bytes, or leave it unset for no limit`);
+    return z.NEVER;
+  });
+}
+
 const host = envString('HOST').transform((raw, ctx): string => {
   if (isUnset(raw)) return '0.0.0.0';
   // A URL or a quoted/padded value here would otherwise surface later as an opaque listen() failure.
@@ -195,6 +218,9 @@ const envSchema = z
       UPSTREAM_TIMEOUT_MS: milliseconds('UPSTREAM_TIMEOUT_MS', 10_000),
       LOG_LEVEL: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
       LOG_FORMAT: oneOf('LOG_FORMAT', LOG_FORMATS, 'json'),
+      TRUST_PROXY: flag('TRUST_PROXY', false),
+      PRESERVE_HOST: flag('PRESERVE_HOST', false),
+      MAX_REQUEST_BODY_BYTES: byteLimit('MAX_REQUEST_BODY_BYTES'),
     },
     { error: 'the environment must be an object of string values' },
   )
@@ -210,6 +236,9 @@ const envSchema = z
       upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
       logLevel: env.LOG_LEVEL,
       logFormat: env.LOG_FORMAT,
+      trustProxy: env.TRUST_PROXY,
+      preserveHost: env.PRESERVE_HOST,
+      maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
     }),
   );
 

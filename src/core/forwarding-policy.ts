@@ -12,9 +12,17 @@ import type { ServerPool } from './server-pool.ts';
 import type { UpstreamServer } from './upstream-server.ts';
 
 /** Why a forward ended without a response from the server. */
-export type FailureKind = 'timeout' | 'unreachable' | 'client_gone';
+export type FailureKind = 'timeout' | 'unreachable' | 'client_gone' | 'body_too_large';
 
-export interface ForwardAttempt {
+/** What the policy needs to know about a request: enough to select, log and correlate. */
+export interface RequestSummary {
+  readonly requestId: string;
+  readonly method: string;
+  /** Path and query, as sent upstream. */
+  readonly target: string;
+}
+
+export interface ForwardAttempt extends RequestSummary {
   readonly server: UpstreamServer;
   readonly startedAt: number;
   readonly lease: InFlightLease;
@@ -34,6 +42,7 @@ export class ForwardingPolicy {
   readonly #health: HealthChecker;
   readonly #log: Logger;
   readonly upstreamTimeoutMs: number;
+  readonly maxRequestBodyBytes: number | undefined;
 
   constructor(deps: {
     pool: ServerPool;
@@ -43,6 +52,7 @@ export class ForwardingPolicy {
     health: HealthChecker;
     log: Logger;
     upstreamTimeoutMs: number;
+    maxRequestBodyBytes: number | undefined;
   }) {
     this.#pool = deps.pool;
     this.#algorithm = deps.algorithm;
@@ -51,36 +61,87 @@ export class ForwardingPolicy {
     this.#health = deps.health;
     this.#log = deps.log;
     this.upstreamTimeoutMs = deps.upstreamTimeoutMs;
+    this.maxRequestBodyBytes = deps.maxRequestBodyBytes;
+  }
+
+  /**
+   * Checks a declared Content-Length against MAX_REQUEST_BODY_BYTES before anything is read or sent
+   * (RFC 9110 §15.5.14). Returns the 413 to answer with, or undefined when the request may go on.
+   */
+  rejectDeclaredBody(contentLength: string | null, requestId: string): FailureOutcome | undefined {
+    const limit = this.maxRequestBodyBytes;
+    if (limit === undefined || contentLength === null || !(Number(contentLength) > limit)) return undefined;
+    this.#log.info('Request body of {bytes} bytes exceeds MAX_REQUEST_BODY_BYTES={limit}; answering 413', {
+      event: 'body_too_large',
+      bytes: Number(contentLength),
+      limit,
+      requestId,
+    });
+    return { status: 413, error: `request body exceeds the limit of ${limit} bytes` };
   }
 
   /** Selects a healthy server and starts counting the request against it; undefined when none is healthy. */
-  begin(): ForwardAttempt | undefined {
+  begin(request: RequestSummary): ForwardAttempt | undefined {
     const server = this.#algorithm.pick(this.#pool.healthy);
-    if (server === undefined) {
-      this.#metrics.recordNoServer();
-      this.#log.warn('No healthy server for a request; answering 503', { event: 'no_healthy_server', servers: this.#pool.servers.length });
-      return undefined;
-    }
-    return { server, startedAt: performance.now(), lease: this.#inFlight.acquire(server) };
+    if (server === undefined) return undefined;
+    return {
+      requestId: request.requestId,
+      method: request.method,
+      target: request.target,
+      server,
+      startedAt: performance.now(),
+      lease: this.#inFlight.acquire(server),
+    };
+  }
+
+  /** No server was healthy: what to answer (503). */
+  noServer(requestId: string): FailureOutcome {
+    this.#metrics.recordNoServer();
+    this.#log.warn('No healthy server for a request; answering 503', { event: 'no_healthy_server', servers: this.#pool.servers.length, requestId });
+    return { status: 503, error: 'no healthy upstream server is available' };
   }
 
   /** The server sent response headers. The lease stays held until the body has been streamed. */
   responded(attempt: ForwardAttempt, status: number): void {
-    this.#metrics.recordResponse(attempt.server, status, performance.now() - attempt.startedAt);
+    const ms = performance.now() - attempt.startedAt;
+    this.#metrics.recordResponse(attempt.server, status, ms);
+    if (this.#log.isEnabledFor('debug')) {
+      this.#log.debug('{method} {target} -> {server} {status}', {
+        event: 'request',
+        method: attempt.method,
+        target: attempt.target,
+        server: attempt.server.url,
+        status,
+        ms: Math.round(ms * 1000) / 1000,
+        requestId: attempt.requestId,
+      });
+    }
   }
 
   /** Forwarding failed before response headers arrived. Releases the lease and says what to answer. */
   failed(attempt: ForwardAttempt, kind: FailureKind, reason: string): FailureOutcome {
     attempt.lease.release();
     const server = attempt.server.url;
+    const requestId = attempt.requestId;
     if (kind === 'client_gone') {
       this.#metrics.recordAbandoned(attempt.server);
-      this.#log.debug('Client went away before {server} answered', { event: 'client_gone', server });
+      this.#log.debug('Client went away before {server} answered', { event: 'client_gone', server, requestId });
       return { status: 499, error: 'client closed the request' };
+    }
+    if (kind === 'body_too_large') {
+      // The client's fault, not the server's: no error against the server, no health change.
+      this.#metrics.recordAbandoned(attempt.server);
+      this.#log.info('Request body exceeded MAX_REQUEST_BODY_BYTES={limit} while streaming; answering 413', {
+        event: 'body_too_large',
+        limit: this.maxRequestBodyBytes,
+        server,
+        requestId,
+      });
+      return { status: 413, error: `request body exceeds the limit of ${this.maxRequestBodyBytes} bytes` };
     }
     this.#metrics.recordFailure(attempt.server);
     this.#health.markUnhealthy(attempt.server, reason);
-    this.#log.warn('Forwarding to {server} failed: {reason}', { event: 'forward_failed', server, kind, reason });
+    this.#log.warn('Forwarding to {server} failed: {reason}', { event: 'forward_failed', server, kind, reason, requestId });
     return kind === 'timeout'
       ? { status: 504, error: `upstream server ${server} did not answer within ${this.upstreamTimeoutMs} ms` }
       : { status: 502, error: `upstream server ${server} is unreachable (${reason})` };
@@ -89,7 +150,13 @@ export class ForwardingPolicy {
   /** The server answered, but its response could not be passed on (not yet counted by `responded`). Returns the 502 error text. */
   unforwardable(attempt: ForwardAttempt, reason: string): string {
     this.#metrics.recordFailure(attempt.server);
-    this.#log.error('Response from {server} could not be forwarded: {reason}', { event: 'forward_failed', server: attempt.server.url, kind: 'bad_response', reason });
+    this.#log.error('Response from {server} could not be forwarded: {reason}', {
+      event: 'forward_failed',
+      server: attempt.server.url,
+      kind: 'bad_response',
+      reason,
+      requestId: attempt.requestId,
+    });
     return `upstream server ${attempt.server.url} sent a response that cannot be forwarded (${reason})`;
   }
 

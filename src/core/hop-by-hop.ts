@@ -16,8 +16,16 @@ const HOP_BY_HOP = [
 /** A header field name is an RFC 9110 §5.6.2 token; anything else in Connection names no header and is skipped. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/** The part of `Headers` the header rules use, so a native I/O path can supply its own header store. */
+export interface HeaderMap {
+  get(name: string): string | null;
+  has(name: string): boolean;
+  set(name: string, value: string): void;
+  delete(name: string): void;
+}
+
 /** Deletes, in place, the fixed hop-by-hop headers and every header the Connection header names. */
-export function stripHopByHop(headers: Headers): void {
+export function stripHopByHop(headers: HeaderMap): void {
   const connection = headers.get('connection');
   if (connection !== null) {
     for (const token of connection.split(',')) {

@@ -7,26 +7,35 @@ function pathStart(url: string): number {
   return slash === -1 ? url.length : slash;
 }
 
+/** A `.` or `..` segment, also percent-encoded (`%2e`), in the path part only. */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|\?|#|$)/i;
+
 /**
- * The path and query of a request URL, exactly as the runtime recorded them. Taking only these, never the
- * request's authority, is what keeps an absolute-form target (`GET http://elsewhere/`) from making this an open proxy.
+ * The path and query of a request URL, taken from the runtime's URL without its authority: that is what
+ * keeps an absolute-form target (`GET http://elsewhere/`) from making this an open proxy. Everything else
+ * passes byte for byte (`%2F`, `%20`, `//`), except dot segments: runtimes differ on whether they resolve
+ * them, so they are resolved here, the same everywhere (RFC 3986 §5.2.4), never above the root.
  */
-export function pathAndQuery(url: string): string {
+export function requestTarget(url: string): string {
   const start = pathStart(url);
   if (start === url.length) return '/';
   const hash = url.indexOf('#', start);
-  return hash === -1 ? url.slice(start) : url.slice(start, hash);
+  const target = hash === -1 ? url.slice(start) : url.slice(start, hash);
+  const query = target.indexOf('?');
+  if (!DOT_SEGMENT.test(query === -1 ? target : target.slice(0, query))) return target;
+  // A fixed base keeps `//host/...` a path here: the string is parsed as one absolute URL, not against a base.
+  const resolved = new URL(`http://fairway.invalid${target}`);
+  return resolved.pathname + resolved.search;
 }
 
-export function upstreamUrl(origin: string, requestUrl: string): string {
-  return origin + pathAndQuery(requestUrl);
+export function upstreamUrl(origin: string, target: string): string {
+  return origin + target;
 }
 
 /** True for `/lb` and everything below `/lb/`: the balancer's own endpoints, never proxied. */
-export function isAdminPath(url: string): boolean {
-  const start = pathStart(url);
-  if (!url.startsWith('/lb', start)) return false;
-  const next = url.charCodeAt(start + 3);
-  // End of string, '/', '?' or '#'.
-  return Number.isNaN(next) || next === 47 || next === 63 || next === 35;
+export function isAdminTarget(target: string): boolean {
+  if (!target.startsWith('/lb')) return false;
+  const next = target.charCodeAt(3);
+  // End of string, '/' or '?'.
+  return Number.isNaN(next) || next === 47 || next === 63;
 }

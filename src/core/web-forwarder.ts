@@ -1,37 +1,52 @@
 /** Forwards a Web `Request` through a fetch-shaped upstream client and streams the answer back as a `Response`. */
+import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor, type ClientInfo, type HeaderRuleOptions } from './forwarded-headers.ts';
+import { type FailureKind, type ForwardAttempt, type ForwardingPolicy, isBodylessStatus } from './forwarding-policy.ts';
 import { describeError } from './health-checker.ts';
-import { stripHopByHop } from './hop-by-hop.ts';
 import { jsonError } from './json-error.ts';
-import { type ForwardAttempt, type ForwardingPolicy, isBodylessStatus } from './forwarding-policy.ts';
 import { upstreamUrl } from './request-target.ts';
 import type { UpstreamClient } from './upstream-client.ts';
 
+/** Abort reasons, told apart when the upstream request fails. */
 const TIMED_OUT = Symbol('upstream timeout');
 const CLIENT_GONE = Symbol('client gone');
+const BODY_TOO_LARGE = Symbol('request body too large');
 
 export class WebForwarder {
   readonly #policy: ForwardingPolicy;
   readonly #client: UpstreamClient;
+  readonly #headerRules: HeaderRuleOptions;
 
-  constructor(policy: ForwardingPolicy, client: UpstreamClient) {
+  constructor(policy: ForwardingPolicy, client: UpstreamClient, headerRules: HeaderRuleOptions) {
     this.#policy = policy;
     this.#client = client;
+    this.#headerRules = headerRules;
   }
 
-  async forward(request: Request): Promise<Response> {
-    // Prepared before selection, so nothing between taking a lease and the try blocks below can throw.
+  /** `target` is the request's path and query (see request-target.ts). */
+  async forward(request: Request, client: ClientInfo, target: string): Promise<Response> {
+    // Everything that could throw on odd input happens before a lease is taken.
     const headers = new Headers(request.headers);
-    stripHopByHop(headers);
-    // The upstream Host is the server's own; the client sets it from the URL.
-    headers.delete('host');
+    const requestId = requestIdFor(headers);
+    const tooLarge = this.#policy.rejectDeclaredBody(headers.get('content-length'), requestId);
+    if (tooLarge !== undefined) return jsonError(tooLarge.status, tooLarge.error, requestId);
+    prepareUpstreamRequestHeaders(headers, { client, requestId }, this.#headerRules);
 
-    const attempt = this.#policy.begin();
-    if (attempt === undefined) return jsonError(503, 'no healthy upstream server is available');
+    const attempt = this.#policy.begin({ requestId, method: request.method, target });
+    if (attempt === undefined) {
+      const outcome = this.#policy.noServer(requestId);
+      return jsonError(outcome.status, outcome.error, requestId);
+    }
 
-    // One controller carries both reasons to stop: the client leaving, and the server missing its deadline.
+    // One controller carries every reason to stop: the client leaving, the deadline, an oversized body.
     const controller = new AbortController();
     let responded = false;
     let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clientSignal.removeEventListener('abort', onClientGone);
+      this.#policy.finished(attempt);
+    };
     const onClientGone = () => {
       controller.abort(CLIENT_GONE);
       // While the body streams, the client leaving ends the request even if the runtime never cancels the stream.
@@ -40,20 +55,16 @@ export class WebForwarder {
     const clientSignal = request.signal;
     clientSignal.addEventListener('abort', onClientGone);
     const timer = setTimeout(() => controller.abort(TIMED_OUT), this.#policy.upstreamTimeoutMs);
-    const finish = () => {
-      if (done) return;
-      done = true;
-      clientSignal.removeEventListener('abort', onClientGone);
-      this.#policy.finished(attempt);
-    };
 
     let upstream: Response;
     try {
       if (clientSignal.aborted) throw CLIENT_GONE;
-      upstream = await this.#client.fetch(upstreamUrl(attempt.server.url, request.url), {
+      const limit = this.#policy.maxRequestBodyBytes;
+      const body = request.body !== null && limit !== undefined ? limitBody(request.body, limit, controller) : request.body;
+      upstream = await this.#client.fetch(upstreamUrl(attempt.server.url, target), {
         method: request.method,
         headers,
-        body: request.body,
+        body,
         signal: controller.signal,
         redirect: 'manual',
         duplex: 'half',
@@ -62,55 +73,61 @@ export class WebForwarder {
       clearTimeout(timer);
       clientSignal.removeEventListener('abort', onClientGone);
       done = true;
-      return this.#failure(attempt, controller.signal, error);
+      const outcome = this.#policy.failed(attempt, failureKind(controller.signal, error), describeError(error));
+      return jsonError(outcome.status, outcome.error, requestId);
     }
     clearTimeout(timer);
     responded = true;
 
     try {
-      const response = this.#clientResponse(request, upstream, finish);
+      const response = this.#clientResponse(request, upstream, requestId, finish);
       this.#policy.responded(attempt, upstream.status);
       return response;
     } catch (error) {
       // A response the runtime refuses to represent (say, a status outside 200-599) must not leak the lease.
       finish();
       upstream.body?.cancel().catch(() => {});
-      return jsonError(502, this.#policy.unforwardable(attempt, describeError(error)));
+      return jsonError(502, this.#policy.unforwardable(attempt, describeError(error)), requestId);
     }
   }
 
-  #clientResponse(request: Request, upstream: Response, finish: () => void): Response {
-    const responseHeaders = new Headers(upstream.headers);
-    stripHopByHop(responseHeaders);
-    if (this.#client.decodesCompressedBodies && responseHeaders.has('content-encoding')) {
-      // The client already decoded the bytes: the old encoding and length would describe a body that is not sent.
-      responseHeaders.delete('content-encoding');
-      responseHeaders.delete('content-length');
-    }
-
+  #clientResponse(request: Request, upstream: Response, requestId: string, finish: () => void): Response {
+    const headers = new Headers(upstream.headers);
+    prepareClientResponseHeaders(headers, requestId, this.#client.decodesCompressedBodies);
     const body = upstream.body;
     if (body === null || request.method === 'HEAD' || isBodylessStatus(upstream.status)) {
       body?.cancel().catch(() => {});
       finish();
-      return new Response(null, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
+      return new Response(null, { status: upstream.status, statusText: upstream.statusText, headers });
     }
-    return new Response(releaseWhenDone(body, finish), {
-      status: upstream.status,
-      statusText: upstream.statusText,
-      headers: responseHeaders,
-    });
+    return new Response(releaseWhenDone(body, finish), { status: upstream.status, statusText: upstream.statusText, headers });
   }
+}
 
-  #failure(attempt: ForwardAttempt, signal: AbortSignal, error: unknown): Response {
-    const reason = signal.aborted ? signal.reason : error === CLIENT_GONE ? CLIENT_GONE : undefined;
-    const outcome =
-      reason === CLIENT_GONE
-        ? this.#policy.failed(attempt, 'client_gone', 'client went away')
-        : reason === TIMED_OUT
-          ? this.#policy.failed(attempt, 'timeout', `no response headers within ${this.#policy.upstreamTimeoutMs} ms`)
-          : this.#policy.failed(attempt, 'unreachable', describeError(error));
-    return jsonError(outcome.status, outcome.error);
-  }
+function failureKind(signal: AbortSignal, error: unknown): FailureKind {
+  const reason = signal.aborted ? signal.reason : error;
+  if (reason === CLIENT_GONE) return 'client_gone';
+  if (reason === TIMED_OUT) return 'timeout';
+  if (reason === BODY_TOO_LARGE) return 'body_too_large';
+  return 'unreachable';
+}
+
+/** Counts request body bytes as they stream and stops the forward once MAX_REQUEST_BODY_BYTES is passed. */
+function limitBody(body: ReadableStream<Uint8Array>, limit: number, controller: AbortController): ReadableStream<Uint8Array> {
+  let seen = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, stream) {
+        seen += chunk.byteLength;
+        if (seen > limit) {
+          controller.abort(BODY_TOO_LARGE);
+          stream.error(BODY_TOO_LARGE);
+          return;
+        }
+        stream.enqueue(chunk);
+      },
+    }),
+  );
 }
 
 /**

@@ -7,7 +7,7 @@ function serveBun(handler: FetchHandler, options: { hostname: string; port: numb
     port: options.port,
     // Bun closes connections idle for 10 s by default, which would cut slow upstream answers and quiet streams.
     idleTimeout: 0,
-    fetch: handler,
+    fetch: (request, server) => handler(request, { address: server.requestIP(request)?.address }),
   });
   return Promise.resolve({ port: server.port as number, close: () => server.stop() });
 }

@@ -9,7 +9,7 @@ function serveDeno(handler: FetchHandler, options: { hostname: string; port: num
         port: options.port,
         onListen: ({ port }) => resolve({ port, close: () => server.shutdown() }),
         onError: () => new Response(JSON.stringify({ error: 'internal error' }), { status: 500 }),
-      }, handler);
+      }, (request, info) => handler(request, { address: (info.remoteAddr as Deno.NetAddr).hostname }));
     } catch (error) {
       reject(error);
     }

@@ -43,6 +43,9 @@ describe('parseConfig defaults', () => {
       upstreamTimeoutMs: 10000,
       logLevel: 'info',
       logFormat: 'json',
+      trustProxy: false,
+      preserveHost: false,
+      maxRequestBodyBytes: undefined,
     });
   });
 
@@ -333,5 +336,29 @@ describe('formatConfigErrors', () => {
     assert.equal(text.split('\n').length, 3);
     assert.ok(!/\bat .*:\d+:\d+/.test(text), text);
     assert.ok(!text.includes('Error'), text);
+  });
+});
+
+describe('parseConfig forwarding settings', () => {
+  test('TRUST_PROXY and PRESERVE_HOST accept true/false words and reject anything else by name', () => {
+    assert.equal(configOf({ TRUST_PROXY: 'true' }).trustProxy, true);
+    assert.equal(configOf({ TRUST_PROXY: '0' }).trustProxy, false);
+    assert.equal(configOf({ PRESERVE_HOST: 'yes' }).preserveHost, true);
+    const result = parseConfig({ TRUST_PROXY: 'maybe', PRESERVE_HOST: '2' });
+    assert.equal(result.ok, false);
+    if (!result.ok) {
+      assert.ok(result.errors.some((e) => e.includes('TRUST_PROXY') && e.includes('"maybe"')));
+      assert.ok(result.errors.some((e) => e.includes('PRESERVE_HOST') && e.includes('"2"')));
+    }
+  });
+
+  test('MAX_REQUEST_BODY_BYTES is a positive byte count, unset meaning no limit', () => {
+    assert.equal(configOf({ MAX_REQUEST_BODY_BYTES: '1048576' }).maxRequestBodyBytes, 1048576);
+    assert.equal(configOf({}).maxRequestBodyBytes, undefined);
+    for (const bad of ['0', '-1', '1.5', '10MB']) {
+      const result = parseConfig({ MAX_REQUEST_BODY_BYTES: bad });
+      assert.equal(result.ok, false, bad);
+      if (!result.ok) assert.match(result.errors[0] ?? '', /^MAX_REQUEST_BODY_BYTES=/);
+    }
   });
 });

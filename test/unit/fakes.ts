@@ -174,6 +174,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     upstreamTimeoutMs: 1_000,
     logLevel: 'info',
     logFormat: 'json',
+    trustProxy: false,
+    preserveHost: false,
+    maxRequestBodyBytes: undefined,
     ...overrides,
   };
 }

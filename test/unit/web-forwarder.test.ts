@@ -36,7 +36,7 @@ function setup(
 }
 
 async function send(balancer: Balancer, input: string | Request, init?: RequestInit): Promise<Response> {
-  return await balancer.fetch(typeof input === 'string' ? new Request(input, init) : input);
+  return await balancer.fetch(typeof input === 'string' ? new Request(input, init) : input, { address: '192.0.2.7' });
 }
 
 /** activeConnections as the first server and the stats totals see it; both must always agree. */
@@ -116,7 +116,7 @@ describe('headers', () => {
     });
     await (await send(balancer, request)).text();
     const forwarded = [...client.calls[0]!.init.headers.keys()].sort();
-    assert.deepEqual(forwarded, ['accept', 'authorization', 'x-request-id']);
+    assert.deepEqual(forwarded, ['accept', 'authorization', 'via', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-request-id']);
     assert.equal(client.calls[0]!.init.headers.get('authorization'), 'Bearer t');
   });
 
@@ -146,7 +146,7 @@ describe('headers', () => {
         }),
     );
     const response = await send(balancer, 'http://proxy.example/');
-    assert.deepEqual([...response.headers.keys()].sort(), ['cache-control', 'content-type', 'etag']);
+    assert.deepEqual([...response.headers.keys()].sort(), ['cache-control', 'content-type', 'etag', 'via', 'x-request-id']);
     assert.equal(await response.text(), 'ok');
   });
 
