@@ -6,7 +6,7 @@ import { HealthChecker } from './health-checker.ts';
 import { InFlightTracker } from './in-flight.ts';
 import { logger } from './logging.ts';
 import { Metrics } from './metrics.ts';
-import type { ClientInfo } from './forwarded-headers.ts';
+import type { ClientInfo, HeaderRuleOptions } from './forwarded-headers.ts';
 import { isAdminTarget, requestTarget } from './request-target.ts';
 import { createAlgorithm } from './selection/create-algorithm.ts';
 import { ServerPool } from './server-pool.ts';
@@ -20,6 +20,9 @@ export interface Balancer {
   readonly pool: ServerPool;
   readonly health: HealthChecker;
   readonly policy: ForwardingPolicy;
+  readonly headerRules: HeaderRuleOptions;
+  /** The /lb/ endpoints alone, for a native I/O path that routes proxied traffic itself. */
+  readonly admin: { fetch(request: Request): Response | Promise<Response> };
   stats(): StatsReport;
   /** Starts active health checks. */
   start(): void;
@@ -47,7 +50,8 @@ export function createBalancer(config: Config, servers: readonly ServerConfig[],
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxRequestBodyBytes: config.maxRequestBodyBytes,
   });
-  const forwarder = new WebForwarder(policy, client, { trustProxy: config.trustProxy, preserveHost: config.preserveHost });
+  const headerRules: HeaderRuleOptions = { trustProxy: config.trustProxy, preserveHost: config.preserveHost };
+  const forwarder = new WebForwarder(policy, client, headerRules);
   const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics });
   const admin = createAdminRoutes({ stats, healthyServers: () => pool.healthy.length });
 
@@ -61,6 +65,8 @@ export function createBalancer(config: Config, servers: readonly ServerConfig[],
     pool,
     health,
     policy,
+    headerRules,
+    admin,
     stats,
     start: () => health.start(),
     stop: async () => {

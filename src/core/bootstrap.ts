@@ -1,5 +1,5 @@
 /** Starts Fairway on any runtime: validate the env, configure logging, start backends in demo mode, serve. */
-import { createBalancer } from './balancer.ts';
+import { createBalancer, type Balancer } from './balancer.ts';
 import { formatConfigErrors, parseConfig } from './config.ts';
 import type { ServerConfig } from './config-types.ts';
 import { createDemoBackend } from './demo-backend.ts';
@@ -24,6 +24,8 @@ export interface RuntimeAdapter {
   readonly version: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   serve(handler: FetchHandler, options: { hostname: string; port: number }): Promise<ListeningServer>;
+  /** A native I/O path for the balancer itself, driving the same policy; `serve` is used when absent. */
+  serveBalancer?(balancer: Balancer, options: { hostname: string; port: number }): Promise<ListeningServer>;
   readonly upstream: UpstreamClient;
 }
 
@@ -57,7 +59,8 @@ export async function startFairway(runtime: RuntimeAdapter): Promise<StartResult
   const balancer = createBalancer(config, servers, runtime.upstream);
   let server: ListeningServer;
   try {
-    server = await runtime.serve(balancer.fetch, { hostname: config.host, port: config.port });
+    const listen = { hostname: config.host, port: config.port };
+    server = runtime.serveBalancer ? await runtime.serveBalancer(balancer, listen) : await runtime.serve(balancer.fetch, listen);
   } catch (error) {
     await balancer.stop();
     await Promise.all(demos.map((d) => d.close()));

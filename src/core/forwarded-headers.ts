@@ -58,6 +58,9 @@ export function prepareUpstreamRequestHeaders(
   headers.set('via', appendList(headers.get('via'), VIA));
   headers.set('x-request-id', context.requestId);
   if (!options.preserveHost) headers.delete('host');
+  // The runtime's server has already answered `Expect: 100-continue` toward the client (RFC 9110 §10.1.1),
+  // and the body is streamed upstream as it arrives; undici refuses to send the header at all.
+  headers.delete('expect');
 }
 
 /**

@@ -28,6 +28,30 @@ export function requestTarget(url: string): string {
   return resolved.pathname + resolved.search;
 }
 
+/** Characters a WHATWG URL parser percent-encodes or rewrites in a path or query; Deno and Bun apply it to every request. */
+const REWRITTEN_BY_URL_PARSER = /[^\x21-\x7e]|["'<>`{}\\]/;
+
+/**
+ * The same target as `requestTarget`, from a raw request line (`req.url` on node:http) instead of a URL
+ * a runtime already parsed. Undefined for forms that name no path: `*` and CONNECT's authority-form.
+ */
+export function targetFromRequestLine(raw: string): string | undefined {
+  let target: string;
+  if (raw.charCodeAt(0) === 47) {
+    target = raw;
+  } else {
+    // Absolute-form (RFC 9112 §3.2.2): only the path and query are kept, so it cannot name another host.
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(raw);
+    if (scheme === null) return undefined;
+    const rest = raw.slice(scheme[0].length);
+    const end = rest.search(/[/?#]/);
+    target = end === -1 ? '/' : rest[end] === '/' ? rest.slice(end) : `/${rest.slice(end)}`;
+  }
+  // Matching what a URL parser does everywhere else keeps every runtime sending the same bytes upstream.
+  if (REWRITTEN_BY_URL_PARSER.test(target)) return requestTarget(new URL(`http://fairway.invalid${target}`).href);
+  return requestTarget(`http://fairway.invalid${target}`);
+}
+
 export function upstreamUrl(origin: string, target: string): string {
   return origin + target;
 }

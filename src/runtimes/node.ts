@@ -1,22 +1,18 @@
-/** Node entrypoint: serves the core through @hono/node-server and forwards with undici. */
-import { serve } from '@hono/node-server';
-import type { IncomingMessage } from 'node:http';
+/** Node entrypoint: node:http with undici for proxied traffic, @hono/node-server for /lb/ and demo backends. */
+import { getRequestListener, serve } from '@hono/node-server';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Balancer } from '../core/balancer.ts';
 import { startFairway, type FetchHandler, type ListeningServer } from '../core/bootstrap.ts';
-import { createUndiciUpstream } from './undici-upstream.ts';
+import { createNativeHandler } from './node/native-forwarder.ts';
+import { createUndiciUpstream, createUpstreamAgent } from './node/undici-upstream.ts';
 
-function serveNode(handler: FetchHandler, options: { hostname: string; port: number }): Promise<ListeningServer> {
+const agent = createUpstreamAgent();
+
+function listen(server: Server, options: { hostname: string; port: number }): Promise<ListeningServer> {
   return new Promise((resolve, reject) => {
-    const server = serve({
-      fetch: (request: Request, env: { incoming: Pick<IncomingMessage, 'socket'> }) =>
-        handler(request, { address: env.incoming.socket.remoteAddress }),
-      hostname: options.hostname,
-      port: options.port,
-      // Node's default 300 s limit on receiving a whole request would cut long uploads; idle sockets still time out.
-      serverOptions: { requestTimeout: 0 },
-    });
     server.once('error', reject);
-    server.once('listening', () => {
+    server.listen(options.port, options.hostname, () => {
       server.off('error', reject);
       resolve({
         port: (server.address() as AddressInfo).port,
@@ -24,19 +20,48 @@ function serveNode(handler: FetchHandler, options: { hostname: string; port: num
           new Promise<void>((done) => {
             server.close(() => done());
             // Idle keep-alive sockets would hold close() open; busy ones finish their response first.
-            if ('closeIdleConnections' in server) server.closeIdleConnections();
+            server.closeIdleConnections();
           }),
       });
     });
   });
 }
 
+/** The Web path, for the demo backends: any fetch handler on @hono/node-server. */
+function serveFetch(handler: FetchHandler, options: { hostname: string; port: number }): Promise<ListeningServer> {
+  const server = serve({
+    fetch: (request: Request, env: { incoming: Pick<IncomingMessage, 'socket'> }) =>
+      handler(request, { address: env.incoming.socket.remoteAddress }),
+    hostname: options.hostname,
+    port: options.port,
+  }) as Server;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () => new Promise<void>((done) => (server.close(() => done()), server.closeIdleConnections())),
+      });
+    });
+  });
+}
+
+/** The native path for the balancer: node:http in, undici out, the core's policy in between. */
+function serveBalancer(balancer: Balancer, options: { hostname: string; port: number }): Promise<ListeningServer> {
+  const admin = getRequestListener(balancer.admin.fetch) as RequestListener;
+  // Node's default 300 s limit on receiving a whole request would cut long uploads.
+  const server = createServer({ requestTimeout: 0 }, createNativeHandler(balancer, agent, admin));
+  return listen(server, options);
+}
+
 const started = await startFairway({
   name: 'node',
   version: process.version,
   env: process.env,
-  serve: serveNode,
-  upstream: createUndiciUpstream(),
+  serve: serveFetch,
+  serveBalancer,
+  upstream: createUndiciUpstream(agent),
 });
 if (!started.ok) {
   console.error(started.message);

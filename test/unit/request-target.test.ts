@@ -1,7 +1,7 @@
 /** Where a request goes upstream, and which paths are the balancer's own. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isAdminTarget, requestTarget, upstreamUrl } from '../../src/core/request-target.ts';
+import { isAdminTarget, requestTarget, targetFromRequestLine, upstreamUrl } from '../../src/core/request-target.ts';
 
 const isAdminPath = (url: string) => isAdminTarget(requestTarget(url));
 
@@ -97,5 +97,32 @@ describe('dot segments', () => {
   test('reaching /lb/ through dot segments is an admin path, and leaving it is not', () => {
     assert.equal(isAdminTarget(requestTarget('http://h/x/../lb/stats')), true);
     assert.equal(isAdminTarget(requestTarget('http://h/lb/../x')), false);
+  });
+});
+
+describe('targetFromRequestLine (node:http raw targets)', () => {
+  test('gives the same target a URL-parsing runtime would, byte for byte where the target is already valid', () => {
+    for (const raw of ['/a%2Fb//c?x=%20&y=1', '/p;q=1', '/a?b=c?d', '//evil/path', '/http://evil/x', '/%7E%41']) {
+      assert.equal(targetFromRequestLine(raw), requestTarget(new Request(`http://h${raw}`).url), raw);
+      assert.equal(targetFromRequestLine(raw), raw, raw);
+    }
+  });
+
+  test('percent-encodes what a URL parser would, so every runtime sends the same bytes', () => {
+    assert.equal(targetFromRequestLine('/{x}|"y'), '/%7Bx%7D|%22y');
+    assert.equal(targetFromRequestLine("/a?b='c'"), '/a?b=%27c%27');
+  });
+
+  test('keeps only the path and query of an absolute-form target', () => {
+    assert.equal(targetFromRequestLine('http://evil.example/x?y'), '/x?y');
+    assert.equal(targetFromRequestLine('http://evil.example'), '/');
+    assert.equal(targetFromRequestLine('http://evil.example?q=1'), '/?q=1');
+  });
+
+  test('resolves dot segments and is undefined for targets that name no path', () => {
+    assert.equal(targetFromRequestLine('/a/./b/../c'), '/a/c');
+    assert.equal(targetFromRequestLine('/../../etc/passwd'), '/etc/passwd');
+    assert.equal(targetFromRequestLine('*'), undefined);
+    assert.equal(targetFromRequestLine('example.com:443'), undefined);
   });
 });

@@ -1,11 +1,15 @@
 /** Node's upstream client: undici's pooled `request`, shaped like fetch, passing compressed bytes through untouched. */
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
-import type { UpstreamClient, UpstreamRequestInit } from '../core/upstream-client.ts';
+import type { UpstreamClient, UpstreamRequestInit } from '../../core/upstream-client.ts';
 
-export function createUndiciUpstream(): UpstreamClient {
+/** One connection pool per server origin, shared by health checks and forwarding. */
+export function createUpstreamAgent(): Agent {
   // The core enforces UPSTREAM_TIMEOUT_MS itself; undici's own timers would cut long or quiet streams (SSE).
-  const agent = new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4_000 });
+  return new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4_000 });
+}
+
+export function createUndiciUpstream(agent: Agent = createUpstreamAgent()): UpstreamClient {
   return {
     decodesCompressedBodies: false,
     async fetch(url: string, init: UpstreamRequestInit): Promise<Response> {

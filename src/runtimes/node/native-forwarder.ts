@@ -1,0 +1,131 @@
+/**
+ * Node's native I/O path: node:http in, undici `stream` out, with no Web Request, Response or stream
+ * conversions on the way. It drives the same ForwardingPolicy and header rules as the Web path; only
+ * the moving of bytes differs.
+ */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Agent, Dispatcher } from 'undici';
+import type { Balancer } from '../../core/balancer.ts';
+import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor } from '../../core/forwarded-headers.ts';
+import type { FailureKind } from '../../core/forwarding-policy.ts';
+import { describeError } from '../../core/health-checker.ts';
+import { isAdminTarget, targetFromRequestLine } from '../../core/request-target.ts';
+import { NodeHeaders, type HeaderObject } from './node-headers.ts';
+
+/** Abort reasons, told apart when the upstream request fails. */
+const TIMED_OUT = Symbol('upstream timeout');
+const CLIENT_GONE = Symbol('client gone');
+const BODY_TOO_LARGE = Symbol('request body too large');
+
+export function createNativeHandler(balancer: Balancer, agent: Agent, admin: RequestListener): RequestListener {
+  const policy = balancer.policy;
+  const rules = balancer.headerRules;
+
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const target = targetFromRequestLine(req.url ?? '/');
+    if (target === undefined) {
+      sendJson(res, 400, `request target ${JSON.stringify(req.url)} names no path; send an origin-form (/path) or absolute-form target`);
+      return;
+    }
+    if (isAdminTarget(target)) {
+      req.url = target;
+      void admin(req, res);
+      return;
+    }
+
+    const headers = new NodeHeaders(req.headers as HeaderObject);
+    // Before the header rules strip Transfer-Encoding, which is how a chunked body announces itself.
+    const hasBody = headers.has('transfer-encoding') || (headers.has('content-length') && headers.get('content-length') !== '0');
+    const requestId = requestIdFor(headers);
+    const tooLarge = policy.rejectDeclaredBody(headers.get('content-length'), requestId);
+    if (tooLarge !== undefined) {
+      // The body is never read, so the connection cannot carry another request.
+      sendJson(res, tooLarge.status, tooLarge.error, requestId, true);
+      return;
+    }
+    prepareUpstreamRequestHeaders(headers, { client: { address: req.socket.remoteAddress }, requestId }, rules);
+
+    const method = req.method ?? 'GET';
+    const attempt = policy.begin({ requestId, method, target });
+    if (attempt === undefined) {
+      const outcome = policy.noServer(requestId);
+      sendJson(res, outcome.status, outcome.error, requestId);
+      return;
+    }
+
+    const controller = new AbortController();
+    let responded = false;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      policy.finished(attempt);
+    };
+    const timer = setTimeout(() => controller.abort(TIMED_OUT), policy.upstreamTimeoutMs);
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      controller.abort(CLIENT_GONE);
+      if (responded) finish();
+    });
+    const limit = policy.maxRequestBodyBytes;
+    if (hasBody && limit !== undefined) {
+      let seen = 0;
+      req.on('data', (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > limit) controller.abort(BODY_TOO_LARGE);
+      });
+    }
+
+    const options: Dispatcher.RequestOptions = {
+      origin: attempt.server.url,
+      path: target,
+      method: method as Dispatcher.HttpMethod,
+      headers: headers.object as Record<string, string | string[]>,
+      body: hasBody ? req : null,
+      signal: controller.signal,
+    };
+    agent
+      .stream(options, ({ statusCode, headers: upstreamHeaders }) => {
+        clearTimeout(timer);
+        responded = true;
+        const responseHeaders = new NodeHeaders(upstreamHeaders as HeaderObject);
+        prepareClientResponseHeaders(responseHeaders, requestId, false);
+        res.writeHead(statusCode, responseHeaders.object as Record<string, string | string[]>);
+        policy.responded(attempt, statusCode);
+        return res;
+      })
+      .then(finish, (error: unknown) => {
+        clearTimeout(timer);
+        if (responded) {
+          // Mid-body failure: close the client's connection abruptly, never end a truncated body as if complete.
+          finish();
+          res.destroy();
+          return;
+        }
+        done = true;
+        const outcome = policy.failed(attempt, failureKind(controller.signal, error), describeError(error));
+        if (!res.headersSent && !res.destroyed) sendJson(res, outcome.status, outcome.error, requestId, outcome.status === 413);
+      });
+  };
+}
+
+function failureKind(signal: AbortSignal, error: unknown): FailureKind {
+  const reason = signal.aborted ? signal.reason : error;
+  if (reason === CLIENT_GONE) return 'client_gone';
+  if (reason === TIMED_OUT) return 'timeout';
+  if (reason === BODY_TOO_LARGE) return 'body_too_large';
+  return 'unreachable';
+}
+
+function sendJson(res: ServerResponse, status: number, error: string, requestId?: string, closeConnection = false): void {
+  const body = JSON.stringify(requestId === undefined ? { error } : { error, requestId });
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(body),
+  };
+  if (requestId !== undefined) headers['x-request-id'] = requestId;
+  if (closeConnection) headers.connection = 'close';
+  res.writeHead(status, headers);
+  res.end(body);
+}
