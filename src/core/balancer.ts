@@ -13,6 +13,7 @@ import { ServerPool } from './server-pool.ts';
 import { buildStatsReport, type StatsReport } from './stats-report.ts';
 import type { UpstreamClient } from './upstream-client.ts';
 import { WebForwarder } from './web-forwarder.ts';
+import type { WorkerIdentity } from './workers.ts';
 
 export interface Balancer {
   /** The whole HTTP surface: /lb/* to the admin routes, everything else proxied. */
@@ -29,7 +30,13 @@ export interface Balancer {
   stop(): Promise<void>;
 }
 
-export function createBalancer(config: Config, servers: readonly ServerConfig[], client: UpstreamClient): Balancer {
+/** `worker` is what /lb/stats says about this process (default: the whole of Fairway). */
+export function createBalancer(
+  config: Config,
+  servers: readonly ServerConfig[],
+  client: UpstreamClient,
+  worker?: WorkerIdentity,
+): Balancer {
   const startedAt = performance.now();
   const pool = new ServerPool(servers);
   const inFlight = new InFlightTracker();
@@ -52,7 +59,7 @@ export function createBalancer(config: Config, servers: readonly ServerConfig[],
   });
   const headerRules: HeaderRuleOptions = { trustProxy: config.trustProxy, preserveHost: config.preserveHost };
   const forwarder = new WebForwarder(policy, client, headerRules);
-  const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics });
+  const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker });
   const admin = createAdminRoutes({ stats, healthyServers: () => pool.healthy.length });
 
   return {

@@ -1,14 +1,20 @@
-/** Starts Fairway on any runtime: validate the env, configure logging, start backends in demo mode, serve. */
+/**
+ * Starts Fairway on any runtime: validate the env, configure logging, start backends in demo mode, serve.
+ * With WORKERS>1 the first process becomes a supervisor that runs that many workers on the one port.
+ */
 import { createBalancer, type Balancer } from './balancer.ts';
 import { formatConfigErrors, parseConfig } from './config.ts';
-import type { ServerConfig } from './config-types.ts';
+import type { Config, ServerConfig } from './config-types.ts';
 import { createDemoBackend } from './demo-backend.ts';
-import { configureLogging, logger } from './logging.ts';
+import { configureLogging, logger, type Logger } from './logging.ts';
+import { Supervisor, type WorkerLauncher } from './supervisor.ts';
 import type { UpstreamClient } from './upstream-client.ts';
+import { parseWorkerId, readyLine, resolveWorkerCount, WORKER_ID_VAR, workerIdentity } from './workers.ts';
 
 import type { ClientInfo } from './forwarded-headers.ts';
 
 export type { ClientInfo };
+export type { WorkerExit, WorkerLauncher, WorkerProcess } from './supervisor.ts';
 /** What a runtime serves: a Web request plus what its connection says about the client. */
 export type FetchHandler = (request: Request, client: ClientInfo) => Response | Promise<Response>;
 
@@ -18,18 +24,32 @@ export interface ListeningServer {
   close(): Promise<void>;
 }
 
+export interface ServeOptions {
+  readonly hostname: string;
+  readonly port: number;
+  /** Share the port with the other workers (SO_REUSEPORT): set in worker processes when WORKERS>1. */
+  readonly reusePort?: boolean;
+}
+
 /** What each runtime entrypoint provides: its env, a way to serve a fetch handler, and an upstream client. */
 export interface RuntimeAdapter {
   readonly name: string;
   readonly version: string;
   readonly env: Readonly<Record<string, string | undefined>>;
-  serve(handler: FetchHandler, options: { hostname: string; port: number }): Promise<ListeningServer>;
+  /** Logical CPUs, for WORKERS=auto. */
+  readonly hardwareConcurrency: number | undefined;
+  serve(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer>;
   /** A native I/O path for the balancer itself, driving the same policy; `serve` is used when absent. */
-  serveBalancer?(balancer: Balancer, options: { hostname: string; port: number }): Promise<ListeningServer>;
+  serveBalancer?(balancer: Balancer, options: ServeOptions): Promise<ListeningServer>;
   readonly upstream: UpstreamClient;
+  /** Runs worker processes for WORKERS>1; without it WORKERS must be 1. */
+  readonly workers?: WorkerLauncher;
 }
 
-export type StartResult = { ok: true; port: number; stop(): Promise<void> } | { ok: false; message: string };
+/** `role` says what this process is: the only one, a worker, or the supervisor of WORKERS workers. */
+export type StartResult =
+  | { ok: true; role: 'single' | 'worker' | 'supervisor'; port: number; stop(): Promise<void> }
+  | { ok: false; message: string };
 
 const DEMO_BACKENDS = 2;
 
@@ -37,42 +57,63 @@ export async function startFairway(runtime: RuntimeAdapter): Promise<StartResult
   const parsed = parseConfig(runtime.env);
   if (!parsed.ok) return { ok: false, message: formatConfigErrors(parsed.errors) };
   const config = parsed.config;
+  const workerId = parseWorkerId(runtime.env[WORKER_ID_VAR]);
+  if (!workerId.ok) return { ok: false, message: formatConfigErrors([workerId.message]) };
   configureLogging(config.logLevel, config.logFormat);
-  const log = logger('main');
+  const count = resolveWorkerCount(config.workers, runtime.hardwareConcurrency);
+  if (count > 1 && workerId.id === undefined) return startSupervisor(runtime, config, count);
+  return startServing(runtime, config, workerId.id, count);
+}
 
+interface Backends {
+  readonly servers: readonly ServerConfig[];
+  /** The demo backends this process started, if any. */
+  readonly demos: ListeningServer[];
+}
+
+async function backendsFor(runtime: RuntimeAdapter, config: Config, log: Logger): Promise<Backends> {
+  if (config.servers !== undefined) return { servers: config.servers, demos: [] };
   const demos: ListeningServer[] = [];
-  let servers: readonly ServerConfig[];
-  if (config.servers === undefined) {
-    for (let i = 1; i <= DEMO_BACKENDS; i++) {
-      demos.push(await runtime.serve(createDemoBackend(`demo-${i}`), { hostname: '127.0.0.1', port: 0 }));
-    }
-    servers = demos.map((d) => ({ url: `http://127.0.0.1:${d.port}`, weight: 1 }));
-    log.warn('BACKEND_SERVERS is not set: demo mode, balancing over {count} built-in demo backends on loopback', {
-      event: 'demo_mode',
-      count: servers.length,
-      servers: servers.map((s) => s.url),
-    });
-  } else {
-    servers = config.servers;
+  for (let i = 1; i <= DEMO_BACKENDS; i++) {
+    demos.push(await runtime.serve(createDemoBackend(`demo-${i}`), { hostname: '127.0.0.1', port: 0 }));
   }
+  const servers = demos.map((d) => ({ url: `http://127.0.0.1:${d.port}`, weight: 1 }));
+  log.warn('BACKEND_SERVERS is not set: demo mode, balancing over {count} built-in demo backends on loopback', {
+    event: 'demo_mode',
+    count: servers.length,
+    servers: servers.map((s) => s.url),
+  });
+  return { servers, demos };
+}
 
-  const balancer = createBalancer(config, servers, runtime.upstream);
+const closeAll = (servers: readonly ListeningServer[]) => Promise.all(servers.map((s) => s.close()));
+const displayHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
+const cannotListen = (config: Config, error: unknown) =>
+  `Fairway cannot listen on HOST=${config.host} PORT=${config.port}: ${error instanceof Error ? error.message : String(error)}`;
+
+/** One process serving the balancer: the whole of Fairway, or one worker of several. */
+async function startServing(runtime: RuntimeAdapter, config: Config, workerId: number | undefined, count: number): Promise<StartResult> {
+  const log = logger('main');
+  const { servers, demos } = await backendsFor(runtime, config, log);
+  const isWorker = workerId !== undefined;
+
+  const balancer = createBalancer(config, servers, runtime.upstream, workerIdentity(workerId ?? 1, count, runtime.workers?.spreadBy));
   let server: ListeningServer;
   try {
-    const listen = { hostname: config.host, port: config.port };
+    const listen: ServeOptions = { hostname: config.host, port: config.port, reusePort: isWorker && count > 1 };
     server = runtime.serveBalancer ? await runtime.serveBalancer(balancer, listen) : await runtime.serve(balancer.fetch, listen);
   } catch (error) {
     await balancer.stop();
-    await Promise.all(demos.map((d) => d.close()));
-    const why = error instanceof Error ? error.message : String(error);
-    return { ok: false, message: `Fairway cannot listen on HOST=${config.host} PORT=${config.port}: ${why}` };
+    await closeAll(demos);
+    return { ok: false, message: cannotListen(config, error) };
   }
   balancer.start();
 
-  const displayHost = config.host.includes(':') ? `[${config.host}]` : config.host;
-  log.info('Fairway listening on {url} ({runtime} {version}), {algorithm} over {count} servers', {
-    event: 'listening',
-    url: `http://${displayHost}:${server.port}`,
+  // A worker's line is not the `listening` line: the supervisor logs that once every worker listens.
+  log.info(isWorker ? 'Worker {worker} listening on {url} ({runtime} {version}), {algorithm} over {count} servers' : 'Fairway listening on {url} ({runtime} {version}), {algorithm} over {count} servers', {
+    event: isWorker ? 'worker_listening' : 'listening',
+    ...(isWorker ? { worker: workerId } : {}),
+    url: `http://${displayHost(config.host)}:${server.port}`,
     host: config.host,
     port: server.port,
     runtime: runtime.name,
@@ -81,10 +122,13 @@ export async function startFairway(runtime: RuntimeAdapter): Promise<StartResult
     count: servers.length,
     config: { ...config, servers },
   });
+  // Not a log record, so no LOG_LEVEL or LOG_FORMAT can hide it from the supervisor.
+  if (isWorker) console.log(readyLine(server.port));
 
   let stopping: Promise<void> | undefined;
   return {
     ok: true,
+    role: isWorker ? 'worker' : 'single',
     port: server.port,
     stop: () =>
       (stopping ??= (async () => {
@@ -92,7 +136,75 @@ export async function startFairway(runtime: RuntimeAdapter): Promise<StartResult
         // Stop accepting first and let in-flight responses finish; only then close the upstream client they use.
         await server.close();
         await balancer.stop();
-        await Promise.all(demos.map((d) => d.close()));
+        await closeAll(demos);
+      })()),
+  };
+}
+
+/** WORKERS>1: hold the port, start demo backends once, run `count` workers and wait until each listens. */
+async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: number): Promise<StartResult> {
+  const log = logger('main');
+  const launcher = runtime.workers;
+  if (launcher === undefined) {
+    return { ok: false, message: formatConfigErrors([`WORKERS=${count} is not supported on ${runtime.name}; use WORKERS=1`]) };
+  }
+  // Demo backends first: a port picked for PORT=0 and released could otherwise go to one of them.
+  const { servers, demos } = await backendsFor(runtime, config, log);
+  let port: number;
+  try {
+    port = await launcher.reservePort(config.host, config.port);
+  } catch (error) {
+    await closeAll(demos);
+    return { ok: false, message: cannotListen(config, error) };
+  }
+
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(runtime.env)) if (value !== undefined) env[key] = value;
+  Object.assign(env, {
+    PORT: String(port),
+    WORKERS: String(count),
+    // Workers log JSON for the supervisor to read; it writes their records in the format asked for.
+    LOG_FORMAT: 'json',
+    // Every worker balances over the same servers: the demo backends run once, here.
+    BACKEND_SERVERS: servers.map((s) => (s.weight === 1 ? s.url : `${s.url};weight=${s.weight}`)).join(','),
+  });
+  const supervisor = new Supervisor({
+    count,
+    env,
+    launcher,
+    stopGraceMs: Math.max(10_000, config.upstreamTimeoutMs + 5_000),
+    prefixMessages: config.logFormat === 'pretty',
+  });
+  const started = await supervisor.start();
+  if (!started.ok) {
+    await closeAll(demos);
+    return { ok: false, message: `Fairway cannot start its ${count} workers: ${started.message}` };
+  }
+
+  log.info('Fairway listening on {url} ({runtime} {version}) with {workers} workers, {algorithm} over {count} servers', {
+    event: 'listening',
+    url: `http://${displayHost(config.host)}:${port}`,
+    host: config.host,
+    port,
+    runtime: runtime.name,
+    version: runtime.version,
+    algorithm: config.algorithm,
+    count: servers.length,
+    workers: count,
+    pids: supervisor.pids,
+    config: { ...config, servers },
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    ok: true,
+    role: 'supervisor',
+    port,
+    stop: () =>
+      (stopping ??= (async () => {
+        log.info('Shutting down {workers} workers', { event: 'shutdown', workers: count });
+        await supervisor.stop();
+        await closeAll(demos);
       })()),
   };
 }

@@ -5,6 +5,10 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
+/** The most worker processes WORKERS may ask for. */
+export const MAX_WORKERS = 64;
+/** A worker count, or 'auto' for one per logical CPU. */
+export type WorkersSetting = number | 'auto';
 
 export interface ServerConfig {
   /** The server's origin, e.g. `http://127.0.0.1:5001` (scheme, host, port; no path, no trailing slash). */
@@ -30,4 +34,6 @@ export interface Config {
   readonly preserveHost: boolean;
   /** Larger request bodies get 413; undefined means no limit. */
   readonly maxRequestBodyBytes: number | undefined;
+  /** Processes serving the one port: 1 (the default) is a single process; 'auto' means one per logical CPU. */
+  readonly workers: WorkersSetting;
 }

@@ -1,8 +1,8 @@
 /** Turns the environment record (passed in by each runtime entrypoint) into a validated `Config`, or a list of every problem found. */
 import { z } from 'zod';
 import { ALGORITHM_NAMES } from './selection/algorithm.ts';
-import { LOG_FORMATS, LOG_LEVELS } from './config-types.ts';
-import type { Config, ServerConfig } from './config-types.ts';
+import { LOG_FORMATS, LOG_LEVELS, MAX_WORKERS } from './config-types.ts';
+import type { Config, ServerConfig, WorkersSetting } from './config-types.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 export type ParseConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -77,6 +77,15 @@ function byteLimit(name: string) {
     return z.NEVER;
   });
 }
+
+const workers = envString('WORKERS').transform((raw, ctx): WorkersSetting => {
+  if (isUnset(raw)) return 1;
+  if (raw === 'auto') return 'auto';
+  const value = DIGITS.test(raw) ? Number(raw) : Number.NaN;
+  if (value >= 1 && value <= MAX_WORKERS) return value;
+  ctx.addIssue(`WORKERS=${show(raw)} is not allowed; use a positive integer up to ${MAX_WORKERS}, or auto for one per CPU`);
+  return z.NEVER;
+});
 
 const host = envString('HOST').transform((raw, ctx): string => {
   if (isUnset(raw)) return '0.0.0.0';
@@ -221,6 +230,7 @@ const envSchema = z
       TRUST_PROXY: flag('TRUST_PROXY', false),
       PRESERVE_HOST: flag('PRESERVE_HOST', false),
       MAX_REQUEST_BODY_BYTES: byteLimit('MAX_REQUEST_BODY_BYTES'),
+      WORKERS: workers,
     },
     { error: 'the environment must be an object of string values' },
   )
@@ -239,6 +249,7 @@ const envSchema = z
       trustProxy: env.TRUST_PROXY,
       preserveHost: env.PRESERVE_HOST,
       maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
+      workers: env.WORKERS,
     }),
   );
 

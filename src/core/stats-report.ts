@@ -5,6 +5,7 @@ import type { Metrics } from './metrics.ts';
 import type { AlgorithmName } from './selection/algorithm.ts';
 import type { ServerPool } from './server-pool.ts';
 import type { HealthCheckResult } from './upstream-server.ts';
+import { workerIdentity, type WorkerIdentity } from './workers.ts';
 
 export interface ServerStats {
   url: string;
@@ -23,6 +24,8 @@ export interface StatsReport {
   uptimeSeconds: number;
   totals: { requests: number; errors: number; errorRate: number; activeConnections: number };
   servers: ServerStats[];
+  /** Which process answered, and so what the numbers above cover (with WORKERS>1: this worker only). */
+  worker: WorkerIdentity;
 }
 
 const rate = (errors: number, requests: number): number => (requests === 0 ? 0 : Math.round((errors / requests) * 10000) / 10000);
@@ -33,6 +36,8 @@ export function buildStatsReport(input: {
   pool: ServerPool;
   inFlight: InFlightTracker;
   metrics: Metrics;
+  /** Defaults to the whole process. */
+  worker?: WorkerIdentity;
 }): StatsReport {
   const totals = input.metrics.totals();
   return {
@@ -58,5 +63,6 @@ export function buildStatsReport(input: {
         lastHealthCheck: server.lastHealthCheck,
       };
     }),
+    worker: input.worker ?? workerIdentity(1, 1),
   };
 }

@@ -1,12 +1,14 @@
 /** Deno entrypoint: serves the core with Deno.serve and forwards with Deno's fetch. */
-import { startFairway, type FetchHandler, type ListeningServer } from '../core/bootstrap.ts';
+import { startFairway, type FetchHandler, type ListeningServer, type ServeOptions } from '../core/bootstrap.ts';
+import { createDenoWorkers, whenSupervisorGone } from './deno-workers.ts';
 
-function serveDeno(handler: FetchHandler, options: { hostname: string; port: number }): Promise<ListeningServer> {
+function serveDeno(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
   return new Promise((resolve, reject) => {
     try {
       const server = Deno.serve({
         hostname: options.hostname,
         port: options.port,
+        reusePort: options.reusePort === true,
         onListen: ({ port }) => resolve({ port, close: () => server.shutdown() }),
         onError: () => new Response(JSON.stringify({ error: 'internal error' }), { status: 500 }),
       }, (request, info) => handler(request, { address: (info.remoteAddr as Deno.NetAddr).hostname }));
@@ -20,19 +22,19 @@ const started = await startFairway({
   name: 'deno',
   version: Deno.version.deno,
   env: Deno.env.toObject(),
+  hardwareConcurrency: navigator.hardwareConcurrency,
   serve: serveDeno,
   upstream: {
     fetch: (url, init) => fetch(url, init),
     // Deno's fetch gunzips and has no opt-out; the core drops the stale encoding headers.
     decodesCompressedBodies: true,
   },
+  workers: createDenoWorkers(),
 });
 if (!started.ok) {
   console.error(started.message);
   Deno.exit(1);
 }
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  Deno.addSignalListener(signal, () => {
-    void started.stop().then(() => Deno.exit(0));
-  });
-}
+const stopAndExit = () => void started.stop().then(() => Deno.exit(0));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) Deno.addSignalListener(signal, stopAndExit);
+if (started.role === 'worker') whenSupervisorGone(stopAndExit);

@@ -3,16 +3,20 @@ import { getRequestListener, serve } from '@hono/node-server';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Balancer } from '../core/balancer.ts';
-import { startFairway, type FetchHandler, type ListeningServer } from '../core/bootstrap.ts';
+import { startFairway, type FetchHandler, type ListeningServer, type ServeOptions } from '../core/bootstrap.ts';
 import { createNativeHandler } from './node/native-forwarder.ts';
 import { createUndiciUpstream, createUpstreamAgent } from './node/undici-upstream.ts';
+import { createNodeWorkers, hardwareConcurrency, REUSE_PORT } from './node-workers.ts';
 
 const agent = createUpstreamAgent();
 
-function listen(server: Server, options: { hostname: string; port: number }): Promise<ListeningServer> {
+function listen(server: Server, options: ServeOptions): Promise<ListeningServer> {
+  // A cluster worker with its own SO_REUSEPORT socket (exclusive: not the primary's); before Node 22.12 the
+  // primary holds the socket and hands connections out.
+  const reusePort = options.reusePort === true && REUSE_PORT;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.hostname, () => {
+    server.listen({ port: options.port, host: options.hostname, ...(reusePort ? { exclusive: true, reusePort: true } : {}) }, () => {
       server.off('error', reject);
       resolve({
         port: (server.address() as AddressInfo).port,
@@ -28,7 +32,7 @@ function listen(server: Server, options: { hostname: string; port: number }): Pr
 }
 
 /** The Web path, for the demo backends: any fetch handler on @hono/node-server. */
-function serveFetch(handler: FetchHandler, options: { hostname: string; port: number }): Promise<ListeningServer> {
+function serveFetch(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
   const server = serve({
     fetch: (request: Request, env: { incoming: Pick<IncomingMessage, 'socket'> }) =>
       handler(request, { address: env.incoming.socket.remoteAddress }),
@@ -48,7 +52,7 @@ function serveFetch(handler: FetchHandler, options: { hostname: string; port: nu
 }
 
 /** The native path for the balancer: node:http in, undici out, the core's policy in between. */
-function serveBalancer(balancer: Balancer, options: { hostname: string; port: number }): Promise<ListeningServer> {
+function serveBalancer(balancer: Balancer, options: ServeOptions): Promise<ListeningServer> {
   const admin = getRequestListener(balancer.admin.fetch) as RequestListener;
   // Node's default 300 s limit on receiving a whole request would cut long uploads.
   const server = createServer({ requestTimeout: 0 }, createNativeHandler(balancer, agent, admin));
@@ -59,16 +63,16 @@ const started = await startFairway({
   name: 'node',
   version: process.version,
   env: process.env,
+  hardwareConcurrency: hardwareConcurrency(),
   serve: serveFetch,
   serveBalancer,
   upstream: createUndiciUpstream(agent),
+  workers: createNodeWorkers(),
 });
 if (!started.ok) {
   console.error(started.message);
   process.exit(1);
 }
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    void started.stop().then(() => process.exit(0));
-  });
-}
+// A cluster worker needs no watch on its supervisor: Node ends it when the IPC channel to the primary closes.
+const stopAndExit = () => void started.stop().then(() => process.exit(0));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stopAndExit);

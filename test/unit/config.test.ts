@@ -46,6 +46,7 @@ describe('parseConfig defaults', () => {
       trustProxy: false,
       preserveHost: false,
       maxRequestBodyBytes: undefined,
+      workers: 1,
     });
   });
 
@@ -53,7 +54,7 @@ describe('parseConfig defaults', () => {
     const env: Env = {};
     for (const name of [
       'ALGORITHM', 'BACKEND_SERVERS', 'HOST', 'PORT', 'HEALTH_CHECK_PATH', 'HEALTH_CHECK_INTERVAL_MS',
-      'HEALTH_CHECK_TIMEOUT_MS', 'UPSTREAM_TIMEOUT_MS', 'LOG_LEVEL', 'LOG_FORMAT',
+      'HEALTH_CHECK_TIMEOUT_MS', 'UPSTREAM_TIMEOUT_MS', 'LOG_LEVEL', 'LOG_FORMAT', 'WORKERS',
     ]) env[name] = '';
     assert.deepEqual(configOf(env), configOf({}));
   });
@@ -360,5 +361,36 @@ describe('parseConfig forwarding settings', () => {
       assert.equal(result.ok, false, bad);
       if (!result.ok) assert.match(result.errors[0] ?? '', /^MAX_REQUEST_BODY_BYTES=/);
     }
+  });
+});
+
+describe('parseConfig WORKERS', () => {
+  test('unset or empty is one process', () => {
+    assert.equal(configOf({}).workers, 1);
+    assert.equal(configOf({ WORKERS: '' }).workers, 1);
+  });
+
+  test('accepts 1 to 64 and auto', () => {
+    assert.equal(configOf({ WORKERS: '1' }).workers, 1);
+    assert.equal(configOf({ WORKERS: '2' }).workers, 2);
+    assert.equal(configOf({ WORKERS: '64' }).workers, 64);
+    assert.equal(configOf({ WORKERS: 'auto' }).workers, 'auto');
+  });
+
+  test('rejects 0, more than 64, non-integers and other words, naming the variable, the value and what is allowed', () => {
+    assert.equal(
+      onlyError({ WORKERS: '0' }, 'WORKERS', '0'),
+      'WORKERS="0" is not allowed; use a positive integer up to 64, or auto for one per CPU',
+    );
+    for (const value of ['65', '1000', '-1', '1.5', '2x', ' 2', '0x2', 'AUTO', 'max', 'true']) {
+      assert.match(onlyError({ WORKERS: value }, 'WORKERS', value), /use a positive integer up to 64, or auto/);
+    }
+  });
+
+  test('is reported after the other variables when several are wrong', () => {
+    const errors = errorsOf({ PORT: 'x', WORKERS: 'many' });
+    assert.equal(errors.length, 2, errors.join('\n'));
+    assert.ok(errors[0]?.startsWith('PORT='));
+    assert.ok(errors[1]?.startsWith('WORKERS='));
   });
 });

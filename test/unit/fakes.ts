@@ -177,6 +177,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     trustProxy: false,
     preserveHost: false,
     maxRequestBodyBytes: undefined,
+    workers: 1,
     ...overrides,
   };
 }

@@ -479,7 +479,8 @@ describe('/lb/ endpoints', () => {
     assert.equal(response.headers.get('cache-control'), 'no-store');
     const stats = (await jsonOf(response)) as unknown as StatsReport;
     assert.equal(client.calls.length, 5, 'the stats request reached an upstream server');
-    assert.deepEqual(Object.keys(stats).sort(), ['algorithm', 'servers', 'totals', 'uptimeSeconds']);
+    assert.deepEqual(Object.keys(stats).sort(), ['algorithm', 'servers', 'totals', 'uptimeSeconds', 'worker']);
+    assert.deepEqual(stats.worker, { id: 1, count: 1, scope: 'whole process' });
     assert.equal(stats.algorithm, 'round_robin');
     assert.equal(typeof stats.uptimeSeconds, 'number');
     assert.ok(stats.uptimeSeconds >= 0);
