@@ -65,6 +65,17 @@ export class ForwardingPolicy {
   }
 
   /**
+   * Refuses methods a reverse proxy must not forward: CONNECT asks for a tunnel, not a resource, and TRACE
+   * (and IIS's TRACK) would echo credentials back across origins (cross-site tracing). Several runtimes'
+   * clients refuse them anyway; answering 405 here, before selection, keeps that from looking like a dead server.
+   */
+  refuseMethod(method: string, requestId: string): FailureOutcome | undefined {
+    if (method !== 'CONNECT' && method !== 'TRACE' && method !== 'TRACK') return undefined;
+    this.#log.info('Refused {method} request with 405', { event: 'method_refused', method, requestId });
+    return { status: 405, error: `method ${method} is not forwarded by this proxy` };
+  }
+
+  /**
    * Checks a declared Content-Length against MAX_REQUEST_BODY_BYTES before anything is read or sent
    * (RFC 9110 §15.5.14). Returns the 413 to answer with, or undefined when the request may go on.
    */

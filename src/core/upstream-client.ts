@@ -13,8 +13,8 @@ export interface UpstreamRequestInit {
 export interface UpstreamClient {
   fetch(url: string, init: UpstreamRequestInit): Promise<Response>;
   /**
-   * True when the client gunzips bodies itself but keeps `Content-Encoding` (Deno's fetch has no opt-out).
-   * The core then drops the encoding headers so they match the bytes the client gets.
+   * True when the client gunzips bodies itself but keeps `Content-Encoding`, as every runtime's fetch does
+   * by default. The core then drops the encoding headers so they match the bytes the client gets.
    */
   readonly decodesCompressedBodies: boolean;
   close?(): Promise<void>;

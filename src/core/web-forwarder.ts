@@ -27,8 +27,8 @@ export class WebForwarder {
     // Everything that could throw on odd input happens before a lease is taken.
     const headers = new Headers(request.headers);
     const requestId = requestIdFor(headers);
-    const tooLarge = this.#policy.rejectDeclaredBody(headers.get('content-length'), requestId);
-    if (tooLarge !== undefined) return jsonError(tooLarge.status, tooLarge.error, requestId);
+    const refused = this.#policy.refuseMethod(request.method, requestId) ?? this.#policy.rejectDeclaredBody(headers.get('content-length'), requestId);
+    if (refused !== undefined) return jsonError(refused.status, refused.error, requestId);
     prepareUpstreamRequestHeaders(headers, { client, requestId }, this.#headerRules);
 
     const attempt = this.#policy.begin({ requestId, method: request.method, target });
@@ -59,8 +59,7 @@ export class WebForwarder {
     let upstream: Response;
     try {
       if (clientSignal.aborted) throw CLIENT_GONE;
-      const limit = this.#policy.maxRequestBodyBytes;
-      const body = request.body !== null && limit !== undefined ? limitBody(request.body, limit, controller) : request.body;
+      const body = request.body === null ? null : guardBody(request.body, this.#policy.maxRequestBodyBytes, controller);
       upstream = await this.#client.fetch(upstreamUrl(attempt.server.url, target), {
         method: request.method,
         headers,
@@ -112,21 +111,40 @@ function failureKind(signal: AbortSignal, error: unknown): FailureKind {
   return 'unreachable';
 }
 
-/** Counts request body bytes as they stream and stops the forward once MAX_REQUEST_BODY_BYTES is passed. */
-function limitBody(body: ReadableStream<Uint8Array>, limit: number, controller: AbortController): ReadableStream<Uint8Array> {
+/**
+ * Streams the client's body upstream (highWaterMark 0: read only as fast as the server takes it), stopping
+ * the forward once MAX_REQUEST_BODY_BYTES is passed, and recording a failed read as the client going away,
+ * so that an upload the client abandons is never blamed on the server.
+ */
+function guardBody(body: ReadableStream<Uint8Array>, limit: number | undefined, forward: AbortController): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
   let seen = 0;
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, stream) {
-        seen += chunk.byteLength;
-        if (seen > limit) {
-          controller.abort(BODY_TOO_LARGE);
-          stream.error(BODY_TOO_LARGE);
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          forward.abort(CLIENT_GONE);
+          controller.error(error);
           return;
         }
-        stream.enqueue(chunk);
+        if (chunk.done) return controller.close();
+        seen += chunk.value.byteLength;
+        if (limit !== undefined && seen > limit) {
+          forward.abort(BODY_TOO_LARGE);
+          controller.error(BODY_TOO_LARGE);
+          void reader.cancel(BODY_TOO_LARGE).catch(() => {});
+          return;
+        }
+        controller.enqueue(chunk.value);
       },
-    }),
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
   );
 }
 

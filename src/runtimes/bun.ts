@@ -9,6 +9,8 @@ function serveBun(handler: FetchHandler, options: ServeOptions): Promise<Listeni
     reusePort: options.reusePort === true,
     // Bun closes connections idle for 10 s by default, which would cut slow upstream answers and quiet streams.
     idleTimeout: 0,
+    // Bun refuses bodies over 128 MiB by default; MAX_REQUEST_BODY_BYTES is the only limit Fairway applies.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     fetch: (request, server) => handler(request, { address: server.requestIP(request)?.address }),
   });
   return Promise.resolve({ port: server.port as number, close: () => server.stop() });

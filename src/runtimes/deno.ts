@@ -25,9 +25,14 @@ const started = await startFairway({
   hardwareConcurrency: navigator.hardwareConcurrency,
   serve: serveDeno,
   upstream: {
-    fetch: (url, init) => fetch(url, init),
-    // Deno's fetch gunzips and has no opt-out; the core drops the stale encoding headers.
-    decodesCompressedBodies: true,
+    fetch: (url, init) => {
+      // Deno's fetch decodes every compressed body, keeping Content-Encoding, unless the request asks for
+      // identity: then it passes the bytes through untouched. So servers are asked for identity, and one
+      // that compresses anyway reaches the client byte for byte with headers that match.
+      init.headers.set('accept-encoding', 'identity');
+      return fetch(url, init);
+    },
+    decodesCompressedBodies: false,
   },
   workers: createDenoWorkers(),
 });

@@ -567,3 +567,58 @@ describe('lifecycle', () => {
     assert.equal(client.closed, true);
   });
 });
+
+describe('requests refused or cut short by the client', () => {
+  test('CONNECT, TRACE and TRACK get 405 in JSON before any server is chosen, which stays healthy', async () => {
+    const { balancer, client } = setup(() => Promise.resolve(new Response('never')));
+    for (const method of ['CONNECT', 'TRACE', 'TRACK']) {
+      // `new Request` refuses these methods, but runtime servers hand them to the handler: a stand-in object.
+      const request = { method, url: 'http://proxy.example/x', headers: new Headers(), body: null, signal: new AbortController().signal };
+      const response = await balancer.fetch(request as unknown as Request, { address: '192.0.2.7' });
+      assert.equal(response.status, 405, method);
+      assert.match((await jsonOf(response)).error as string, new RegExp(method));
+    }
+    assert.equal(client.calls.length, 0);
+    assert.equal(balancer.pool.servers[0]!.healthy, true);
+  });
+
+  test('a client body that fails mid-upload counts as the client leaving, not as a server failure', async () => {
+    const { balancer } = setup(async ({ init }) => {
+      await readText(init.body);
+      return new Response('unreachable');
+    });
+    const failing = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.error(new Error('connection reset by client'));
+      },
+    });
+    const response = await send(balancer, new Request('http://proxy.example/upload', { method: 'POST', body: failing, duplex: 'half' } as RequestInit));
+    assert.equal(response.status, 499);
+    assert.equal(balancer.pool.servers[0]!.healthy, true);
+    assert.equal(balancer.stats().totals.errors, 0);
+    assert.equal(active(balancer), 0);
+  });
+
+  test('a streamed body passing MAX_REQUEST_BODY_BYTES gets 413 and no error against the server', async () => {
+    const client = new FakeUpstream(async ({ init }) => {
+      await readText(init.body);
+      return new Response('unreachable');
+    });
+    const servers = [{ url: SERVER_A, weight: 1 }];
+    const balancer = createBalancer(testConfig({ servers, maxRequestBodyBytes: 4 }), servers, client);
+    const response = await send(balancer, new Request('http://proxy.example/upload', { method: 'POST', body: new Blob(['0123456789']).stream(), duplex: 'half' } as RequestInit));
+    assert.equal(response.status, 413);
+    assert.equal(balancer.pool.servers[0]!.healthy, true);
+    assert.equal(balancer.stats().totals.errors, 0);
+    assert.equal(active(balancer), 0);
+  });
+
+  test('a declared Content-Length over the limit gets 413 without contacting any server', async () => {
+    const client = new FakeUpstream(() => Promise.resolve(new Response('never')));
+    const servers = [{ url: SERVER_A, weight: 1 }];
+    const balancer = createBalancer(testConfig({ servers, maxRequestBodyBytes: 4 }), servers, client);
+    const response = await send(balancer, 'http://proxy.example/upload', { method: 'POST', body: '0123456789', headers: { 'content-length': '10' } });
+    assert.equal(response.status, 413);
+    assert.equal(client.calls.length, 0);
+  });
+});

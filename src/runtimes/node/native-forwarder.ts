@@ -4,6 +4,7 @@
  * the moving of bytes differs.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Agent, Dispatcher } from 'undici';
 import type { Balancer } from '../../core/balancer.ts';
 import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor } from '../../core/forwarded-headers.ts';
@@ -37,15 +38,15 @@ export function createNativeHandler(balancer: Balancer, agent: Agent, admin: Req
     // Before the header rules strip Transfer-Encoding, which is how a chunked body announces itself.
     const hasBody = headers.has('transfer-encoding') || (headers.has('content-length') && headers.get('content-length') !== '0');
     const requestId = requestIdFor(headers);
-    const tooLarge = policy.rejectDeclaredBody(headers.get('content-length'), requestId);
-    if (tooLarge !== undefined) {
+    const method = req.method ?? 'GET';
+    const refused = policy.refuseMethod(method, requestId) ?? policy.rejectDeclaredBody(headers.get('content-length'), requestId);
+    if (refused !== undefined) {
       // The body is never read, so the connection cannot carry another request.
-      sendJson(res, tooLarge.status, tooLarge.error, requestId, true);
+      sendJson(res, refused.status, refused.error, requestId, hasBody);
       return;
     }
     prepareUpstreamRequestHeaders(headers, { client: { address: req.socket.remoteAddress }, requestId }, rules);
 
-    const method = req.method ?? 'GET';
     const attempt = policy.begin({ requestId, method, target });
     if (attempt === undefined) {
       const outcome = policy.noServer(requestId);
@@ -68,20 +69,15 @@ export function createNativeHandler(balancer: Balancer, agent: Agent, admin: Req
       if (responded) finish();
     });
     const limit = policy.maxRequestBodyBytes;
-    if (hasBody && limit !== undefined) {
-      let seen = 0;
-      req.on('data', (chunk: Buffer) => {
-        seen += chunk.length;
-        if (seen > limit) controller.abort(BODY_TOO_LARGE);
-      });
-    }
+    const body = !hasBody ? null : limit === undefined ? req : limitedBody(req, limit, controller);
 
     const options: Dispatcher.RequestOptions = {
       origin: attempt.server.url,
       path: target,
       method: method as Dispatcher.HttpMethod,
       headers: headers.object as Record<string, string | string[]>,
-      body: hasBody ? req : null,
+      // undici streams any async iterable, though its types name only Readable.
+      body: body as Readable | null,
       signal: controller.signal,
     };
     agent
@@ -91,6 +87,9 @@ export function createNativeHandler(balancer: Balancer, agent: Agent, admin: Req
         const responseHeaders = new NodeHeaders(upstreamHeaders as HeaderObject);
         prepareClientResponseHeaders(responseHeaders, requestId, false);
         res.writeHead(statusCode, responseHeaders.object as Record<string, string | string[]>);
+        // A body without a declared length may be a stream whose first bytes come much later (SSE): the
+        // client gets the head now. With a length, the head goes out with the first bytes, in one write.
+        if (responseHeaders.object['content-length'] === undefined) res.flushHeaders();
         policy.responded(attempt, statusCode);
         return res;
       })
@@ -107,6 +106,22 @@ export function createNativeHandler(balancer: Balancer, agent: Agent, admin: Req
         if (!res.headersSent && !res.destroyed) sendJson(res, outcome.status, outcome.error, requestId, outcome.status === 413);
       });
   };
+}
+
+/**
+ * The request body as undici reads it, stopping the forward once MAX_REQUEST_BODY_BYTES is passed. An async
+ * generator, not a 'data' listener: a listener would start the stream flowing before undici reads it.
+ */
+async function* limitedBody(req: IncomingMessage, limit: number, controller: AbortController): AsyncGenerator<Buffer> {
+  let seen = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    seen += chunk.length;
+    if (seen > limit) {
+      controller.abort(BODY_TOO_LARGE);
+      return;
+    }
+    yield chunk;
+  }
 }
 
 function failureKind(signal: AbortSignal, error: unknown): FailureKind {
