@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // The `npm test` runner. Plain JavaScript so it runs on any Node.
 //
-//   node scripts/test.mjs          unit tests on Node 20, Node 26, Deno and Bun, then the e2e suite
-//   node scripts/test.mjs unit     unit tests only
-//   node scripts/test.mjs e2e      e2e suite only (FAIRWAY_RUNTIMES selects runtimes; default all four)
+//   node scripts/test.mjs              unit tests on Node 20, Node 26, Deno and Bun, then the e2e and conformance suites
+//   node scripts/test.mjs unit         unit tests only
+//   node scripts/test.mjs e2e          e2e suite only (FAIRWAY_RUNTIMES selects runtimes; default all four)
+//   node scripts/test.mjs conformance  conformance suite only (FAIRWAY_RUNTIMES as for e2e; includes 1 GiB each way per runtime)
 //
 // Each step's output is streamed as it runs; its pass/fail counts are read from the runner's own
 // summary. The last line printed is `N passed, M failed` (totals). Exit 1 if any step failed,
 // exited non-zero, or printed no counts.
 //
-// Environment: FAIRWAY_RUNTIMES (e2e runtimes), FAIRWAY_STEP_TIMEOUT_MS (per step, default 20 min).
+// Environment: FAIRWAY_RUNTIMES (e2e and conformance runtimes), FAIRWAY_STEP_TIMEOUT_MS (per step, default 20 min).
 import { spawn } from 'node:child_process';
 import { accessSync, constants, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
@@ -66,8 +67,13 @@ function parseNode(text) {
   const pass = lastMatch(text, /^(?:#|ℹ) pass (\d+)\s*$/m);
   const fail = lastMatch(text, /^(?:#|ℹ) fail (\d+)\s*$/m);
   const cancelled = lastMatch(text, /^(?:#|ℹ) cancelled (\d+)\s*$/m);
+  const skipped = lastMatch(text, /^(?:#|ℹ) skipped (\d+)\s*$/m);
   if (!pass || !fail) return undefined;
-  return { passed: Number(pass[1]), failed: Number(fail[1]) + (cancelled ? Number(cancelled[1]) : 0) };
+  return {
+    passed: Number(pass[1]),
+    failed: Number(fail[1]) + (cancelled ? Number(cancelled[1]) : 0),
+    skipped: skipped ? Number(skipped[1]) : 0,
+  };
 }
 
 /**
@@ -193,13 +199,27 @@ function steps(part) {
       });
     }
   }
+  if (part === 'all' || part === 'conformance') {
+    // Same harness as e2e: the system Node runs node:test, each test file starts the proxy on every selected runtime.
+    const conformance = testFiles('conformance');
+    if (conformance.length === 0) out.push(missing('conformance', 'no test/conformance/*.test.ts files'));
+    else if (!node20) out.push(missing('conformance', 'no system node on PATH outside node_modules'));
+    else {
+      out.push({
+        name: `conformance (${process.env.FAIRWAY_RUNTIMES || 'node20,node26,deno,bun'})`,
+        command: node20,
+        args: ['--import', 'tsx', '--test', ...conformance],
+        parse: parseNode,
+      });
+    }
+  }
   return out;
 }
 
 async function main() {
   const part = process.argv[2] ?? 'all';
-  if (!['all', 'unit', 'e2e'].includes(part)) {
-    console.error(`usage: node scripts/test.mjs [unit|e2e]  (got "${part}")`);
+  if (!['all', 'unit', 'e2e', 'conformance'].includes(part)) {
+    console.error(`usage: node scripts/test.mjs [unit|e2e|conformance]  (got "${part}")`);
     process.exit(2);
   }
   const results = [];
@@ -218,7 +238,7 @@ async function main() {
     const passed = counts?.passed ?? 0;
     const failed = counts?.failed ?? 0;
     const ok = !r.timedOut && r.code === 0 && counts !== undefined && failed === 0;
-    results.push({ name: step.name, passed, failed, ok, note: notes.join('; '), ms: r.ms });
+    results.push({ name: step.name, passed, failed, skipped: counts?.skipped ?? 0, ok, note: notes.join('; '), ms: r.ms });
   }
 
   console.log('\n=== summary');
@@ -226,7 +246,7 @@ async function main() {
   for (const r of results) {
     const time = r.ms !== undefined ? ` (${(r.ms / 1000).toFixed(1)} s)` : '';
     console.log(
-      `${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(width)}  ${r.passed} passed, ${r.failed} failed${time}${r.note ? `  [${r.note}]` : ''}`,
+      `${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(width)}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}${time}${r.note ? `  [${r.note}]` : ''}`,
     );
   }
   const passed = results.reduce((n, r) => n + r.passed, 0);

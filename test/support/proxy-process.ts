@@ -43,6 +43,8 @@ export interface ExitInfo {
 
 /** Config variables of the product: removed from the inherited environment so the caller's shell cannot leak in. */
 export const CONFIG_VARS = [
+  'WORKERS',
+  'FAIRWAY_WORKER_ID',
   'ALGORITHM',
   'BACKEND_SERVERS',
   'HOST',
@@ -53,6 +55,9 @@ export const CONFIG_VARS = [
   'UPSTREAM_TIMEOUT_MS',
   'LOG_LEVEL',
   'LOG_FORMAT',
+  'TRUST_PROXY',
+  'PRESERVE_HOST',
+  'MAX_REQUEST_BODY_BYTES',
 ] as const;
 
 /** Defaults every test gets unless it overrides them. */

@@ -1,0 +1,46 @@
+/**
+ * What a runtime cannot do, or does differently, by name, with the reason. The conformance suite reads
+ * this table only: a case listed here either is skipped with this reason (`test(name, { skip })`) or
+ * asserts the documented alternative behaviour instead (and fails if the runtime stops behaving that
+ * way, so the table cannot go stale); nothing is skipped silently. The README carries the same table.
+ */
+import type { RuntimeName } from '../support/runtimes.ts';
+
+export type LimitKey =
+  | 'preserveHost'
+  | 'identityUpstream'
+  | 'injectsRequestHeaders'
+  | 'doubleSlashTarget'
+  | 'nonAsciiTarget'
+  | 'headersWaitForBody'
+  | 'lenientParsing'
+  | 'malformed505';
+
+export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Record<LimitKey, string>>>>> = {
+  node20: {},
+  node26: {},
+  deno: {
+    preserveHost:
+      "Deno's fetch ignores a Host header (a forbidden request header), so PRESERVE_HOST=true still sends the server's own host; the client's Host arrives only as X-Forwarded-Host",
+    identityUpstream:
+      "Deno's fetch decodes every compressed body unless the request asks for Accept-Encoding: identity, so on Deno Fairway asks servers for identity (the client's Accept-Encoding does not reach the server); a server that compresses anyway is passed through byte for byte",
+    injectsRequestHeaders:
+      "Deno's fetch adds User-Agent: Deno/<version>, Accept: */*, Accept-Language: * and Accept-Encoding: gzip,br upstream when the client sent none",
+    nonAsciiTarget: "Deno's server accepts raw UTF-8 bytes in the target and percent-encodes them (WHATWG URL)",
+    lenientParsing: "Deno's server accepts an HTTP/1.1 request without Host and bare-LF line endings, and the proxy forwards them",
+  },
+  bun: {
+    injectsRequestHeaders: "Bun's fetch adds User-Agent: Bun/<version> and Accept: */* upstream when the client sent none",
+    doubleSlashTarget: "Bun's server collapses leading slashes of the target, so `//host/path` is forwarded as `/host/path`",
+    nonAsciiTarget: "Bun's server accepts raw UTF-8 bytes in the target and percent-encodes them (WHATWG URL)",
+    malformed505:
+      "Bun answers 505 HTTP Version Not Supported (not 400) to a request line it cannot split, such as a space inside the target or bare-LF line endings",
+    headersWaitForBody:
+      "Bun.serve holds back the end of a streamed response's head until the first body chunk (it picks Content-Length or chunked then), so headers alone never reach the client",
+  },
+};
+
+/** The documented limitation or difference of `runtime` for `key`, or undefined when it has none. */
+export function limit(runtime: { name: RuntimeName }, key: LimitKey): string | undefined {
+  return RUNTIME_LIMITS[runtime.name][key];
+}
