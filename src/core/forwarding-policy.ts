@@ -14,6 +14,22 @@ import type { UpstreamServer } from './upstream-server.ts';
 /** Why a forward ended without a response from the server. */
 export type FailureKind = 'timeout' | 'unreachable' | 'client_gone' | 'body_too_large';
 
+/** Why a forward was stopped on purpose, carried as its AbortSignal's reason by every I/O path. */
+export const STOP_REASON = {
+  timeout: Symbol('upstream timeout'),
+  clientGone: Symbol('client gone'),
+  bodyTooLarge: Symbol('request body too large'),
+} as const;
+
+/** Classifies a failed upstream request from its signal's reason; anything not stopped on purpose is the server's. */
+export function failureKind(signal: AbortSignal, error: unknown): FailureKind {
+  const reason: unknown = signal.aborted ? signal.reason : error;
+  if (reason === STOP_REASON.clientGone) return 'client_gone';
+  if (reason === STOP_REASON.timeout) return 'timeout';
+  if (reason === STOP_REASON.bodyTooLarge) return 'body_too_large';
+  return 'unreachable';
+}
+
 /** What the policy needs to know about a request: enough to select, log and correlate. */
 export interface RequestSummary {
   readonly requestId: string;

@@ -1,15 +1,12 @@
 /** Forwards a Web `Request` through a fetch-shaped upstream client and streams the answer back as a `Response`. */
 import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor, type ClientInfo, type HeaderRuleOptions } from './forwarded-headers.ts';
-import { type FailureKind, type ForwardAttempt, type ForwardingPolicy, isBodylessStatus } from './forwarding-policy.ts';
+import { failureKind, type ForwardingPolicy, isBodylessStatus, STOP_REASON } from './forwarding-policy.ts';
 import { describeError } from './health-checker.ts';
 import { jsonError } from './json-error.ts';
 import { upstreamUrl } from './request-target.ts';
 import type { UpstreamClient } from './upstream-client.ts';
 
-/** Abort reasons, told apart when the upstream request fails. */
-const TIMED_OUT = Symbol('upstream timeout');
-const CLIENT_GONE = Symbol('client gone');
-const BODY_TOO_LARGE = Symbol('request body too large');
+const { timeout: TIMED_OUT, clientGone: CLIENT_GONE, bodyTooLarge: BODY_TOO_LARGE } = STOP_REASON;
 
 export class WebForwarder {
   readonly #policy: ForwardingPolicy;
@@ -101,14 +98,6 @@ export class WebForwarder {
     }
     return new Response(releaseWhenDone(body, finish), { status: upstream.status, statusText: upstream.statusText, headers });
   }
-}
-
-function failureKind(signal: AbortSignal, error: unknown): FailureKind {
-  const reason = signal.aborted ? signal.reason : error;
-  if (reason === CLIENT_GONE) return 'client_gone';
-  if (reason === TIMED_OUT) return 'timeout';
-  if (reason === BODY_TOO_LARGE) return 'body_too_large';
-  return 'unreachable';
 }
 
 /**

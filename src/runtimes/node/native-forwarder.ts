@@ -8,15 +8,12 @@ import type { Readable } from 'node:stream';
 import type { Agent, Dispatcher } from 'undici';
 import type { Balancer } from '../../core/balancer.ts';
 import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor } from '../../core/forwarded-headers.ts';
-import type { FailureKind } from '../../core/forwarding-policy.ts';
+import { failureKind, STOP_REASON } from '../../core/forwarding-policy.ts';
 import { describeError } from '../../core/health-checker.ts';
 import { isAdminTarget, targetFromRequestLine } from '../../core/request-target.ts';
 import { NodeHeaders, type HeaderObject } from './node-headers.ts';
 
-/** Abort reasons, told apart when the upstream request fails. */
-const TIMED_OUT = Symbol('upstream timeout');
-const CLIENT_GONE = Symbol('client gone');
-const BODY_TOO_LARGE = Symbol('request body too large');
+const { timeout: TIMED_OUT, clientGone: CLIENT_GONE, bodyTooLarge: BODY_TOO_LARGE } = STOP_REASON;
 
 export function createNativeHandler(balancer: Balancer, agent: Agent, admin: RequestListener): RequestListener {
   const policy = balancer.policy;
@@ -122,14 +119,6 @@ async function* limitedBody(req: IncomingMessage, limit: number, controller: Abo
     }
     yield chunk;
   }
-}
-
-function failureKind(signal: AbortSignal, error: unknown): FailureKind {
-  const reason = signal.aborted ? signal.reason : error;
-  if (reason === CLIENT_GONE) return 'client_gone';
-  if (reason === TIMED_OUT) return 'timeout';
-  if (reason === BODY_TOO_LARGE) return 'body_too_large';
-  return 'unreachable';
 }
 
 function sendJson(res: ServerResponse, status: number, error: string, requestId?: string, closeConnection = false): void {
