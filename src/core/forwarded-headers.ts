@@ -4,6 +4,12 @@ import { stripHopByHop, type HeaderMap } from './hop-by-hop.ts';
 export interface ClientInfo {
   /** The peer address of the client's connection, as the runtime reports it. */
   readonly address: string | undefined;
+  /**
+   * Settles once the response has been fully sent or the connection has failed, where the runtime can
+   * tell (Deno's `info.completed`). The core then hands the upstream body to the runtime untouched instead
+   * of passing every chunk through a JavaScript stream just to see where it ends.
+   */
+  readonly completed?: Promise<unknown>;
 }
 
 export interface HeaderRuleOptions {

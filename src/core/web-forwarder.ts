@@ -76,7 +76,7 @@ export class WebForwarder {
     responded = true;
 
     try {
-      const response = this.#clientResponse(request, upstream, requestId, finish);
+      const response = this.#clientResponse(request, upstream, requestId, finish, client.completed);
       this.#policy.responded(attempt, upstream.status);
       return response;
     } catch (error) {
@@ -87,7 +87,7 @@ export class WebForwarder {
     }
   }
 
-  #clientResponse(request: Request, upstream: Response, requestId: string, finish: () => void): Response {
+  #clientResponse(request: Request, upstream: Response, requestId: string, finish: () => void, completed: Promise<unknown> | undefined): Response {
     const headers = new Headers(upstream.headers);
     prepareClientResponseHeaders(headers, requestId, this.#client.decodesCompressedBodies);
     const body = upstream.body;
@@ -95,6 +95,10 @@ export class WebForwarder {
       body?.cancel().catch(() => {});
       finish();
       return new Response(null, { status: upstream.status, statusText: upstream.statusText, headers });
+    }
+    if (completed !== undefined) {
+      void completed.then(finish, finish);
+      return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers });
     }
     return new Response(releaseWhenDone(body, finish), { status: upstream.status, statusText: upstream.statusText, headers });
   }

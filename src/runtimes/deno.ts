@@ -11,7 +11,7 @@ function serveDeno(handler: FetchHandler, options: ServeOptions): Promise<Listen
         reusePort: options.reusePort === true,
         onListen: ({ port }) => resolve({ port, close: () => server.shutdown() }),
         onError: () => new Response(JSON.stringify({ error: 'internal error' }), { status: 500 }),
-      }, (request, info) => handler(request, { address: (info.remoteAddr as Deno.NetAddr).hostname }));
+      }, (request, info) => handler(request, { address: (info.remoteAddr as Deno.NetAddr).hostname, completed: info.completed }));
     } catch (error) {
       reject(error);
     }

@@ -622,3 +622,20 @@ describe('requests refused or cut short by the client', () => {
     assert.equal(client.calls.length, 0);
   });
 });
+
+describe('runtimes that report when a response has been sent', () => {
+  test('the count is released when the runtime says the response was sent, or that sending failed', async () => {
+    const { balancer } = setup(() => Promise.resolve(new Response('streamed body')));
+    for (const outcome of ['sent', 'failed'] as const) {
+      let settle!: (ok: boolean) => void;
+      const completed = new Promise<void>((resolve, reject) => (settle = (ok) => (ok ? resolve() : reject(new Error('connection reset')))));
+      const response = await balancer.fetch(new Request('http://proxy.example/'), { address: '192.0.2.7', completed });
+      assert.equal(await response.text(), 'streamed body');
+      assert.equal(active(balancer), 1, `${outcome}: reading the body alone does not release the count`);
+      settle(outcome === 'sent');
+      await completed.catch(() => {});
+      await Promise.resolve();
+      assert.equal(active(balancer), 0, `${outcome}: released once the runtime reported`);
+    }
+  });
+});
