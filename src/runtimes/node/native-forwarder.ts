@@ -53,12 +53,8 @@ export function createNativeHandler(balancer: Balancer, agent: Agent, admin: Req
 
     const controller = new AbortController();
     let responded = false;
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      policy.finished(attempt);
-    };
+    // Releasing is idempotent (the lease counts once), so every exit path may call it.
+    const finish = () => policy.finished(attempt);
     const timer = setTimeout(() => controller.abort(TIMED_OUT), policy.upstreamTimeoutMs);
     res.once('close', () => {
       if (res.writableFinished) return;
@@ -98,7 +94,6 @@ export function createNativeHandler(balancer: Balancer, agent: Agent, admin: Req
           res.destroy();
           return;
         }
-        done = true;
         const outcome = policy.failed(attempt, failureKind(controller.signal, error), describeError(error));
         if (!res.headersSent && !res.destroyed) sendJson(res, outcome.status, outcome.error, requestId, outcome.status === 413);
       });
