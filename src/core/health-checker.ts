@@ -1,4 +1,5 @@
 /** Active health checks on an interval, and passive marking when forwarding fails. */
+import { describeError } from './describe-error.ts';
 import type { Logger } from './logging.ts';
 import type { ServerPool } from './server-pool.ts';
 import type { UpstreamClient } from './upstream-client.ts';
@@ -105,14 +106,3 @@ export class HealthChecker {
 }
 
 const elapsed = (started: number): number => Math.round((performance.now() - started) * 1000) / 1000;
-
-/** A short reason for logs: the system error code when there is one (ECONNREFUSED), else the message. */
-export function describeError(error: unknown): string {
-  let e: unknown = error;
-  for (let depth = 0; depth < 4 && e !== null && typeof e === 'object'; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return error instanceof Error ? error.message : String(error);
-}

@@ -1,7 +1,7 @@
 /** Forwards a Web `Request` through a fetch-shaped upstream client and streams the answer back as a `Response`. */
 import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor, type ClientInfo, type HeaderRuleOptions } from './forwarded-headers.ts';
 import { failureKind, type ForwardingPolicy, isBodylessStatus, STOP_REASON } from './forwarding-policy.ts';
-import { describeError } from './health-checker.ts';
+import { describeError } from './describe-error.ts';
 import { jsonError } from './json-error.ts';
 import { upstreamUrl } from './request-target.ts';
 import type { UpstreamClient } from './upstream-client.ts';

@@ -1,5 +1,5 @@
 /** Node entrypoint: node:http with undici for proxied traffic, @hono/node-server for /lb/ and demo backends. */
-import { getRequestListener, serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Balancer } from '../core/balancer.ts';
@@ -31,24 +31,12 @@ function listen(server: Server, options: ServeOptions): Promise<ListeningServer>
   });
 }
 
-/** The Web path, for the demo backends: any fetch handler on @hono/node-server. */
+/** The Web path, for the demo backends: any fetch handler through @hono/node-server's request listener. */
 function serveFetch(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
-  const server = serve({
-    fetch: (request: Request, env: { incoming: Pick<IncomingMessage, 'socket'> }) =>
-      handler(request, { address: env.incoming.socket.remoteAddress }),
-    hostname: options.hostname,
-    port: options.port,
-  }) as Server;
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.once('listening', () => {
-      server.off('error', reject);
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () => new Promise<void>((done) => (server.close(() => done()), server.closeIdleConnections())),
-      });
-    });
-  });
+  const listener = getRequestListener((request: Request, env: { incoming: Pick<IncomingMessage, 'socket'> }) =>
+    handler(request, { address: env.incoming.socket.remoteAddress }),
+  );
+  return listen(createServer(listener as RequestListener), options);
 }
 
 /** The native path for the balancer: node:http in, undici out, the core's policy in between. */

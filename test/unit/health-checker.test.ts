@@ -1,7 +1,8 @@
 /** Active probes, passive marking, health logging and the probe loop's start and stop. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HealthChecker, describeError, isHealthyStatus } from '../../src/core/health-checker.ts';
+import { describeError } from '../../src/core/describe-error.ts';
+import { HealthChecker, isHealthyStatus } from '../../src/core/health-checker.ts';
 import { ServerPool } from '../../src/core/server-pool.ts';
 import { FakeUpstream, controlledBody, deferred, recordingLogger, untilAborted, type UpstreamHandler } from './fakes.ts';
 

@@ -9,7 +9,8 @@ import type { Agent, Dispatcher } from 'undici';
 import type { Balancer } from '../../core/balancer.ts';
 import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor } from '../../core/forwarded-headers.ts';
 import { failureKind, STOP_REASON } from '../../core/forwarding-policy.ts';
-import { describeError } from '../../core/health-checker.ts';
+import { describeError } from '../../core/describe-error.ts';
+import { errorBody } from '../../core/json-error.ts';
 import { isAdminTarget, targetFromRequestLine } from '../../core/request-target.ts';
 import { NodeHeaders, type HeaderObject } from './node-headers.ts';
 
@@ -117,7 +118,7 @@ async function* limitedBody(req: IncomingMessage, limit: number, controller: Abo
 }
 
 function sendJson(res: ServerResponse, status: number, error: string, requestId?: string, closeConnection = false): void {
-  const body = JSON.stringify(requestId === undefined ? { error } : { error, requestId });
+  const body = errorBody(error, requestId);
   const headers: Record<string, string | number> = {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
