@@ -1,19 +1,19 @@
 /** Wires pool, selection, health, metrics and forwarding into one fetch handler for a runtime to serve. */
-import { createAdminRoutes } from './admin-routes.ts';
-import type { Config, ServerConfig } from './config-types.ts';
-import { ForwardingPolicy } from './forwarding-policy.ts';
-import { HealthChecker } from './health-checker.ts';
-import { InFlightTracker } from './in-flight.ts';
+import { createAdminRoutes } from './admin/admin-routes.ts';
+import type { Config, ServerConfig } from './config/config-types.ts';
+import { ForwardingPolicy } from './proxy/forwarding-policy.ts';
+import { HealthChecker } from './upstream/health-checker.ts';
+import { InFlightTracker } from './upstream/in-flight.ts';
 import { logger } from './logging.ts';
-import { Metrics } from './metrics.ts';
-import type { ClientInfo, HeaderRuleOptions } from './forwarded-headers.ts';
-import { isAdminTarget, requestTarget } from './request-target.ts';
+import { Metrics } from './stats/metrics.ts';
+import type { ClientInfo, HeaderRuleOptions } from './proxy/forwarded-headers.ts';
+import { isAdminTarget, requestTarget } from './proxy/request-target.ts';
 import { createAlgorithm } from './selection/create-algorithm.ts';
-import { ServerPool } from './server-pool.ts';
-import { buildStatsReport, type StatsReport } from './stats-report.ts';
-import type { UpstreamClient } from './upstream-client.ts';
-import { WebForwarder } from './web-forwarder.ts';
-import type { WorkerIdentity } from './workers.ts';
+import { ServerPool } from './upstream/server-pool.ts';
+import { buildStatsReport, type StatsReport } from './stats/stats-report.ts';
+import type { UpstreamClient } from './upstream/upstream-client.ts';
+import { WebForwarder } from './proxy/web-forwarder.ts';
+import type { WorkerIdentity } from './workers/workers.ts';
 
 export interface Balancer {
   /** The whole HTTP surface: /lb/* to the admin routes, everything else proxied. */

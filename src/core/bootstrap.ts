@@ -3,18 +3,18 @@
  * With WORKERS>1 the first process becomes a supervisor that runs that many workers on the one port.
  */
 import { createBalancer, type Balancer } from './balancer.ts';
-import { formatConfigErrors, parseConfig } from './config.ts';
-import type { Config, ServerConfig } from './config-types.ts';
+import { formatConfigErrors, parseConfig } from './config/config.ts';
+import type { Config, ServerConfig } from './config/config-types.ts';
 import { createDemoBackend } from './demo-backend.ts';
 import { configureLogging, logger, type Logger } from './logging.ts';
-import { Supervisor, type WorkerLauncher } from './supervisor.ts';
-import type { UpstreamClient } from './upstream-client.ts';
-import { parseWorkerId, readyLine, resolveWorkerCount, WORKER_ID_VAR, workerIdentity } from './workers.ts';
+import { Supervisor, type WorkerLauncher } from './workers/supervisor.ts';
+import type { UpstreamClient } from './upstream/upstream-client.ts';
+import { parseWorkerId, readyLine, resolveWorkerCount, WORKER_ID_VAR, workerIdentity } from './workers/workers.ts';
 
-import type { ClientInfo } from './forwarded-headers.ts';
+import type { ClientInfo } from './proxy/forwarded-headers.ts';
 
 export type { ClientInfo };
-export type { WorkerExit, WorkerLauncher, WorkerProcess } from './supervisor.ts';
+export type { WorkerExit, WorkerLauncher, WorkerProcess } from './workers/supervisor.ts';
 /** What a runtime serves: a Web request plus what its connection says about the client. */
 export type FetchHandler = (request: Request, client: ClientInfo) => Response | Promise<Response>;
 

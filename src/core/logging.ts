@@ -8,7 +8,7 @@ import {
   type LogRecord,
   type Sink,
 } from '@logtape/logtape';
-import type { LogFormat, LogLevelName } from './config-types.ts';
+import type { LogFormat, LogLevelName } from './config/config-types.ts';
 
 export type { Logger };
 

@@ -1,6 +1,6 @@
 /** Bun entrypoint: serves the core with Bun.serve and forwards with Bun's fetch, bodies left compressed. */
 import { startFairway, type FetchHandler, type ListeningServer, type ServeOptions } from '../core/bootstrap.ts';
-import { createBunWorkers, whenSupervisorGone } from './bun-workers.ts';
+import { createBunWorkers, whenSupervisorGone } from './bun/workers.ts';
 
 function serveBun(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
   const server = Bun.serve({

@@ -1,6 +1,6 @@
 /** Deno entrypoint: serves the core with Deno.serve and forwards with Deno's fetch. */
 import { startFairway, type FetchHandler, type ListeningServer, type ServeOptions } from '../core/bootstrap.ts';
-import { createDenoWorkers, whenSupervisorGone } from './deno-workers.ts';
+import { createDenoWorkers, whenSupervisorGone } from './deno/workers.ts';
 
 function serveDeno(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
   return new Promise((resolve, reject) => {

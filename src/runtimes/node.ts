@@ -6,7 +6,7 @@ import type { Balancer } from '../core/balancer.ts';
 import { startFairway, type FetchHandler, type ListeningServer, type ServeOptions } from '../core/bootstrap.ts';
 import { createNativeHandler } from './node/native-forwarder.ts';
 import { createUndiciUpstream, createUpstreamAgent } from './node/undici-upstream.ts';
-import { createNodeWorkers, hardwareConcurrency, REUSE_PORT } from './node-workers.ts';
+import { createNodeWorkers, hardwareConcurrency, REUSE_PORT } from './node/workers.ts';
 
 const agent = createUpstreamAgent();
 

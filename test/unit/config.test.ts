@@ -1,8 +1,8 @@
 /** Unit tests for parseConfig and formatConfigErrors; runs under node --test, deno test and bun test. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatConfigErrors, parseConfig } from '../../src/core/config.ts';
-import type { Config } from '../../src/core/config-types.ts';
+import { formatConfigErrors, parseConfig } from '../../src/core/config/config.ts';
+import type { Config } from '../../src/core/config/config-types.ts';
 
 type Env = Record<string, string | undefined>;
 

@@ -2,9 +2,9 @@
  * Test doubles for the unit tests: a fetch-shaped fake upstream client, response bodies the test drives
  * chunk by chunk, a recording logger and a Config literal. No network, no runtime-specific API.
  */
-import type { Config } from '../../src/core/config-types.ts';
+import type { Config } from '../../src/core/config/config-types.ts';
 import type { Logger } from '../../src/core/logging.ts';
-import type { UpstreamClient, UpstreamRequestInit } from '../../src/core/upstream-client.ts';
+import type { UpstreamClient, UpstreamRequestInit } from '../../src/core/upstream/upstream-client.ts';
 
 export interface Deferred<T> {
   readonly promise: Promise<T>;

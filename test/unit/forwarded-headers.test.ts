@@ -1,7 +1,7 @@
 /** Header rules applied to forwarded requests and responses: X-Forwarded-*, Via, request id, Host. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor } from '../../src/core/forwarded-headers.ts';
+import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor } from '../../src/core/proxy/forwarded-headers.ts';
 
 const client = { address: '192.0.2.7' };
 const untrusted = { trustProxy: false, preserveHost: false };

@@ -1,9 +1,9 @@
 /** Active probes, passive marking, health logging and the probe loop's start and stop. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeError } from '../../src/core/describe-error.ts';
-import { HealthChecker, isHealthyStatus } from '../../src/core/health-checker.ts';
-import { ServerPool } from '../../src/core/server-pool.ts';
+import { describeError } from '../../src/core/proxy/describe-error.ts';
+import { HealthChecker, isHealthyStatus } from '../../src/core/upstream/health-checker.ts';
+import { ServerPool } from '../../src/core/upstream/server-pool.ts';
 import { FakeUpstream, controlledBody, deferred, recordingLogger, untilAborted, type UpstreamHandler } from './fakes.ts';
 
 const URLS = ['http://10.0.0.1:5001', 'http://10.0.0.2:5002', 'http://10.0.0.3:5003'];

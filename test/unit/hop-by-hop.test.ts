@@ -1,7 +1,7 @@
 /** Hop-by-hop headers describe one connection and must never be forwarded (RFC 9110 §7.6.1). */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stripHopByHop } from '../../src/core/hop-by-hop.ts';
+import { stripHopByHop } from '../../src/core/proxy/hop-by-hop.ts';
 
 const FIXED_HOP_BY_HOP = [
   'connection',

@@ -1,7 +1,7 @@
 /** The ring of recent latency samples behind responseTimeMs in /lb/stats. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LatencyWindow } from '../../src/core/latency-window.ts';
+import { LatencyWindow } from '../../src/core/stats/latency-window.ts';
 
 function windowOf(samples: readonly number[], capacity?: number): LatencyWindow {
   const w = new LatencyWindow(capacity);

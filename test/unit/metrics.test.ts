@@ -1,8 +1,8 @@
 /** Request, error and latency accounting per server and in total. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Metrics } from '../../src/core/metrics.ts';
-import { UpstreamServer } from '../../src/core/upstream-server.ts';
+import { Metrics } from '../../src/core/stats/metrics.ts';
+import { UpstreamServer } from '../../src/core/upstream/upstream-server.ts';
 
 function setup(count = 2) {
   const servers = Array.from({ length: count }, (_, i) => new UpstreamServer(i, `http://10.0.0.${i + 1}:80`, 1));

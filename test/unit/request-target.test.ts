@@ -1,7 +1,7 @@
 /** Where a request goes upstream, and which paths are the balancer's own. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isAdminTarget, requestTarget, targetFromRequestLine, upstreamUrl } from '../../src/core/request-target.ts';
+import { isAdminTarget, requestTarget, targetFromRequestLine, upstreamUrl } from '../../src/core/proxy/request-target.ts';
 
 const isAdminPath = (url: string) => isAdminTarget(requestTarget(url));
 

@@ -5,8 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBalancer, type Balancer } from '../../src/core/balancer.ts';
-import type { ServerConfig } from '../../src/core/config-types.ts';
-import type { StatsReport } from '../../src/core/stats-report.ts';
+import type { ServerConfig } from '../../src/core/config/config-types.ts';
+import type { StatsReport } from '../../src/core/stats/stats-report.ts';
 import {
   FakeUpstream,
   bodyTiedTo,

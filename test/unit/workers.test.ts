@@ -1,8 +1,8 @@
-/** Unit tests for the WORKERS helpers (src/core/workers.ts) and the supervisor with a fake launcher. */
+/** Unit tests for the WORKERS helpers (src/core/workers/) and the supervisor with a fake launcher. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBalancer } from '../../src/core/balancer.ts';
-import { Supervisor, type WorkerExit, type WorkerLauncher, type WorkerProcess } from '../../src/core/supervisor.ts';
+import { Supervisor, type WorkerExit, type WorkerLauncher, type WorkerProcess } from '../../src/core/workers/supervisor.ts';
 import {
   LineSplitter,
   nextCrashCount,
@@ -16,7 +16,7 @@ import {
   WORKER_ID_VAR,
   workerIdentity,
   workerRecord,
-} from '../../src/core/workers.ts';
+} from '../../src/core/workers/workers.ts';
 import { FakeUpstream, testConfig } from './fakes.ts';
 
 describe('resolveWorkerCount', () => {

@@ -7,11 +7,11 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Readable } from 'node:stream';
 import type { Agent, Dispatcher } from 'undici';
 import type { Balancer } from '../../core/balancer.ts';
-import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor } from '../../core/forwarded-headers.ts';
-import { failureKind, STOP_REASON } from '../../core/forwarding-policy.ts';
-import { describeError } from '../../core/describe-error.ts';
-import { errorBody } from '../../core/json-error.ts';
-import { isAdminTarget, targetFromRequestLine } from '../../core/request-target.ts';
+import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor } from '../../core/proxy/forwarded-headers.ts';
+import { failureKind, STOP_REASON } from '../../core/proxy/forwarding-policy.ts';
+import { describeError } from '../../core/proxy/describe-error.ts';
+import { errorBody } from '../../core/proxy/json-error.ts';
+import { isAdminTarget, targetFromRequestLine } from '../../core/proxy/request-target.ts';
 import { NodeHeaders, type HeaderObject } from './node-headers.ts';
 
 const { timeout: TIMED_OUT, clientGone: CLIENT_GONE, bodyTooLarge: BODY_TOO_LARGE } = STOP_REASON;

@@ -1,5 +1,5 @@
 /** The core's header rules over node:http's and undici's plain header objects, without converting to `Headers`. */
-import type { HeaderMap } from '../../core/hop-by-hop.ts';
+import type { HeaderMap } from '../../core/proxy/hop-by-hop.ts';
 
 export type HeaderObject = Record<string, string | string[] | undefined>;
 

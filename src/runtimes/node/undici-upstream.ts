@@ -1,7 +1,7 @@
 /** Node's upstream client: undici's pooled `request`, shaped like fetch, passing compressed bytes through untouched. */
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
-import type { UpstreamClient, UpstreamRequestInit } from '../../core/upstream-client.ts';
+import type { UpstreamClient, UpstreamRequestInit } from '../../core/upstream/upstream-client.ts';
 
 /** One connection pool per server origin, shared by health checks and forwarding. */
 export function createUpstreamAgent(): Agent {

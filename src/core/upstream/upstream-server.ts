@@ -1,5 +1,5 @@
 /** One configured backend server and the live state the balancer keeps about it. */
-import type { Candidate } from './selection/algorithm.ts';
+import type { Candidate } from '../selection/algorithm.ts';
 
 export interface HealthCheckResult {
   readonly at: string;

@@ -1,5 +1,5 @@
 /** The configured servers, and the list of healthy ones that selection chooses from. */
-import type { ServerConfig } from './config-types.ts';
+import type { ServerConfig } from '../config/config-types.ts';
 import { UpstreamServer } from './upstream-server.ts';
 
 export class ServerPool {

@@ -4,7 +4,7 @@
  * bounded backoff), and stops them all on shutdown. Spawning and signals are the launcher's business.
  */
 import { getLogger } from '@logtape/logtape';
-import { logger } from './logging.ts';
+import { logger } from '../logging.ts';
 import {
   describeExit,
   LineSplitter,

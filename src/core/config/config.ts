@@ -1,6 +1,6 @@
 /** Turns the environment record (passed in by each runtime entrypoint) into a validated `Config`, or a list of every problem found. */
 import { z } from 'zod';
-import { ALGORITHM_NAMES } from './selection/algorithm.ts';
+import { ALGORITHM_NAMES } from '../selection/algorithm.ts';
 import { LOG_FORMATS, LOG_LEVELS, MAX_WORKERS } from './config-types.ts';
 import type { Config, ServerConfig, WorkersSetting } from './config-types.ts';
 

@@ -3,13 +3,13 @@
  * in-flight accounting, metrics, passive health and how failures map to status codes. Every I/O path
  * (the Web-standard one here, native ones later) drives this same policy.
  */
-import type { HealthChecker } from './health-checker.ts';
-import type { InFlightLease, InFlightTracker } from './in-flight.ts';
-import type { Logger } from './logging.ts';
-import type { Metrics } from './metrics.ts';
-import type { SelectionAlgorithm } from './selection/algorithm.ts';
-import type { ServerPool } from './server-pool.ts';
-import type { UpstreamServer } from './upstream-server.ts';
+import type { HealthChecker } from '../upstream/health-checker.ts';
+import type { InFlightLease, InFlightTracker } from '../upstream/in-flight.ts';
+import type { Logger } from '../logging.ts';
+import type { Metrics } from '../stats/metrics.ts';
+import type { SelectionAlgorithm } from '../selection/algorithm.ts';
+import type { ServerPool } from '../upstream/server-pool.ts';
+import type { UpstreamServer } from '../upstream/upstream-server.ts';
 
 /** Why a forward ended without a response from the server. */
 export type FailureKind = 'timeout' | 'unreachable' | 'client_gone' | 'body_too_large';

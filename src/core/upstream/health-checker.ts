@@ -1,6 +1,6 @@
 /** Active health checks on an interval, and passive marking when forwarding fails. */
-import { describeError } from './describe-error.ts';
-import type { Logger } from './logging.ts';
+import { describeError } from '../proxy/describe-error.ts';
+import type { Logger } from '../logging.ts';
 import type { ServerPool } from './server-pool.ts';
 import type { UpstreamClient } from './upstream-client.ts';
 import type { HealthCheckResult, UpstreamServer } from './upstream-server.ts';

@@ -1,5 +1,5 @@
 /** The validated configuration every other module receives. */
-import type { AlgorithmName } from './selection/algorithm.ts';
+import type { AlgorithmName } from '../selection/algorithm.ts';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];

@@ -1,6 +1,6 @@
 /** The balancer's own endpoints under /lb/: stats, liveness and readiness. */
 import { Hono } from 'hono';
-import type { StatsReport } from './stats-report.ts';
+import type { StatsReport } from '../stats/stats-report.ts';
 
 export interface AdminSources {
   stats(): StatsReport;

@@ -7,7 +7,7 @@
 import cluster from 'node:cluster';
 import { createServer, type AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
-import type { WorkerExit, WorkerLauncher } from '../core/bootstrap.ts';
+import type { WorkerExit, WorkerLauncher } from '../../core/bootstrap.ts';
 
 /** `reusePort` on server.listen: Node 22.12+ and 23.1+. */
 export function supportsReusePort(version: string = process.versions.node): boolean {

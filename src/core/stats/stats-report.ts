@@ -1,11 +1,11 @@
 /** Builds the JSON document served at GET /lb/stats from the live pool, accounting and metrics. */
-import type { InFlightTracker } from './in-flight.ts';
+import type { InFlightTracker } from '../upstream/in-flight.ts';
 import type { LatencySummary } from './latency-window.ts';
 import type { Metrics } from './metrics.ts';
-import type { AlgorithmName } from './selection/algorithm.ts';
-import type { ServerPool } from './server-pool.ts';
-import type { HealthCheckResult } from './upstream-server.ts';
-import { workerIdentity, type WorkerIdentity } from './workers.ts';
+import type { AlgorithmName } from '../selection/algorithm.ts';
+import type { ServerPool } from '../upstream/server-pool.ts';
+import type { HealthCheckResult } from '../upstream/upstream-server.ts';
+import { workerIdentity, type WorkerIdentity } from '../workers/workers.ts';
 
 export interface ServerStats {
   url: string;

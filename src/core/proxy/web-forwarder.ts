@@ -4,7 +4,7 @@ import { failureKind, type ForwardingPolicy, isBodylessStatus, STOP_REASON } fro
 import { describeError } from './describe-error.ts';
 import { jsonError } from './json-error.ts';
 import { upstreamUrl } from './request-target.ts';
-import type { UpstreamClient } from './upstream-client.ts';
+import type { UpstreamClient } from '../upstream/upstream-client.ts';
 
 const { timeout: TIMED_OUT, clientGone: CLIENT_GONE, bodyTooLarge: BODY_TOO_LARGE } = STOP_REASON;
 

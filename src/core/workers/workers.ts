@@ -4,7 +4,7 @@
  * in src/runtimes/ and the orchestration in supervisor.ts.
  */
 import type { LogLevel, LogRecord } from '@logtape/logtape';
-import { MAX_WORKERS, type WorkersSetting } from './config-types.ts';
+import { MAX_WORKERS, type WorkersSetting } from '../config/config-types.ts';
 
 /** Set by the supervisor in each worker's environment: 1..N. Its presence makes a process a worker. */
 export const WORKER_ID_VAR = 'FAIRWAY_WORKER_ID';

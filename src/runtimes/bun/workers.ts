@@ -3,7 +3,7 @@
  * with Bun.serve({ reusePort: true }) and the kernel spreads connections (Linux). A worker's stdin is a pipe
  * from the supervisor: when it closes (the supervisor is gone, however it ended) the worker exits.
  */
-import type { WorkerExit, WorkerLauncher } from '../core/bootstrap.ts';
+import type { WorkerExit, WorkerLauncher } from '../../core/bootstrap.ts';
 
 export function createBunWorkers(): WorkerLauncher {
   return {
