@@ -30,7 +30,7 @@ function prng(seed: number): () => number {
 }
 
 function idle(count: number): Candidate[] {
-  return Array.from({ length: count }, (_, id) => ({ id, weight: 1, activeConnections: 0, latencyEwmaMs: undefined }));
+  return Array.from({ length: count }, (_, id) => ({ id, weight: 1, inFlight: 0, latencyEwmaMs: undefined }));
 }
 
 function loaded(count: number): Candidate[] {
@@ -38,7 +38,7 @@ function loaded(count: number): Candidate[] {
   return Array.from({ length: count }, (_, id) => ({
     id,
     weight: 1 + Math.floor(random() * 5),
-    activeConnections: Math.floor(random() * 32),
+    inFlight: Math.floor(random() * 32),
     latencyEwmaMs: 1 + random() * 49,
   }));
 }

@@ -11,12 +11,12 @@ import { createWeightedRoundRobin } from '../../src/core/selection/weighted-roun
 
 /** Candidates with the given ids, weight 1, idle, unsampled. */
 function idle(...ids: number[]): Candidate[] {
-  return ids.map((id) => ({ id, weight: 1, activeConnections: 0, latencyEwmaMs: undefined }));
+  return ids.map((id) => ({ id, weight: 1, inFlight: 0, latencyEwmaMs: undefined }));
 }
 
 /** Candidates with ids 0..n-1 and the given weights. */
 function weighted(...weights: number[]): Candidate[] {
-  return weights.map((weight, id) => ({ id, weight, activeConnections: 0, latencyEwmaMs: undefined }));
+  return weights.map((weight, id) => ({ id, weight, inFlight: 0, latencyEwmaMs: undefined }));
 }
 
 /** Ids of `count` successive picks from the same list. */
@@ -33,8 +33,8 @@ describe('round_robin', () => {
 
   test('ignores weight and load', () => {
     const candidates: Candidate[] = [
-      { id: 0, weight: 5, activeConnections: 9, latencyEwmaMs: 100 },
-      { id: 1, weight: 1, activeConnections: 0, latencyEwmaMs: 1 },
+      { id: 0, weight: 5, inFlight: 9, latencyEwmaMs: 100 },
+      { id: 1, weight: 1, inFlight: 0, latencyEwmaMs: 1 },
     ];
     assert.deepEqual(pickIds(createRoundRobin(), candidates, 4), [0, 1, 0, 1]);
   });
@@ -109,9 +109,9 @@ describe('weighted_round_robin', () => {
 describe('least_connections', () => {
   test('picks the server with the fewest active connections', () => {
     const candidates: Candidate[] = [
-      { id: 0, weight: 1, activeConnections: 3, latencyEwmaMs: undefined },
-      { id: 1, weight: 1, activeConnections: 1, latencyEwmaMs: undefined },
-      { id: 2, weight: 1, activeConnections: 2, latencyEwmaMs: undefined },
+      { id: 0, weight: 1, inFlight: 3, latencyEwmaMs: undefined },
+      { id: 1, weight: 1, inFlight: 1, latencyEwmaMs: undefined },
+      { id: 2, weight: 1, inFlight: 2, latencyEwmaMs: undefined },
     ];
     assert.deepEqual(pickIds(createLeastConnections(), candidates, 3), [1, 1, 1]);
   });
@@ -122,33 +122,33 @@ describe('least_connections', () => {
 
   test('rotation covers only the tied servers, skipping busier ones', () => {
     const candidates: Candidate[] = [
-      { id: 0, weight: 1, activeConnections: 0, latencyEwmaMs: undefined },
-      { id: 1, weight: 1, activeConnections: 5, latencyEwmaMs: undefined },
-      { id: 2, weight: 1, activeConnections: 0, latencyEwmaMs: undefined },
+      { id: 0, weight: 1, inFlight: 0, latencyEwmaMs: undefined },
+      { id: 1, weight: 1, inFlight: 5, latencyEwmaMs: undefined },
+      { id: 2, weight: 1, inFlight: 0, latencyEwmaMs: undefined },
     ];
     assert.deepEqual(pickIds(createLeastConnections(), candidates, 4), [0, 2, 0, 2]);
   });
 
   test('divides by weight: weight 2 with 2 active ties with weight 1 with 1 active', () => {
     const candidates: Candidate[] = [
-      { id: 0, weight: 2, activeConnections: 2, latencyEwmaMs: undefined },
-      { id: 1, weight: 1, activeConnections: 1, latencyEwmaMs: undefined },
+      { id: 0, weight: 2, inFlight: 2, latencyEwmaMs: undefined },
+      { id: 1, weight: 1, inFlight: 1, latencyEwmaMs: undefined },
     ];
     assert.deepEqual(pickIds(createLeastConnections(), candidates, 4), [0, 1, 0, 1]);
   });
 
   test('a heavier server with more connections wins when its per-weight load is lower', () => {
     const candidates: Candidate[] = [
-      { id: 0, weight: 1, activeConnections: 2, latencyEwmaMs: undefined },
-      { id: 1, weight: 2, activeConnections: 3, latencyEwmaMs: undefined },
+      { id: 0, weight: 1, inFlight: 2, latencyEwmaMs: undefined },
+      { id: 1, weight: 2, inFlight: 3, latencyEwmaMs: undefined },
     ];
     assert.deepEqual(pickIds(createLeastConnections(), candidates, 2), [1, 1]);
   });
 
   test('ignores latency', () => {
     const candidates: Candidate[] = [
-      { id: 0, weight: 1, activeConnections: 0, latencyEwmaMs: 500 },
-      { id: 1, weight: 1, activeConnections: 1, latencyEwmaMs: 1 },
+      { id: 0, weight: 1, inFlight: 0, latencyEwmaMs: 500 },
+      { id: 1, weight: 1, inFlight: 1, latencyEwmaMs: 1 },
     ];
     assert.equal(createLeastConnections().pick(candidates)?.id, 0);
   });
@@ -161,53 +161,53 @@ describe('least_connections', () => {
 describe('least_response_time', () => {
   test('picks an unsampled server before any sampled one, even a fast idle one', () => {
     const candidates: Candidate[] = [
-      { id: 0, weight: 1, activeConnections: 0, latencyEwmaMs: 1 },
-      { id: 1, weight: 1, activeConnections: 10, latencyEwmaMs: undefined },
-      { id: 2, weight: 5, activeConnections: 0, latencyEwmaMs: 0.5 },
+      { id: 0, weight: 1, inFlight: 0, latencyEwmaMs: 1 },
+      { id: 1, weight: 1, inFlight: 10, latencyEwmaMs: undefined },
+      { id: 2, weight: 5, inFlight: 0, latencyEwmaMs: 0.5 },
     ];
     assert.deepEqual(pickIds(createLeastResponseTime(), candidates, 3), [1, 1, 1]);
   });
 
   test('rotates among unsampled servers', () => {
     const candidates: Candidate[] = [
-      { id: 0, weight: 1, activeConnections: 0, latencyEwmaMs: undefined },
-      { id: 1, weight: 1, activeConnections: 0, latencyEwmaMs: 10 },
-      { id: 2, weight: 1, activeConnections: 3, latencyEwmaMs: undefined },
+      { id: 0, weight: 1, inFlight: 0, latencyEwmaMs: undefined },
+      { id: 1, weight: 1, inFlight: 0, latencyEwmaMs: 10 },
+      { id: 2, weight: 1, inFlight: 3, latencyEwmaMs: undefined },
     ];
     assert.deepEqual(pickIds(createLeastResponseTime(), candidates, 4), [0, 2, 0, 2]);
   });
 
   test('prefers the lower latency EWMA', () => {
     const candidates: Candidate[] = [
-      { id: 0, weight: 1, activeConnections: 0, latencyEwmaMs: 50 },
-      { id: 1, weight: 1, activeConnections: 0, latencyEwmaMs: 10 },
-      { id: 2, weight: 1, activeConnections: 0, latencyEwmaMs: 30 },
+      { id: 0, weight: 1, inFlight: 0, latencyEwmaMs: 50 },
+      { id: 1, weight: 1, inFlight: 0, latencyEwmaMs: 10 },
+      { id: 2, weight: 1, inFlight: 0, latencyEwmaMs: 30 },
     ];
     assert.deepEqual(pickIds(createLeastResponseTime(), candidates, 3), [1, 1, 1]);
   });
 
   test('accounts for in-flight requests: a fast but busy server loses to a slower idle one', () => {
     const candidates: Candidate[] = [
-      { id: 0, weight: 1, activeConnections: 3, latencyEwmaMs: 10 }, // 10 * 4 = 40
-      { id: 1, weight: 1, activeConnections: 0, latencyEwmaMs: 25 }, // 25 * 1 = 25
+      { id: 0, weight: 1, inFlight: 3, latencyEwmaMs: 10 }, // 10 * 4 = 40
+      { id: 1, weight: 1, inFlight: 0, latencyEwmaMs: 25 }, // 25 * 1 = 25
     ];
     assert.equal(createLeastResponseTime().pick(candidates)?.id, 1);
   });
 
   test('divides by weight', () => {
     const candidates: Candidate[] = [
-      { id: 0, weight: 1, activeConnections: 0, latencyEwmaMs: 15 }, // 15
-      { id: 1, weight: 2, activeConnections: 0, latencyEwmaMs: 20 }, // 10
+      { id: 0, weight: 1, inFlight: 0, latencyEwmaMs: 15 }, // 15
+      { id: 1, weight: 2, inFlight: 0, latencyEwmaMs: 20 }, // 10
     ];
     assert.equal(createLeastResponseTime().pick(candidates)?.id, 1);
   });
 
   test('equal scores are rotated in id order', () => {
     const candidates: Candidate[] = [
-      { id: 0, weight: 1, activeConnections: 1, latencyEwmaMs: 10 }, // 20
-      { id: 1, weight: 1, activeConnections: 0, latencyEwmaMs: 20 }, // 20
-      { id: 2, weight: 1, activeConnections: 0, latencyEwmaMs: 99 },
-      { id: 3, weight: 2, activeConnections: 1, latencyEwmaMs: 20 }, // 20
+      { id: 0, weight: 1, inFlight: 1, latencyEwmaMs: 10 }, // 20
+      { id: 1, weight: 1, inFlight: 0, latencyEwmaMs: 20 }, // 20
+      { id: 2, weight: 1, inFlight: 0, latencyEwmaMs: 99 },
+      { id: 3, weight: 2, inFlight: 1, latencyEwmaMs: 20 }, // 20
     ];
     assert.deepEqual(pickIds(createLeastResponseTime(), candidates, 5), [0, 1, 3, 0, 1]);
   });

@@ -44,7 +44,7 @@ function active(balancer: Balancer): number {
   const stats = balancer.stats();
   const perServer = stats.servers.reduce((sum, s) => sum + s.activeConnections, 0);
   assert.equal(perServer, stats.totals.activeConnections, 'per-server and total activeConnections disagree');
-  assert.equal(balancer.pool.servers[0]!.activeConnections, stats.servers[0]!.activeConnections);
+  assert.equal(balancer.pool.servers[0]!.inFlight, stats.servers[0]!.activeConnections);
   return stats.totals.activeConnections;
 }
 
@@ -414,11 +414,11 @@ describe('in-flight accounting', () => {
     });
     const first = await send(balancer, 'http://proxy.example/1');
     const second = await send(balancer, 'http://proxy.example/2');
-    assert.deepEqual(balancer.pool.servers.map((s) => s.activeConnections), [1, 1]);
+    assert.deepEqual(balancer.pool.servers.map((s) => s.inFlight), [1, 1]);
     assert.equal(active(balancer), 2);
     bodies[0]!.close();
     await first.text();
-    assert.deepEqual(balancer.pool.servers.map((s) => s.activeConnections), [0, 1]);
+    assert.deepEqual(balancer.pool.servers.map((s) => s.inFlight), [0, 1]);
     bodies[1]!.close();
     await second.text();
     assert.equal(active(balancer), 0);

@@ -7,7 +7,7 @@ export interface Candidate {
   /** Positive integer weight from BACKEND_SERVERS (default 1). */
   readonly weight: number;
   /** Requests selected for this server whose response has not finished streaming yet. */
-  readonly activeConnections: number;
+  readonly inFlight: number;
   /** Decaying average of time-to-response-headers in ms, or undefined before the first sample. */
   readonly latencyEwmaMs: number | undefined;
 }

@@ -7,7 +7,7 @@ import { createTieRotation } from './rotation.ts';
  * instead of depending on floating-point division.
  */
 function byConnectionsPerWeight(a: Candidate, b: Candidate): number {
-  return a.activeConnections * b.weight - b.activeConnections * a.weight;
+  return a.inFlight * b.weight - b.inFlight * a.weight;
 }
 
 export function createLeastConnections(): SelectionAlgorithm {

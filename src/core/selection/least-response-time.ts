@@ -3,7 +3,7 @@ import type { Candidate, SelectionAlgorithm } from './algorithm.ts';
 import { createTieRotation } from './rotation.ts';
 
 /**
- * Orders by latencyEwmaMs * (activeConnections + 1) / weight, cross-multiplied to avoid a division.
+ * Orders by latencyEwmaMs * (inFlight + 1) / weight, cross-multiplied to avoid a division.
  * Unsampled servers come first: without a sample they would otherwise never get the traffic needed to
  * obtain one. The "+ 1" counts the request being placed, so an idle slow server still scores its latency
  * and in-flight requests raise a fast server's score.
@@ -13,8 +13,8 @@ function byExpectedLatency(a: Candidate, b: Candidate): number {
   const latencyB = b.latencyEwmaMs;
   if (latencyA === undefined) return latencyB === undefined ? 0 : -1;
   if (latencyB === undefined) return 1;
-  const scoreA = latencyA * (a.activeConnections + 1) * b.weight;
-  const scoreB = latencyB * (b.activeConnections + 1) * a.weight;
+  const scoreA = latencyA * (a.inFlight + 1) * b.weight;
+  const scoreB = latencyB * (b.inFlight + 1) * a.weight;
   return scoreA < scoreB ? -1 : scoreA > scoreB ? 1 : 0;
 }
 

@@ -11,6 +11,7 @@ export interface ServerStats {
   url: string;
   weight: number;
   healthy: boolean;
+  /** In-flight requests; the JSON name is the documented contract, kept from the original design. */
   activeConnections: number;
   requests: number;
   errors: number;
@@ -55,7 +56,7 @@ export function buildStatsReport(input: {
         url: server.url,
         weight: server.weight,
         healthy: server.healthy,
-        activeConnections: server.activeConnections,
+        activeConnections: server.inFlight,
         requests: m.requests,
         errors: m.errors,
         errorRate: rate(m.errors, m.requests),

@@ -15,7 +15,7 @@ export class InFlightTracker {
   }
 
   acquire(server: UpstreamServer): InFlightLease {
-    server.activeConnections++;
+    server.inFlight++;
     this.#total++;
     let released = false;
     return {
@@ -23,7 +23,7 @@ export class InFlightTracker {
       release: () => {
         if (released) return;
         released = true;
-        server.activeConnections--;
+        server.inFlight--;
         this.#total--;
       },
     };

@@ -12,7 +12,7 @@ export interface HealthCheckResult {
 
 /**
  * A plain record shared by the modules that each own one part of it: health writes `healthy`,
- * in-flight accounting writes `activeConnections`, metrics writes `latencyEwmaMs`.
+ * in-flight accounting writes `inFlight`, metrics writes `latencyEwmaMs`.
  * Selection only reads it through the `Candidate` view.
  */
 export class UpstreamServer implements Candidate {
@@ -21,7 +21,7 @@ export class UpstreamServer implements Candidate {
   readonly url: string;
   readonly weight: number;
   healthy = true;
-  activeConnections = 0;
+  inFlight = 0;
   latencyEwmaMs: number | undefined = undefined;
   lastHealthCheck: HealthCheckResult | null = null;
 
