@@ -12,32 +12,14 @@
 //
 // Environment: FAIRWAY_RUNTIMES (e2e and conformance runtimes), FAIRWAY_STEP_TIMEOUT_MS (per step, default 20 min).
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readdirSync, realpathSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findSystemNode, killGroup } from './lib/processes.mjs';
 import { parseBun, parseDeno, parseNode } from './lib/test-counts.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STEP_TIMEOUT_MS = Number(process.env.FAIRWAY_STEP_TIMEOUT_MS ?? 20 * 60_000);
-
-const inNodeModules = (p) => p.split(/[\\/]/).includes('node_modules');
-
-/** The first `node` on PATH outside any node_modules folder (npm puts node_modules/.bin first). */
-function findSystemNode() {
-  const exe = process.platform === 'win32' ? 'node.exe' : 'node';
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir || inNodeModules(dir)) continue;
-    const candidate = path.join(dir, exe);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (inNodeModules(realpathSync(candidate))) continue;
-      return candidate;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
-}
 
 /** test/<dir>/*.test.ts, sorted, relative to the repo root (expanded here: Node 20's --test takes no globs). */
 function testFiles(dir) {
@@ -57,24 +39,14 @@ const stripAnsi = (s) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 
 let current; // the running step's child, for signal forwarding
 
-function killGroup(child, signal) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    // The step runs in its own process group: end it and the test processes it started, nothing else.
-    if (process.platform !== 'win32') process.kill(-child.pid, signal);
-    else child.kill(signal);
-  } catch {
-    try {
-      child.kill(signal);
-    } catch {
-      /* gone */
-    }
-  }
+/** Ends a step's process group (it and the test processes it started, nothing else) while the step runs. */
+function stopStep(child, signal) {
+  if (child && child.exitCode === null && child.signalCode === null) killGroup(child, signal);
 }
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
-    killGroup(current, 'SIGTERM');
+    stopStep(current, 'SIGTERM');
     process.exit(130);
   });
 }
@@ -107,8 +79,8 @@ function run(step) {
     const timer = setTimeout(() => {
       timedOut = true;
       console.error(`\n!!! ${step.name}: still running after ${STEP_TIMEOUT_MS} ms, stopping it`);
-      killGroup(child, 'SIGTERM');
-      setTimeout(() => killGroup(child, 'SIGKILL'), 5000).unref();
+      stopStep(child, 'SIGTERM');
+      setTimeout(() => stopStep(child, 'SIGKILL'), 5000).unref();
     }, STEP_TIMEOUT_MS);
     let spawnError;
     child.on('error', (e) => {

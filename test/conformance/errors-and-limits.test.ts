@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { unusedPort } from '../support/backends.ts';
+import { freePort } from '../../scripts/lib/processes.mjs';
 import { request } from '../support/http.ts';
 import { TEST_TIMEOUT_MS, pollUntil, withTimeout } from '../support/poll.ts';
 import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
@@ -196,7 +196,7 @@ for (const runtime of selectedRuntimes()) {
     });
 
     test('with no healthy server the proxy answers 503 with a JSON body carrying requestId', { timeout: TEST_TIMEOUT_MS }, async () => {
-      proxy = await startProxy(runtime, { BACKEND_SERVERS: `http://127.0.0.1:${await unusedPort()}` });
+      proxy = await startProxy(runtime, { BACKEND_SERVERS: `http://127.0.0.1:${await freePort()}` });
       const p = proxy;
       await pollUntil(async () => (await request(`${p.url}/lb/ready`)).status === 503, { description: 'the refused server probed unhealthy' });
       assertJsonError(await exchange(p.port, rawReq('GET', '/x', { close: true })), 503);

@@ -1,7 +1,8 @@
 /** Active health checks, passive failure marking, and the 502/503/504 answers. */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { backendServers, closeBackends, startBackends, unusedPort, type Backend } from '../support/backends.ts';
+import { freePort } from '../../scripts/lib/processes.mjs';
+import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
 import { getStats, request, sequence, serverStats, waitForIdle, type HttpResponse } from '../support/http.ts';
 import { TEST_TIMEOUT_MS, pollUntil } from '../support/poll.ts';
 import { isEvent, startProxy, type ProxyHandle } from '../support/proxy-process.ts';
@@ -141,7 +142,7 @@ for (const runtime of selectedRuntimes()) {
     });
 
     test('a server that refuses from the start is marked unhealthy by the start-up probe', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const port = await unusedPort();
+      const port = await freePort();
       backends = await startBackends([{ name: 'up' }]);
       const dead = `http://127.0.0.1:${port}`;
       proxy = await startProxy(runtime, { BACKEND_SERVERS: `${dead},${backends[0]!.url}` });
