@@ -47,7 +47,11 @@ for (const runtime of selectedRuntimes()) {
         description: 'b reported unhealthy in /lb/stats',
       });
       const down = await p.waitForLog(isEvent('server_unhealthy'));
-      assert.ok(down, 'server_unhealthy logged');
+      assert.deepEqual(
+        { server: down.properties?.server, reason: down.properties?.reason, source: down.properties?.source, healthyServers: down.properties?.healthyServers },
+        { server: b.url, reason: 'status 500', source: 'active', healthyServers: 2 },
+        'server_unhealthy names b, the failed probe and what is left',
+      );
       const bRequestsBefore = b.requests.length;
       const seq = await sequence(p.url, 8);
       assert.ok(!seq.includes('b'), `unhealthy b still got traffic: ${seq.join(' ')}`);

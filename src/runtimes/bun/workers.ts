@@ -36,8 +36,9 @@ export function createBunWorkers(): WorkerLauncher {
           /* already gone */
         }
       };
-      // child.stdin stays open, unwritten, for as long as this process lives.
-      return { pid: child.pid, exited, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL'), stdin: child.stdin };
+      // child.stdin stays open, unwritten, for as long as this process lives: the Subprocess holds it, and the
+      // supervisor holds the Subprocess through stop and kill.
+      return { pid: child.pid, exited, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
     },
   };
 }
