@@ -27,7 +27,8 @@ export function createBunWorkers(): WorkerLauncher {
       })().catch(() => {});
       const exited: Promise<WorkerExit> = Promise.all([child.exited, reading]).then(() => ({
         code: child.signalCode ? null : child.exitCode,
-        signal: child.signalCode ?? null,
+        // Bun types signalCode as a name or a number (a signal it has no name for).
+        signal: child.signalCode === null ? null : String(child.signalCode),
       }));
       const signal = (name: 'SIGTERM' | 'SIGKILL') => {
         try {
