@@ -16,12 +16,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { describeExit, findSystemNode, freePort, killGroup } from '../scripts/lib/processes.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -326,10 +326,10 @@ function isExecutable(file) {
   }
 }
 
-/** First `name` on PATH; with skipNodeModules, ignores node_modules/.bin (npm run puts the npm `node` package first). */
-function which(name, { skipNodeModules = false } = {}) {
+/** First `name` on PATH, then in the sbin folders a non-root PATH may lack. */
+function which(name) {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir || (skipNodeModules && dir.split(path.sep).includes('node_modules'))) continue;
+    if (!dir) continue;
     const file = path.join(dir, name);
     if (isExecutable(file)) return file;
   }
@@ -386,7 +386,7 @@ function ensureSystemTools(install) {
 
 function findRuntimes() {
   const tools = {};
-  const node20 = which('node', { skipNodeModules: true });
+  const node20 = findSystemNode();
   if (node20) {
     const version = capture(node20, ['--version']);
     if (/^v\d+\./.test(version)) tools.node20 = { path: node20, version: version.slice(1) };
@@ -443,25 +443,13 @@ function startProcess(name, cmd, args, { env = {}, logFile, cwd = ROOT, pipe = f
   return proc;
 }
 
-function killGroup(pid, signal) {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
 /** SIGTERM, then SIGKILL after the grace period. Returns how it ended. */
 async function stopProcess(proc, graceMs = STOP_GRACE_MS) {
   if (proc.exitInfo) return { ...proc.exitInfo, before: 'exited on its own' };
-  killGroup(proc.pid, 'SIGTERM');
+  killGroup(proc.child, 'SIGTERM');
   const ended = await Promise.race([proc.exited, sleep(graceMs).then(() => null)]);
   // Sweep the group: workers (nginx) normally leave with their master, this catches any that did not.
-  killGroup(proc.pid, 'SIGKILL');
+  killGroup(proc.child, 'SIGKILL');
   if (ended) return ended;
   const killed = await Promise.race([proc.exited, sleep(2_000).then(() => ({ code: null, signal: 'unkillable?' }))]);
   return { ...killed, needed: 'SIGKILL' };
@@ -483,7 +471,7 @@ function removeTmp() {
 }
 
 process.on('exit', () => {
-  for (const proc of live.values()) killGroup(proc.pid, 'SIGKILL');
+  for (const proc of live.values()) killGroup(proc.child, 'SIGKILL');
   removeTmp();
 });
 let interrupted = false;
@@ -508,18 +496,6 @@ function tail(file, lines = 15) {
   } catch {
     return '(no log)';
   }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** One HTTP request on a fresh connection; resolves with status and body length, bounded by timeoutMs. */
@@ -578,12 +554,6 @@ async function waitReady(proc, url, deadlineMs) {
     await sleep(100);
   }
   throw new Error(`${proc.name} did not answer ${url} within ${deadlineMs} ms (last: ${last}); log:\n${tail(proc.logFile)}`);
-}
-
-function describeExit(info) {
-  if (!info) return 'still running';
-  if (info.error) return info.error;
-  return info.signal ? `signal ${info.signal}` : `exit code ${info.code}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -712,7 +682,7 @@ async function runWrk(wrk, { url, connections, seconds, script }) {
   let out = '';
   proc.child.stdout.on('data', (d) => (out += d));
   proc.child.stderr.on('data', (d) => (out += d));
-  const killer = setTimeout(() => killGroup(proc.pid, 'SIGKILL'), seconds * 1000 + WRK_SLACK_MS);
+  const killer = setTimeout(() => killGroup(proc.child, 'SIGKILL'), seconds * 1000 + WRK_SLACK_MS);
   const exit = await proc.exited;
   clearTimeout(killer);
   const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
