@@ -17,7 +17,8 @@ export type LimitKey =
   | 'malformed505'
   | 'connectClosed'
   | 'unknownMethod400'
-  | 'unknownMethodClosed';
+  | 'unknownMethodClosed'
+  | 'noPipelining';
 
 export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Record<LimitKey, string>>>>> = {
   node20: {
@@ -47,6 +48,8 @@ export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Recor
     malformed505:
       "Bun answers 505 HTTP Version Not Supported (not 400) to a request line it cannot split, such as a space inside the target or bare-LF line endings",
     unknownMethodClosed: "Bun's parser does not know the method TRACK and closes the connection without an answer; the request never reaches Fairway",
+    noPipelining:
+      "Bun.serve closes the connection, answering nothing, when a second request arrives on it while the handler for the first is still awaiting (uWS's HTTP_RESPONSE_PENDING check, Bun 1.4.5); the first request may already have reached the server",
     headersWaitForBody:
       "Bun.serve holds back the end of a streamed response's head until the first body chunk (it picks Content-Length or chunked then), so headers alone never reach the client",
   },

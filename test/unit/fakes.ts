@@ -178,6 +178,12 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     preserveHost: false,
     maxRequestBodyBytes: undefined,
     workers: 1,
+    clientHeaderTimeoutMs: 60_000,
+    clientKeepAliveTimeoutMs: 75_000,
+    clientBodyTimeoutMs: 60_000,
+    upstreamReadTimeoutMs: 300_000,
+    via: true,
+    rewriteLocation: true,
     ...overrides,
   };
 }

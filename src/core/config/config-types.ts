@@ -36,4 +36,17 @@ export interface Config {
   readonly maxRequestBodyBytes: number | undefined;
   /** Processes serving the one port: 1 (the default) is a single process; 'auto' means one per logical CPU. */
   readonly workers: WorkersSetting;
+  // Connection limits and response rewriting (issue 8). Every duration: 0 means no limit.
+  /** Longest time to receive a request head, from the first byte (or from connection open). */
+  readonly clientHeaderTimeoutMs: number;
+  /** Longest an idle client connection is kept open between requests. */
+  readonly clientKeepAliveTimeoutMs: number;
+  /** Longest gap between request body bytes from the client; the client's fault: 408 or a close, never the server's. */
+  readonly clientBodyTimeoutMs: number;
+  /** Longest gap between response bytes from the server once its response has started. */
+  readonly upstreamReadTimeoutMs: number;
+  /** Add `Via: 1.1 fairway` to requests and responses (RFC 9110 §7.6.3); VIA=off leaves Via as received. */
+  readonly via: boolean;
+  /** Rewrite Location, Content-Location and Refresh that point at the selected server's origin to the client-facing origin. */
+  readonly rewriteLocation: boolean;
 }

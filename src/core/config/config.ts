@@ -44,13 +44,21 @@ function port(name: string, fallback: number) {
   });
 }
 
-function milliseconds(name: string, fallback: number) {
+/**
+ * A duration in milliseconds. One rule for every duration in the configuration: 0 means no limit. Where 0
+ * cannot mean that (a period, or a limit whose absence would stall other work), `zeroRefused` says why.
+ */
+function milliseconds(name: string, fallback: number, zeroRefused?: string) {
   return envString(name).transform((raw, ctx): number => {
     if (isUnset(raw)) return fallback;
     const value = DIGITS.test(raw) ? Number(raw) : Number.NaN;
-    if (value >= 1 && value <= MAX_TIMER_MS) return value;
-    const limit = value > MAX_TIMER_MS ? ` no greater than ${MAX_TIMER_MS}` : '';
-    ctx.addIssue(`${name}=${show(raw)} is not allowed; use a positive integer number of milliseconds${limit}`);
+    if (value === 0 && zeroRefused !== undefined) {
+      ctx.addIssue(`${name}=${show(raw)} is not allowed: ${zeroRefused}; use a positive integer number of milliseconds no greater than ${MAX_TIMER_MS}`);
+      return z.NEVER;
+    }
+    if (value >= 0 && value <= MAX_TIMER_MS) return value;
+    const zero = zeroRefused === undefined ? '0 (no limit) or ' : '';
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; use ${zero}a positive integer number of milliseconds no greater than ${MAX_TIMER_MS}`);
     return z.NEVER;
   });
 }
@@ -63,6 +71,17 @@ function flag(name: string, fallback: boolean) {
     const value = (BOOLEAN_WORDS as Record<string, boolean | undefined>)[raw.toLowerCase()];
     if (value !== undefined) return value;
     ctx.addIssue(`${name}=${show(raw)} is not allowed; use true or false`);
+    return z.NEVER;
+  });
+}
+
+/** VIA: `on` or `off` (the words the README uses), and the usual boolean words as for every flag. */
+function onOff(name: string, fallback: boolean) {
+  return envString(name).transform((raw, ctx): boolean => {
+    if (isUnset(raw)) return fallback;
+    const value = (BOOLEAN_WORDS as Record<string, boolean | undefined>)[raw.toLowerCase()];
+    if (value !== undefined) return value;
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; use on or off`);
     return z.NEVER;
   });
 }
@@ -222,8 +241,12 @@ const envSchema = z
       HOST: host,
       PORT: port('PORT', 8080),
       HEALTH_CHECK_PATH: healthCheckPath,
-      HEALTH_CHECK_INTERVAL_MS: milliseconds('HEALTH_CHECK_INTERVAL_MS', 5000),
-      HEALTH_CHECK_TIMEOUT_MS: milliseconds('HEALTH_CHECK_TIMEOUT_MS', 2000),
+      HEALTH_CHECK_INTERVAL_MS: milliseconds('HEALTH_CHECK_INTERVAL_MS', 5000, 'it is the time between health-check rounds, not a limit, and 0 would probe without pause'),
+      HEALTH_CHECK_TIMEOUT_MS: milliseconds(
+        'HEALTH_CHECK_TIMEOUT_MS',
+        2000,
+        'rounds never overlap, so one probe without a time limit that never ends would stop health checks for every server',
+      ),
       UPSTREAM_TIMEOUT_MS: milliseconds('UPSTREAM_TIMEOUT_MS', 10_000),
       LOG_LEVEL: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
       LOG_FORMAT: oneOf('LOG_FORMAT', LOG_FORMATS, 'json'),
@@ -231,6 +254,13 @@ const envSchema = z
       PRESERVE_HOST: flag('PRESERVE_HOST', false),
       MAX_REQUEST_BODY_BYTES: byteLimit('MAX_REQUEST_BODY_BYTES'),
       WORKERS: workers,
+      // Connection limits and response rewriting (issue 8): kept together so other blocks merge cleanly.
+      CLIENT_HEADER_TIMEOUT_MS: milliseconds('CLIENT_HEADER_TIMEOUT_MS', 60_000),
+      CLIENT_KEEPALIVE_TIMEOUT_MS: milliseconds('CLIENT_KEEPALIVE_TIMEOUT_MS', 75_000),
+      CLIENT_BODY_TIMEOUT_MS: milliseconds('CLIENT_BODY_TIMEOUT_MS', 60_000),
+      UPSTREAM_READ_TIMEOUT_MS: milliseconds('UPSTREAM_READ_TIMEOUT_MS', 300_000),
+      VIA: onOff('VIA', true),
+      REWRITE_LOCATION: flag('REWRITE_LOCATION', true),
     },
     { error: 'the environment must be an object of string values' },
   )
@@ -250,6 +280,12 @@ const envSchema = z
       preserveHost: env.PRESERVE_HOST,
       maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
       workers: env.WORKERS,
+      clientHeaderTimeoutMs: env.CLIENT_HEADER_TIMEOUT_MS,
+      clientKeepAliveTimeoutMs: env.CLIENT_KEEPALIVE_TIMEOUT_MS,
+      clientBodyTimeoutMs: env.CLIENT_BODY_TIMEOUT_MS,
+      upstreamReadTimeoutMs: env.UPSTREAM_READ_TIMEOUT_MS,
+      via: env.VIA,
+      rewriteLocation: env.REWRITE_LOCATION,
     }),
   );
 
