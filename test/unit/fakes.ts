@@ -178,6 +178,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     preserveHost: false,
     maxRequestBodyBytes: undefined,
     workers: 1,
+    accessLog: 'off',
+    adminToken: undefined,
+    adminPort: undefined,
+    adminHost: '127.0.0.1',
     ...overrides,
   };
 }
