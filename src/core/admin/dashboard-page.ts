@@ -39,28 +39,39 @@ main { padding:1rem 1.25rem 2rem; display:grid; gap:1rem; grid-template-columns:
 .badge.disabled, .badge.unhealthy { background:color-mix(in srgb, var(--bad) 18%, transparent); color:var(--bad); }
 .stats { display:grid; grid-template-columns:repeat(4,1fr); gap:.5rem; }
 .stat { display:flex; flex-direction:column; }
-.stat b { font-variant-numeric:tabular-nums; font-size:1.05rem; }
+.stat b { font-variant-numeric:tabular-nums; font-size:1.05rem; white-space:nowrap; }
+.stat b.bad { color:var(--bad); }
 .stat small { color:var(--muted); font-size:.7rem; text-transform:uppercase; letter-spacing:.04em; }
 .charts { display:grid; grid-template-columns:1fr 1fr; gap:.75rem; }
-.chart small { color:var(--muted); font-size:.7rem; text-transform:uppercase; letter-spacing:.04em; }
-svg { width:100%; height:44px; display:block; }
+.chart { display:flex; flex-direction:column; gap:.2rem; }
+.chart small { color:var(--muted); font-size:.7rem; text-transform:uppercase; letter-spacing:.04em; display:flex; justify-content:space-between; }
+.chart small span { text-transform:none; letter-spacing:0; font-variant-numeric:tabular-nums; }
+svg { width:100%; height:48px; display:block; border-bottom:1px solid var(--line); }
 .controls { display:none; flex-wrap:wrap; gap:.4rem; align-items:center; border-top:1px solid var(--line); padding-top:.75rem; }
 .admin-on .controls { display:flex; }
 button, input { font:inherit; font-size:.85rem; border-radius:8px; border:1px solid var(--line); background:var(--bg); color:var(--fg); padding:.35rem .7rem; }
 button { cursor:pointer; }
 button:hover { border-color:var(--accent); }
-button.primary { background:var(--accent); border-color:var(--accent); color:#fff; }
-input[type=number] { width:5rem; }
+button[aria-pressed=true] { background:var(--accent); border-color:var(--accent); color:#fff; cursor:default; }
+.weight { display:flex; gap:.4rem; margin-left:auto; }
+input[type=number] { width:4.5rem; }
 .adminbar { display:flex; gap:.5rem; align-items:center; flex-wrap:wrap; }
 #status { color:var(--muted); font-size:.8rem; }
 #status.error { color:var(--bad); }
-@media (max-width:560px) { .totals { margin-left:0; width:100%; justify-content:space-between; } .stats { grid-template-columns:repeat(2,1fr); } main { padding:.75rem; grid-template-columns:1fr; } }
+@media (max-width:560px) {
+  header { padding:.85rem; }
+  .totals { margin-left:0; width:100%; display:grid; grid-template-columns:repeat(4,1fr); gap:.5rem; }
+  .kpi { min-width:0; } .kpi b { font-size:1.1rem; }
+  .adminbar { width:100%; } .adminbar input { flex:1; min-width:0; }
+  .stats { grid-template-columns:repeat(2,1fr); }
+  main { padding:.75rem; grid-template-columns:1fr; }
+}
 </style>
 </head>
 <body>
 <header>
   <h1>Fairway <span>dashboard</span></h1>
-  <div class="meta"><span id="algorithm">…</span> · up <span id="uptime">…</span> · <span id="worker"></span></div>
+  <div class="meta"><span id="algorithm">…</span> · up <span id="uptime">…</span><span id="worker"></span></div>
   <div class="totals">
     <div class="kpi"><b id="total-rps">–</b><small>req/s</small></div>
     <div class="kpi"><b id="total-requests">–</b><small>requests</small></div>
@@ -80,6 +91,7 @@ input[type=number] { width:5rem; }
 const POLL_MS = 1500;
 /** About three minutes of points per chart. */
 const HISTORY = 120;
+const MIN_SPAN = 20;
 const history = new Map(); // url -> { rps: number[], p95: number[], lastRequests, lastAt }
 let lastTotals;
 let adminServers = new Map(); // url -> admin view (id, adminState)
@@ -104,7 +116,8 @@ function duration(s) {
 function sparkline(svg, values, color) {
   const w = 100, h = 40;
   const max = Math.max(1e-9, ...values);
-  const step = w / Math.max(1, HISTORY - 1);
+  // Scaled to at least MIN_SPAN points, so a young chart is not a sliver at the right edge.
+  const step = w / Math.max(1, Math.min(HISTORY, Math.max(MIN_SPAN, values.length)) - 1);
   const x0 = w - (values.length - 1) * step;
   const pts = values.map((v, i) => (x0 + i * step).toFixed(2) + ',' + (h - 2 - (v / max) * (h - 6)).toFixed(2));
   svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h);
@@ -143,16 +156,18 @@ function card(url) {
     el('div', { class: 'stats' }, stat('rps', 'req/s'), stat('p50', 'p50'), stat('p95', 'p95'), stat('errorRate', 'errors'),
       stat('inFlight', 'in flight'), stat('weight', 'weight'), stat('requests', 'requests'), stat('health', 'last probe')),
     el('div', { class: 'charts' },
-      el('div', { class: 'chart' }, el('small', {}, 'req/s'), document.createElementNS('http://www.w3.org/2000/svg', 'svg')),
-      el('div', { class: 'chart' }, el('small', {}, 'p95 latency'), document.createElementNS('http://www.w3.org/2000/svg', 'svg'))),
+      el('div', { class: 'chart' }, el('small', {}, 'req/s', el('span', { 'data-field': 'rps-peak' }, '')), document.createElementNS('http://www.w3.org/2000/svg', 'svg')),
+      el('div', { class: 'chart' }, el('small', {}, 'p95 latency', el('span', { 'data-field': 'p95-peak' }, '')), document.createElementNS('http://www.w3.org/2000/svg', 'svg'))),
     el('div', { class: 'controls' },
-      el('button', { 'data-action': 'drain' }, 'Drain'), el('button', { 'data-action': 'active', class: 'primary' }, 'Enable'),
-      el('button', { 'data-action': 'disabled' }, 'Disable'),
-      el('input', { type: 'number', min: '1', max: '1000000', step: '1', 'aria-label': 'weight', 'data-field': 'weight-input' }),
-      el('button', { 'data-action': 'weight' }, 'Set weight')));
+      el('button', { 'data-action': 'active', 'aria-pressed': 'false' }, 'Enable'), el('button', { 'data-action': 'drain', 'aria-pressed': 'false' }, 'Drain'),
+      el('button', { 'data-action': 'disabled', 'aria-pressed': 'false' }, 'Disable'),
+      el('span', { class: 'weight' },
+        el('input', { type: 'number', min: '1', max: '1000000', step: '1', 'aria-label': 'weight', 'data-field': 'weight-input' }),
+        el('button', { 'data-action': 'weight' }, 'Set weight'))));
   c.addEventListener('click', (ev) => {
-    const action = ev.target.closest('button')?.dataset.action;
-    if (!action) return;
+    const button = ev.target.closest('button');
+    const action = button?.dataset.action;
+    if (!action || button.getAttribute('aria-pressed') === 'true') return;
     if (action === 'weight') change(url, { weight: Number(c.querySelector('[data-field=weight-input]').value) });
     else change(url, { adminState: action });
   });
@@ -167,7 +182,7 @@ function set(c, field, text) {
 function render(stats, now) {
   $('algorithm').textContent = stats.algorithm;
   $('uptime').textContent = duration(stats.uptimeSeconds);
-  $('worker').textContent = stats.worker && stats.worker.count > 1 ? 'worker ' + stats.worker.id + ' of ' + stats.worker.count : '';
+  $('worker').textContent = stats.worker && stats.worker.count > 1 ? ' · worker ' + stats.worker.id + ' of ' + stats.worker.count : '';
   const t = stats.totals;
   if (lastTotals) $('total-rps').textContent = fmt(Math.max(0, (t.requests - lastTotals.requests) / ((now - lastTotals.at) / 1000)));
   lastTotals = { requests: t.requests, at: now };
@@ -206,7 +221,11 @@ function render(stats, now) {
     set(c, 'weight', fmt(s.weight));
     set(c, 'requests', fmt(s.requests));
     const probe = s.lastHealthCheck;
-    set(c, 'health', probe ? (probe.ok ? 'ok' : 'failed') + (probe.status ? ' ' + probe.status : '') : '–');
+    set(c, 'health', probe ? (probe.ok ? '✓ ' : '✗ ') + (probe.status || 'no answer') : '–');
+    c.querySelector('[data-field=health]').classList.toggle('bad', !!probe && !probe.ok);
+    for (const b of c.querySelectorAll('[aria-pressed]')) b.setAttribute('aria-pressed', String(b.dataset.action === state));
+    set(c, 'rps-peak', h.rps.length ? 'max ' + fmt(Math.max(...h.rps)) : '');
+    set(c, 'p95-peak', h.p95.length ? 'max ' + ms(Math.max(...h.p95)) : '');
     const input = c.querySelector('[data-field=weight-input]');
     if (document.activeElement !== input) input.value = String(s.weight);
     const [rpsChart, p95Chart] = c.querySelectorAll('svg');
