@@ -1,6 +1,7 @@
 /** The single recording entry point: one call per request feeds every sink, and the /lb/stats window gets the right event. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createObservability } from '../../src/core/stats/observability.ts';
 import { recentWindowSink, recorder, type RecentWindow, type RequestOutcome } from '../../src/core/stats/request-outcome.ts';
 
 const A = { url: 'http://127.0.0.1:5001' };
@@ -37,5 +38,16 @@ describe('record(outcome)', () => {
     sink.record({ ...base, server: undefined, status: 503, attempts: 0, headersMs: undefined });
     sink.record({ ...base, server: undefined, status: 405, attempts: 0, headersMs: undefined });
     assert.deepEqual(w.events, [`response ${A.url} 503 5`, `failure ${A.url}`, `abandoned ${A.url}`, 'no server']);
+  });
+});
+
+describe('createObservability', () => {
+  test('one record call reaches the /lb/stats window and the Prometheus series', () => {
+    const w = fakeWindow();
+    const obs = createObservability({ window: w, accessLog: 'off', worker: 3, servers: [A] });
+    obs.record({ ...base, status: 201 });
+    assert.deepEqual(w.events, [`response ${A.url} 201 5`]);
+    const text = obs.prometheus.render({ servers: [{ url: A.url, inFlight: 0, healthy: true }] });
+    assert.match(text, /^fairway_requests_total\{worker="3",server="http:\/\/127\.0\.0\.1:5001",code_class="2xx",method="GET"\} 1$/m);
   });
 });
