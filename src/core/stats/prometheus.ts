@@ -18,7 +18,21 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 export const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
 const METHOD_LABELS = [...STANDARD_METHODS, 'other'] as const;
 const OTHER_METHOD = STANDARD_METHODS.length;
-const METHOD_INDEX = new Map<string, number>(STANDARD_METHODS.map((m, i) => [m, i]));
+/** A switch rather than a Map: no hashing of a client-chosen string on the hot path. */
+function methodIndex(method: string): number {
+  switch (method) {
+    case 'GET': return 0;
+    case 'HEAD': return 1;
+    case 'POST': return 2;
+    case 'PUT': return 3;
+    case 'DELETE': return 4;
+    case 'CONNECT': return 5;
+    case 'OPTIONS': return 6;
+    case 'TRACE': return 7;
+    case 'PATCH': return 8;
+    default: return OTHER_METHOD;
+  }
+}
 const CODE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 const ERROR_KINDS = ['connect', 'timeout', 'reset', '5xx'] as const;
 export type UpstreamErrorKind = (typeof ERROR_KINDS)[number];
@@ -132,10 +146,10 @@ export class PrometheusMetrics implements OutcomeSink {
 
   /** Once per request, from the lifecycle's single exit (through `recorder`). */
   record(o: RequestOutcome): void {
-    const series = o.server === undefined ? this.#noServer : this.#series(o.server.url);
+    const series = o.server === undefined ? this.#noServer : (this.#servers.get(o.server.url) ?? this.#series(o.server.url));
     const status = o.status;
     const codeClass = status >= 100 && status < 600 ? ((status / 100) | 0) - 1 : 4;
-    series.requests[codeClass * METHOD_LABELS.length + (METHOD_INDEX.get(o.method) ?? OTHER_METHOD)]!++;
+    series.requests[codeClass * METHOD_LABELS.length + methodIndex(o.method)]!++;
     series.duration.observe(o.totalMs / 1000);
     series.other[BYTES_IN]! += o.bytesIn;
     series.other[BYTES_OUT]! += o.bytesOut;
