@@ -5,6 +5,7 @@
 //   node scripts/test.mjs unit         unit tests only
 //   node scripts/test.mjs e2e          e2e suite only (FAIRWAY_RUNTIMES selects runtimes; default all four)
 //   node scripts/test.mjs conformance  conformance suite only (FAIRWAY_RUNTIMES as for e2e; includes 1 GiB each way per runtime)
+//   node scripts/test.mjs browser      the dashboard in Debian's Chromium (installs it with apt-get when missing, as root or in CI); not part of `all`
 //
 // Each step's output is streamed as it runs; its pass/fail counts are read from the runner's own
 // summary. The last line printed is `N passed, M failed, K skipped` (totals). Exit 1 if any step failed,
@@ -145,13 +146,19 @@ function steps(part) {
       });
     }
   }
+  if (part === 'browser') {
+    const browser = testFiles('browser');
+    if (browser.length === 0) out.push(missing('browser', 'no test/browser/*.test.ts files'));
+    else if (!node20) out.push(missing('browser', 'no system node on PATH outside node_modules'));
+    else out.push({ name: 'browser (chromium)', command: node20, args: ['--import', 'tsx', '--test', ...browser], parse: parseNode });
+  }
   return out;
 }
 
 async function main() {
   const part = process.argv[2] ?? 'all';
-  if (!['all', 'unit', 'e2e', 'conformance'].includes(part)) {
-    console.error(`usage: node scripts/test.mjs [unit|e2e|conformance]  (got "${part}")`);
+  if (!['all', 'unit', 'e2e', 'conformance', 'browser'].includes(part)) {
+    console.error(`usage: node scripts/test.mjs [unit|e2e|conformance|browser]  (got "${part}")`);
     process.exit(2);
   }
   const results = [];

@@ -9,6 +9,7 @@ import {
   type Sink,
 } from '@logtape/logtape';
 import type { LogFormat, LogLevelName } from './config/config-types.ts';
+import { accessLogConfig, type AccessLogMode } from './stats/access-log.ts';
 
 export type { Logger };
 
@@ -50,11 +51,14 @@ function stdoutSink(format: LogFormat): Sink {
   };
 }
 
-export function configureLogging(level: LogLevelName, format: LogFormat): void {
+/** `accessLog` adds the per-request access log in its own category, whatever `level` says. */
+export function configureLogging(level: LogLevelName, format: LogFormat, accessLog: AccessLogMode = 'off'): void {
+  const access = accessLogConfig(accessLog);
   configureSync({
     reset: true,
-    sinks: { stdout: stdoutSink(format) },
+    sinks: { stdout: stdoutSink(format), ...access.sinks },
     loggers: [
+      ...access.loggers,
       // LogTape calls it 'warning'; users write LOG_LEVEL=warn as in most tools.
       { category: [ROOT], lowestLevel: level === 'warn' ? 'warning' : level, sinks: ['stdout'] },
       // LogTape reports its own problems here; keep them visible but quiet.

@@ -184,6 +184,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     upstreamReadTimeoutMs: 300_000,
     via: true,
     rewriteLocation: true,
+    accessLog: 'off',
+    adminToken: undefined,
+    adminPort: undefined,
+    adminHost: '127.0.0.1',
     ...overrides,
   };
 }

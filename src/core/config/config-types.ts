@@ -1,5 +1,6 @@
 /** The validated configuration every other module receives. */
 import type { AlgorithmName } from '../selection/algorithm.ts';
+import type { AccessLogMode } from '../stats/access-log.ts';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -49,4 +50,12 @@ export interface Config {
   readonly via: boolean;
   /** Rewrite Location, Content-Location and Refresh that point at the selected server's origin to the client-facing origin. */
   readonly rewriteLocation: boolean;
+  /** One line per request: JSON, the combined format, or none. Its own logger category, whatever logLevel says. */
+  readonly accessLog: AccessLogMode;
+  /** Bearer token of the admin API under /lb/admin/; undefined keeps the admin API off. */
+  readonly adminToken: string | undefined;
+  /** A separate listener for every /lb/* endpoint; undefined serves them on `port`, as before. */
+  readonly adminPort: number | undefined;
+  /** Address of the admin listener: loopback unless set. */
+  readonly adminHost: string;
 }

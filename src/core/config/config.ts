@@ -1,6 +1,7 @@
 /** Turns the environment record (passed in by each runtime entrypoint) into a validated `Config`, or a list of every problem found. */
 import { z } from 'zod';
 import { ALGORITHM_NAMES } from '../selection/algorithm.ts';
+import { ACCESS_LOG_MODES } from '../stats/access-log.ts';
 import { LOG_FORMATS, LOG_LEVELS, MAX_WORKERS } from './config-types.ts';
 import type { Config, ServerConfig, WorkersSetting } from './config-types.ts';
 
@@ -113,6 +114,43 @@ const host = envString('HOST').transform((raw, ctx): string => {
   ctx.addIssue(`HOST=${show(raw)} is not allowed; use a hostname or IP address such as 0.0.0.0, 127.0.0.1 or ::`);
   return z.NEVER;
 });
+
+// --- Observability and control: ACCESS_LOG, ADMIN_TOKEN, ADMIN_PORT, ADMIN_HOST (issue 11) ---
+
+/** A bearer token shorter than this could be guessed over the network. */
+const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+/** The admin API's bearer token. Its value never appears in a message: a config error must not leak a near-miss secret. */
+const adminToken = envString('ADMIN_TOKEN').transform((raw, ctx): string | undefined => {
+  if (isUnset(raw)) return undefined;
+  // RFC 6750 §2.1: a bearer token is visible ASCII without spaces.
+  if (raw.length >= MIN_ADMIN_TOKEN_LENGTH && /^[\x21-\x7e]+$/.test(raw)) return raw;
+  ctx.addIssue(
+    `ADMIN_TOKEN (value not shown) is not allowed: it has ${raw.length} characters${/^[\x21-\x7e]*$/.test(raw) ? '' : ' including spaces or non-ASCII'}; ` +
+      `use at least ${MIN_ADMIN_TOKEN_LENGTH} visible ASCII characters without spaces, e.g. the output of openssl rand -hex 32`,
+  );
+  return z.NEVER;
+});
+
+const adminPort = port('ADMIN_PORT', -1).transform((value): number | undefined => (value === -1 ? undefined : value));
+
+const adminHost = envString('ADMIN_HOST').transform((raw, ctx): string => {
+  // Loopback by default: the admin listener exists to keep /lb/* off the public interface.
+  if (isUnset(raw)) return '127.0.0.1';
+  if (!/[\s/]/.test(raw)) return raw;
+  ctx.addIssue(`ADMIN_HOST=${show(raw)} is not allowed; use a hostname or IP address such as 127.0.0.1 or ::1`);
+  return z.NEVER;
+});
+
+/** Settings that only make sense together: reported with the others, after each has been checked alone. */
+function checkObservabilitySettings(env: { PORT: number; ADMIN_PORT: number | undefined }, ctx: z.RefinementCtx): void {
+  // Also runs when other variables failed (see `when` below), so either value may be missing.
+  if (typeof env.ADMIN_PORT === 'number' && env.ADMIN_PORT !== 0 && env.ADMIN_PORT === env.PORT) {
+    ctx.addIssue(`ADMIN_PORT="${env.ADMIN_PORT}" is not allowed; it must differ from PORT (${env.PORT}), or be unset to serve /lb/* on PORT`);
+  }
+}
+
+// --- end of observability and control settings ---
 
 const healthCheckPath = envString('HEALTH_CHECK_PATH').transform((raw, ctx): string => {
   if (isUnset(raw)) return '/health';
@@ -261,9 +299,15 @@ const envSchema = z
       UPSTREAM_READ_TIMEOUT_MS: milliseconds('UPSTREAM_READ_TIMEOUT_MS', 300_000),
       VIA: onOff('VIA', true),
       REWRITE_LOCATION: flag('REWRITE_LOCATION', true),
+      ACCESS_LOG: oneOf('ACCESS_LOG', ACCESS_LOG_MODES, 'json'),
+      ADMIN_TOKEN: adminToken,
+      ADMIN_PORT: adminPort,
+      ADMIN_HOST: adminHost,
     },
     { error: 'the environment must be an object of string values' },
   )
+  // `when`: check the pair even when another variable failed, so that every problem is reported at once.
+  .superRefine(checkObservabilitySettings, { when: () => true })
   .transform(
     (env): Config => ({
       algorithm: env.ALGORITHM,
@@ -286,6 +330,10 @@ const envSchema = z
       upstreamReadTimeoutMs: env.UPSTREAM_READ_TIMEOUT_MS,
       via: env.VIA,
       rewriteLocation: env.REWRITE_LOCATION,
+      accessLog: env.ACCESS_LOG,
+      adminToken: env.ADMIN_TOKEN,
+      adminPort: env.ADMIN_PORT,
+      adminHost: env.ADMIN_HOST,
     }),
   );
 
