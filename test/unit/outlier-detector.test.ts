@@ -2,32 +2,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverVerdict, type AttemptOutcome } from '../../src/core/upstream/attempt-outcome.ts';
-import { OutlierDetector, type OutlierClock, type OutlierEvent, type OutlierOptions } from '../../src/core/upstream/outlier-detector.ts';
+import { OutlierDetector, type OutlierEvent, type OutlierOptions } from '../../src/core/upstream/outlier-detector.ts';
+import { FakeClock } from './fake-clock.ts';
 import { recordingLogger } from './fakes.ts';
 
 interface FakeServer {
   readonly url: string;
   healthy: boolean;
-}
-
-/** A clock whose time moves only when the test says, firing timers that come due. */
-class FakeClock implements OutlierClock {
-  time = 1_000_000;
-  readonly timers = new Set<{ at: number; fn: () => void }>();
-  now = () => this.time;
-  setTimer = (fn: () => void, ms: number) => {
-    const timer = { at: this.time + ms, fn };
-    this.timers.add(timer);
-    return () => this.timers.delete(timer);
-  };
-  advance(ms: number): void {
-    this.time += ms;
-    for (const timer of [...this.timers].sort((a, b) => a.at - b.at)) {
-      if (timer.at > this.time) continue;
-      this.timers.delete(timer);
-      timer.fn();
-    }
-  }
 }
 
 const DEFAULTS: OutlierOptions = { consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 10, count5xx: false };

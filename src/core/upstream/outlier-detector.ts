@@ -5,6 +5,7 @@
  * passing probe": an ejection is independent of health, so a passing probe never cuts it short.
  */
 import type { Logger } from '../logging.ts';
+import { systemClock, type Clock } from './clock.ts';
 import { describeOutcome, serverVerdict, type AttemptOutcome } from './attempt-outcome.ts';
 
 export interface OutlierOptions {
@@ -19,23 +20,6 @@ export interface OutlierOptions {
   /** OUTLIER_COUNT_5XX: a 5xx answer counts as a failure. */
   readonly count5xx: boolean;
 }
-
-/** Time, injected so tests can drive ejections without waiting. `now` is epoch milliseconds. */
-export interface OutlierClock {
-  now(): number;
-  /** Calls `fn` after `ms`; returns a function that cancels it. */
-  setTimer(fn: () => void, ms: number): () => void;
-}
-
-export const systemClock: OutlierClock = {
-  now: () => Date.now(),
-  setTimer(fn, ms) {
-    const timer = setTimeout(fn, ms);
-    // An ejection's end must never keep a stopping process alive (Node and Bun have unref; Deno's timers are numbers).
-    (timer as { unref?: () => void }).unref?.();
-    return () => clearTimeout(timer);
-  },
-};
 
 /** What the detector must know about the pool, without owning it. */
 export interface OutlierPoolView<T> {
@@ -73,12 +57,12 @@ export class OutlierDetector<T extends { readonly url: string }> {
   readonly #pool: OutlierPoolView<T>;
   readonly #options: OutlierOptions;
   readonly #log: Logger;
-  readonly #clock: OutlierClock;
+  readonly #clock: Clock;
   readonly #records = new Map<T, Record>();
   readonly #ejected = new Set<T>();
   readonly #listeners = new Set<(event: OutlierEvent<T>) => void>();
 
-  constructor(pool: OutlierPoolView<T>, options: OutlierOptions, log: Logger, clock: OutlierClock = systemClock) {
+  constructor(pool: OutlierPoolView<T>, options: OutlierOptions, log: Logger, clock: Clock = systemClock) {
     this.#pool = pool;
     this.#options = options;
     this.#log = log;
