@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatConfigErrors, parseConfig } from '../../src/core/config/config.ts';
 import type { Config } from '../../src/core/config/config-types.ts';
+import { RESILIENCE_DEFAULTS } from '../../src/core/config/resilience-types.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -47,6 +48,7 @@ describe('parseConfig defaults', () => {
       preserveHost: false,
       maxRequestBodyBytes: undefined,
       workers: 1,
+      resilience: RESILIENCE_DEFAULTS,
     });
   });
 
@@ -392,5 +394,78 @@ describe('parseConfig WORKERS', () => {
     assert.equal(errors.length, 2, errors.join('\n'));
     assert.ok(errors[0]?.startsWith('PORT='));
     assert.ok(errors[1]?.startsWith('WORKERS='));
+  });
+});
+
+describe('parseConfig resilience settings', () => {
+  const resilience = (env: Env) => configOf(env).resilience;
+
+  test('the documented defaults: rise 2, fall 3, eject after 5 for 30 s up to 300 s and 10%, 2 retries within 20%, 64 KiB buffer, 8 s shutdown', () => {
+    assert.deepEqual(resilience({}), {
+      healthCheckRise: 2,
+      healthCheckFall: 3,
+      healthCheckExpect: undefined,
+      outlierConsecutiveFailures: 5,
+      outlierBaseEjectionMs: 30_000,
+      outlierMaxEjectionMs: 300_000,
+      outlierMaxEjectionPercent: 10,
+      outlierCount5xx: false,
+      retries: 2,
+      retryOnStatus: [],
+      retryDeadlineMs: 15_000,
+      retryBudgetPercent: 20,
+      retryBufferBytes: 65_536,
+      upstreamConnectTimeoutMs: 5_000,
+      slowStartMs: 0,
+      panicThresholdPercent: 0,
+      maxRequestsPerServer: undefined,
+      queueTimeoutMs: 1_000,
+      queueMaxLength: 1_024,
+      shutdownDelayMs: 0,
+      shutdownTimeoutMs: 8_000,
+    });
+  });
+
+  test('status lists take single statuses and ranges, comma-separated, with spaces allowed', () => {
+    assert.deepEqual(resilience({ HEALTH_CHECK_EXPECT: '200-399' }).healthCheckExpect, [{ from: 200, to: 399 }]);
+    assert.deepEqual(resilience({ RETRY_ON_STATUS: '502, 503,504' }).retryOnStatus, [
+      { from: 502, to: 502 },
+      { from: 503, to: 503 },
+      { from: 504, to: 504 },
+    ]);
+    assert.deepEqual(resilience({ RETRY_ON_STATUS: '429,500-599' }).retryOnStatus, [{ from: 429, to: 429 }, { from: 500, to: 599 }]);
+  });
+
+  test('0 means off or no limit where documented, and MAX_REQUESTS_PER_SERVER=0 means no cap', () => {
+    const r = resilience({ SLOW_START_MS: '0', RETRY_DEADLINE_MS: '0', UPSTREAM_CONNECT_TIMEOUT_MS: '0', MAX_REQUESTS_PER_SERVER: '0', OUTLIER_CONSECUTIVE_FAILURES: '0' });
+    assert.deepEqual([r.slowStartMs, r.retryDeadlineMs, r.upstreamConnectTimeoutMs, r.maxRequestsPerServer, r.outlierConsecutiveFailures], [0, 0, 0, undefined, 0]);
+    assert.equal(resilience({ MAX_REQUESTS_PER_SERVER: '100', SLOW_START_MS: '10000', OUTLIER_COUNT_5XX: 'true' }).maxRequestsPerServer, 100);
+  });
+
+  test('each bad value is named with the variable, the value and what is allowed, all reported at once', () => {
+    const errors = errorsOf({
+      HEALTH_CHECK_RISE: '0',
+      HEALTH_CHECK_EXPECT: '200-99',
+      RETRY_ON_STATUS: '200',
+      RETRIES: 'two',
+      RETRY_BUDGET_PERCENT: '150',
+      SHUTDOWN_TIMEOUT_MS: '0',
+      SLOW_START_MS: '-1',
+      OUTLIER_COUNT_5XX: 'maybe',
+    });
+    assert.equal(errors.length, 8, errors.join('\n'));
+    const find = (name: string) => errors.find((e) => e.startsWith(`${name}=`)) ?? assert.fail(`no error for ${name}:\n${errors.join('\n')}`);
+    assert.match(find('HEALTH_CHECK_RISE'), /"0" is not allowed; use a whole number of probes from 1 to 100/);
+    assert.match(find('HEALTH_CHECK_EXPECT'), /"200-99" is not allowed \(.*"200-99" is not a status from 100 to 599/);
+    assert.match(find('RETRY_ON_STATUS'), /"200" is not allowed \(200 is outside 400-599\)/);
+    assert.match(find('RETRIES'), /"two" is not allowed; use a whole number of retries from 0 to 10/);
+    assert.match(find('RETRY_BUDGET_PERCENT'), /from 0 to 100/);
+    assert.match(find('SHUTDOWN_TIMEOUT_MS'), /positive integer number of milliseconds/);
+    assert.match(find('SLOW_START_MS'), /from 0 \(off\)/);
+    assert.match(find('OUTLIER_COUNT_5XX'), /use true or false/);
+  });
+
+  test('a range that ends before it starts is refused', () => {
+    assert.match(onlyError({ HEALTH_CHECK_EXPECT: '399-200' }, 'HEALTH_CHECK_EXPECT', '399-200'), /ends before it starts/);
   });
 });

@@ -3,6 +3,7 @@
  * chunk by chunk, a recording logger and a Config literal. No network, no runtime-specific API.
  */
 import type { Config } from '../../src/core/config/config-types.ts';
+import { RESILIENCE_DEFAULTS } from '../../src/core/config/resilience-types.ts';
 import type { Logger } from '../../src/core/logging.ts';
 import type { UpstreamClient, UpstreamRequestInit } from '../../src/core/upstream/upstream-client.ts';
 
@@ -178,6 +179,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     preserveHost: false,
     maxRequestBodyBytes: undefined,
     workers: 1,
+    resilience: RESILIENCE_DEFAULTS,
     ...overrides,
   };
 }

@@ -1,5 +1,6 @@
 /** The validated configuration every other module receives. */
 import type { AlgorithmName } from '../selection/algorithm.ts';
+import type { ResilienceConfig } from './resilience-types.ts';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -36,4 +37,6 @@ export interface Config {
   readonly maxRequestBodyBytes: number | undefined;
   /** Processes serving the one port: 1 (the default) is a single process; 'auto' means one per logical CPU. */
   readonly workers: WorkersSetting;
+  /** Health thresholds, outlier ejection, retries, slow start, panic, overload and shutdown (issue 9). */
+  readonly resilience: ResilienceConfig;
 }
