@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { formatConfigErrors, parseConfig } from '../../src/core/config/config.ts';
 import type { Config } from '../../src/core/config/config-types.ts';
 import { RESILIENCE_DEFAULTS } from '../../src/core/config/resilience-types.ts';
+import { admissionQueueOptions, healthCheckOptions, outlierOptions, retryOptions } from '../../src/core/config/resilience-options.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -467,5 +468,29 @@ describe('parseConfig resilience settings', () => {
 
   test('a range that ends before it starts is refused', () => {
     assert.match(onlyError({ HEALTH_CHECK_EXPECT: '399-200' }, 'HEALTH_CHECK_EXPECT', '399-200'), /ends before it starts/);
+  });
+});
+
+describe('resilience settings reach each module', () => {
+  test('health, outlier, retry and queue options carry the parsed values', () => {
+    const config = configOf({
+      HEALTH_CHECK_RISE: '4',
+      HEALTH_CHECK_FALL: '6',
+      HEALTH_CHECK_EXPECT: '200',
+      OUTLIER_CONSECUTIVE_FAILURES: '7',
+      OUTLIER_COUNT_5XX: 'true',
+      RETRIES: '1',
+      RETRY_ON_STATUS: '503',
+      MAX_REQUESTS_PER_SERVER: '9',
+      QUEUE_TIMEOUT_MS: '250',
+    });
+    assert.deepEqual(healthCheckOptions(config), { path: '/health', intervalMs: 5000, timeoutMs: 2000, rise: 4, fall: 6, expect: [{ from: 200, to: 200 }] });
+    assert.deepEqual(outlierOptions(config), { consecutiveFailures: 7, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 10, count5xx: true });
+    assert.deepEqual(retryOptions(config), { retries: 1, retryOnStatus: [{ from: 503, to: 503 }], deadlineMs: 15_000, budgetPercent: 20 });
+    assert.deepEqual(admissionQueueOptions(config), { maxRequestsPerServer: 9, timeoutMs: 250, maxLength: 1024 });
+  });
+
+  test('OUTLIER_CONSECUTIVE_FAILURES=0 means no detector', () => {
+    assert.equal(outlierOptions(configOf({ OUTLIER_CONSECUTIVE_FAILURES: '0' })), undefined);
   });
 });
