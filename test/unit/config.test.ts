@@ -3,6 +3,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatConfigErrors, parseConfig } from '../../src/core/config/config.ts';
 import type { Config } from '../../src/core/config/config-types.ts';
+import { RESILIENCE_DEFAULTS } from '../../src/core/config/resilience-types.ts';
+import { admissionQueueOptions, healthCheckOptions, outlierOptions, retryOptions } from '../../src/core/config/resilience-options.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -57,6 +59,7 @@ describe('parseConfig defaults', () => {
       adminToken: undefined,
       adminPort: undefined,
       adminHost: '127.0.0.1',
+      resilience: RESILIENCE_DEFAULTS,
     });
   });
 
@@ -436,5 +439,102 @@ describe('parseConfig ACCESS_LOG and the admin settings', () => {
     assert.equal(configOf({ PORT: '0', ADMIN_PORT: '0' }).adminPort, 0, 'two free ports picked by the system never collide');
     onlyError({ ADMIN_PORT: '70000' }, 'ADMIN_PORT', '70000');
     onlyError({ ADMIN_HOST: 'http://127.0.0.1' }, 'ADMIN_HOST', 'http://127.0.0.1');
+  });
+});
+
+describe('parseConfig resilience settings', () => {
+  const resilience = (env: Env) => configOf(env).resilience;
+
+  test('the documented defaults: rise 2, fall 3, eject after 5 for 30 s up to 300 s and 10%, 2 retries within 20%, 64 KiB buffer, 8 s shutdown', () => {
+    assert.deepEqual(resilience({}), {
+      healthCheckRise: 2,
+      healthCheckFall: 3,
+      healthCheckExpect: undefined,
+      outlierConsecutiveFailures: 5,
+      outlierBaseEjectionMs: 30_000,
+      outlierMaxEjectionMs: 300_000,
+      outlierMaxEjectionPercent: 10,
+      outlierCount5xx: false,
+      retries: 2,
+      retryOnStatus: [],
+      retryDeadlineMs: 15_000,
+      retryBudgetPercent: 20,
+      retryBufferBytes: 65_536,
+      upstreamConnectTimeoutMs: 5_000,
+      slowStartMs: 0,
+      panicThresholdPercent: 0,
+      maxRequestsPerServer: undefined,
+      queueTimeoutMs: 1_000,
+      queueMaxLength: 1_024,
+      shutdownDelayMs: 0,
+      shutdownTimeoutMs: 8_000,
+    });
+  });
+
+  test('status lists take single statuses and ranges, comma-separated, with spaces allowed', () => {
+    assert.deepEqual(resilience({ HEALTH_CHECK_EXPECT: '200-399' }).healthCheckExpect, [{ from: 200, to: 399 }]);
+    assert.deepEqual(resilience({ RETRY_ON_STATUS: '502, 503,504' }).retryOnStatus, [
+      { from: 502, to: 502 },
+      { from: 503, to: 503 },
+      { from: 504, to: 504 },
+    ]);
+    assert.deepEqual(resilience({ RETRY_ON_STATUS: '429,500-599' }).retryOnStatus, [{ from: 429, to: 429 }, { from: 500, to: 599 }]);
+  });
+
+  test('0 means off or no limit where documented, and MAX_REQUESTS_PER_SERVER=0 means no cap', () => {
+    const r = resilience({ SLOW_START_MS: '0', RETRY_DEADLINE_MS: '0', UPSTREAM_CONNECT_TIMEOUT_MS: '0', MAX_REQUESTS_PER_SERVER: '0', OUTLIER_CONSECUTIVE_FAILURES: '0' });
+    assert.deepEqual([r.slowStartMs, r.retryDeadlineMs, r.upstreamConnectTimeoutMs, r.maxRequestsPerServer, r.outlierConsecutiveFailures], [0, 0, 0, undefined, 0]);
+    assert.equal(resilience({ MAX_REQUESTS_PER_SERVER: '100', SLOW_START_MS: '10000', OUTLIER_COUNT_5XX: 'true' }).maxRequestsPerServer, 100);
+  });
+
+  test('each bad value is named with the variable, the value and what is allowed, all reported at once', () => {
+    const errors = errorsOf({
+      HEALTH_CHECK_RISE: '0',
+      HEALTH_CHECK_EXPECT: '200-99',
+      RETRY_ON_STATUS: '200',
+      RETRIES: 'two',
+      RETRY_BUDGET_PERCENT: '150',
+      SHUTDOWN_TIMEOUT_MS: '0',
+      SLOW_START_MS: '-1',
+      OUTLIER_COUNT_5XX: 'maybe',
+    });
+    assert.equal(errors.length, 8, errors.join('\n'));
+    const find = (name: string) => errors.find((e) => e.startsWith(`${name}=`)) ?? assert.fail(`no error for ${name}:\n${errors.join('\n')}`);
+    assert.match(find('HEALTH_CHECK_RISE'), /"0" is not allowed; use a whole number of probes from 1 to 100/);
+    assert.match(find('HEALTH_CHECK_EXPECT'), /"200-99" is not allowed \(.*"200-99" is not a status from 100 to 599/);
+    assert.match(find('RETRY_ON_STATUS'), /"200" is not allowed \(200 is outside 400-599\)/);
+    assert.match(find('RETRIES'), /"two" is not allowed; use a whole number of retries from 0 to 10/);
+    assert.match(find('RETRY_BUDGET_PERCENT'), /from 0 to 100/);
+    assert.match(find('SHUTDOWN_TIMEOUT_MS'), /positive integer number of milliseconds/);
+    assert.match(find('SLOW_START_MS'), /from 0 \(off\)/);
+    assert.match(find('OUTLIER_COUNT_5XX'), /use true or false/);
+  });
+
+  test('a range that ends before it starts is refused', () => {
+    assert.match(onlyError({ HEALTH_CHECK_EXPECT: '399-200' }, 'HEALTH_CHECK_EXPECT', '399-200'), /ends before it starts/);
+  });
+});
+
+describe('resilience settings reach each module', () => {
+  test('health, outlier, retry and queue options carry the parsed values', () => {
+    const config = configOf({
+      HEALTH_CHECK_RISE: '4',
+      HEALTH_CHECK_FALL: '6',
+      HEALTH_CHECK_EXPECT: '200',
+      OUTLIER_CONSECUTIVE_FAILURES: '7',
+      OUTLIER_COUNT_5XX: 'true',
+      RETRIES: '1',
+      RETRY_ON_STATUS: '503',
+      MAX_REQUESTS_PER_SERVER: '9',
+      QUEUE_TIMEOUT_MS: '250',
+    });
+    assert.deepEqual(healthCheckOptions(config), { path: '/health', intervalMs: 5000, timeoutMs: 2000, rise: 4, fall: 6, expect: [{ from: 200, to: 200 }] });
+    assert.deepEqual(outlierOptions(config), { consecutiveFailures: 7, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 10, count5xx: true });
+    assert.deepEqual(retryOptions(config), { retries: 1, retryOnStatus: [{ from: 503, to: 503 }], deadlineMs: 15_000, budgetPercent: 20 });
+    assert.deepEqual(admissionQueueOptions(config), { maxRequestsPerServer: 9, timeoutMs: 250, maxLength: 1024 });
+  });
+
+  test('OUTLIER_CONSECUTIVE_FAILURES=0 means no detector', () => {
+    assert.equal(outlierOptions(configOf({ OUTLIER_CONSECUTIVE_FAILURES: '0' })), undefined);
   });
 });

@@ -3,6 +3,7 @@
  * chunk by chunk, a recording logger and a Config literal. No network, no runtime-specific API.
  */
 import type { Config } from '../../src/core/config/config-types.ts';
+import { RESILIENCE_DEFAULTS } from '../../src/core/config/resilience-types.ts';
 import type { Logger } from '../../src/core/logging.ts';
 import type { UpstreamClient, UpstreamRequestInit } from '../../src/core/upstream/upstream-client.ts';
 
@@ -188,6 +189,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     adminToken: undefined,
     adminPort: undefined,
     adminHost: '127.0.0.1',
+    resilience: RESILIENCE_DEFAULTS,
     ...overrides,
   };
 }

@@ -1,6 +1,7 @@
-/** Active probes, passive marking, health logging and the probe loop's start and stop. */
+/** Active probes with rise and fall thresholds, HEALTH_CHECK_EXPECT, passive marking, health logging and the probe loop's start and stop. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { parseStatusList, type StatusList } from '../../src/core/config/status-list.ts';
 import { describeError } from '../../src/core/proxy/describe-error.ts';
 import { HealthChecker, isHealthyStatus } from '../../src/core/upstream/health-checker.ts';
 import { ServerPool } from '../../src/core/upstream/server-pool.ts';
@@ -8,14 +9,24 @@ import { FakeUpstream, controlledBody, deferred, recordingLogger, untilAborted, 
 
 const URLS = ['http://10.0.0.1:5001', 'http://10.0.0.2:5002', 'http://10.0.0.3:5003'];
 
-function setup(handler: UpstreamHandler, options: { servers?: number; intervalMs?: number; timeoutMs?: number } = {}) {
+function setup(
+  handler: UpstreamHandler,
+  options: { servers?: number; intervalMs?: number; timeoutMs?: number; rise?: number; fall?: number; expect?: StatusList } = {},
+) {
   const pool = new ServerPool(URLS.slice(0, options.servers ?? 1).map((url) => ({ url, weight: 1 })));
   const client = new FakeUpstream(handler);
   const { logger, calls: logs } = recordingLogger();
   const health = new HealthChecker(
     pool,
     client,
-    { path: '/health', intervalMs: options.intervalMs ?? 60_000, timeoutMs: options.timeoutMs ?? 1_000 },
+    {
+      path: '/health',
+      intervalMs: options.intervalMs ?? 60_000,
+      timeoutMs: options.timeoutMs ?? 1_000,
+      ...(options.rise === undefined ? {} : { rise: options.rise }),
+      ...(options.fall === undefined ? {} : { fall: options.fall }),
+      ...(options.expect === undefined ? {} : { expect: options.expect }),
+    },
     logger,
   );
   return { pool, client, logs, health, server: pool.servers[0]! };
@@ -131,8 +142,61 @@ describe('health probe outcome', () => {
   });
 });
 
+describe('rise and fall thresholds', () => {
+  test('after a first passing probe, fall (default 3) failures in a row take the server out, not fewer', async () => {
+    const answers = [200, 503, 503, 503];
+    const { health, server } = setup(() => new Response(null, { status: answers.shift()! }));
+    await health.check(server);
+    await health.check(server);
+    await health.check(server);
+    assert.equal(server.healthy, true, 'out after two failures');
+    await health.check(server);
+    assert.equal(server.healthy, false);
+  });
+
+  test('a pass in between resets the failure streak', async () => {
+    const answers = [200, 503, 503, 200, 503, 503];
+    const { health, server } = setup(() => new Response(null, { status: answers.shift()! }));
+    for (let i = 0; i < 6; i++) await health.check(server);
+    assert.equal(server.healthy, true);
+    assert.deepEqual(health.streak(server), { passes: 0, failures: 2 });
+  });
+
+  test('a failure in between resets the pass streak of an unhealthy server', async () => {
+    const answers = [503, 200, 503, 200];
+    const { health, server } = setup(() => new Response(null, { status: answers.shift()! }));
+    for (let i = 0; i < 4; i++) await health.check(server);
+    assert.equal(server.healthy, false);
+  });
+
+  test('the first probe decides at once, so a server down at start gets no traffic for fall rounds', async () => {
+    const { health, server } = setup(status(503), { fall: 5 });
+    await health.check(server);
+    assert.equal(server.healthy, false);
+  });
+
+  test('rise and fall of 1 act on every probe', async () => {
+    const answers = [200, 503, 200, 503];
+    const { health, server } = setup(() => new Response(null, { status: answers.shift()! }), { rise: 1, fall: 1 });
+    const seen: boolean[] = [];
+    for (let i = 0; i < 4; i++) (await health.check(server), seen.push(server.healthy));
+    assert.deepEqual(seen, [true, false, true, false]);
+  });
+
+  test('HEALTH_CHECK_EXPECT decides which statuses pass: 200-399 fails a 404 that the default would pass', async () => {
+    const list = parseStatusList('200-399');
+    assert.ok(list.ok);
+    const { health, server } = setup(status(404), { expect: list.list });
+    const result = await health.check(server);
+    assert.deepEqual({ ok: result.ok, reason: result.reason }, { ok: false, reason: 'status 404' });
+    assert.equal(isHealthyStatus(404), true);
+    assert.equal(isHealthyStatus(404, list.list), false);
+    assert.equal(isHealthyStatus(302, list.list), true);
+  });
+});
+
 describe('rotation', () => {
-  test('a server taken out returns to rotation when a probe passes', async () => {
+  test('a server taken out returns to rotation after rise (default 2) probes pass in a row, not after one', async () => {
     let up = false;
     const { health, pool } = setup(() => new Response(null, { status: up ? 200 : 503 }), { servers: 2 });
     const second = pool.servers[1]!;
@@ -140,11 +204,13 @@ describe('rotation', () => {
     assert.deepEqual(healthyUrls(pool), [URLS[0]]);
     up = true;
     await health.check(second);
+    assert.equal(second.healthy, false, 'one passing probe brought the server back');
+    await health.check(second);
     assert.equal(second.healthy, true);
     assert.deepEqual(healthyUrls(pool), [URLS[0], URLS[1]]);
   });
 
-  test('markUnhealthy (passive) removes the server from pool.healthy at once; an active probe brings it back', async () => {
+  test('markUnhealthy (passive, until outlier detection replaces it) removes the server at once; one passing probe brings it back', async () => {
     const { health, pool } = setup(status(200), { servers: 3 });
     health.markUnhealthy(pool.servers[1]!, 'ECONNRESET');
     assert.equal(pool.servers[1]!.healthy, false);
@@ -179,7 +245,7 @@ describe('rotation', () => {
 });
 
 describe('health logging', () => {
-  test('a health change is logged once per change, not once per probe', async () => {
+  test('a health change is logged once per change, not once per probe, with the streak that caused it', async () => {
     let code = 503;
     const { health, server, logs } = setup(() => new Response(null, { status: code }));
     for (let i = 0; i < 3; i++) await health.check(server);
@@ -188,7 +254,7 @@ describe('health logging', () => {
     assert.deepEqual(logs[0]!.properties, {
       event: 'server_unhealthy',
       server: server.url,
-      reason: 'status 503',
+      reason: 'probe failed: status 503',
       source: 'active',
       healthyServers: 0,
     });
@@ -200,10 +266,22 @@ describe('health logging', () => {
     assert.deepEqual(logs[1]!.properties, {
       event: 'server_healthy',
       server: server.url,
-      reason: 'status 200',
+      reason: '2 probes passed in a row, last: status 200',
       source: 'active',
       healthyServers: 1,
     });
+  });
+
+  test('a flapping probe inside the thresholds logs nothing; crossing fall logs one line naming the streak', async () => {
+    const answers = [200, 503, 200, 503, 503, 200, 503, 503, 503, 503];
+    const { health, server, logs } = setup(() => new Response(null, { status: answers.shift()! }));
+    for (let i = 0; i < 8; i++) await health.check(server);
+    assert.equal(logs.length, 0, 'a change was logged while the thresholds held');
+    await health.check(server);
+    assert.equal(logs.length, 1);
+    assert.equal(logs[0]!.properties.reason, '3 probes failed in a row, last: status 503');
+    await health.check(server);
+    assert.equal(logs.length, 1);
   });
 
   test('probes of a server that stays healthy log nothing', async () => {

@@ -1,6 +1,7 @@
 /** The validated configuration every other module receives. */
 import type { AlgorithmName } from '../selection/algorithm.ts';
 import type { AccessLogMode } from '../stats/access-log.ts';
+import type { ResilienceConfig } from './resilience-types.ts';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -58,4 +59,6 @@ export interface Config {
   readonly adminPort: number | undefined;
   /** Address of the admin listener: loopback unless set. */
   readonly adminHost: string;
+  /** Health thresholds, outlier ejection, retries, slow start, panic, overload and shutdown (issue 9). */
+  readonly resilience: ResilienceConfig;
 }

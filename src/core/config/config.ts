@@ -4,6 +4,8 @@ import { ALGORITHM_NAMES } from '../selection/algorithm.ts';
 import { ACCESS_LOG_MODES } from '../stats/access-log.ts';
 import { LOG_FORMATS, LOG_LEVELS, MAX_WORKERS } from './config-types.ts';
 import type { Config, ServerConfig, WorkersSetting } from './config-types.ts';
+import { RESILIENCE_DEFAULTS, type ResilienceConfig } from './resilience-types.ts';
+import { formatStatusList, parseStatusList, type StatusList } from './status-list.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 export type ParseConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -271,6 +273,102 @@ const backendServers = envString('BACKEND_SERVERS').transform((raw, ctx): readon
   return failed ? z.NEVER : servers;
 });
 
+// ---- Resilience settings (issue 9): health thresholds, outlier ejection, retries, slow start, panic, overload, shutdown.
+
+/** A whole number from `min` to `max`; `what` names the unit in the message (e.g. "probes", "percent"). */
+function wholeNumber(name: string, fallback: number, min: number, max: number, what: string) {
+  return envString(name).transform((raw, ctx): number => {
+    if (isUnset(raw)) return fallback;
+    const value = DIGITS.test(raw) ? Number(raw) : Number.NaN;
+    if (value >= min && value <= max) return value;
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; use a whole number of ${what} from ${min} to ${max}`);
+    return z.NEVER;
+  });
+}
+
+/** A duration in ms where 0 has a meaning (off, or no limit), unlike `milliseconds`. */
+function optionalMilliseconds(name: string, fallback: number, zeroMeans: string) {
+  return envString(name).transform((raw, ctx): number => {
+    if (isUnset(raw)) return fallback;
+    const value = DIGITS.test(raw) ? Number(raw) : Number.NaN;
+    if (value >= 0 && value <= MAX_TIMER_MS) return value;
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; use a whole number of milliseconds from 0 (${zeroMeans}) to ${MAX_TIMER_MS}`);
+    return z.NEVER;
+  });
+}
+
+/** A status list such as 200-399 or 502,503,504, each status within `from`..`to`; unset gives `fallback`. */
+function statusList<T extends StatusList | undefined>(name: string, fallback: T, from: number, to: number) {
+  return envString(name).transform((raw, ctx): StatusList | T => {
+    if (isUnset(raw)) return fallback;
+    const parsed = parseStatusList(raw);
+    const outside = parsed.ok ? parsed.list.find((r) => r.from < from || r.to > to) : undefined;
+    if (parsed.ok && outside === undefined) return parsed.list;
+    const problem = parsed.ok ? `${formatStatusList([outside!])} is outside ${from}-${to}` : parsed.problem;
+    ctx.addIssue(`${name}=${show(raw)} is not allowed (${problem}); use statuses from ${from} to ${to} and ranges, comma-separated, e.g. ${from === 500 ? '502,503,504' : '200-399'}`);
+    return z.NEVER;
+  });
+}
+
+const R = RESILIENCE_DEFAULTS;
+/** Large enough for any sane use, small enough that a typo (a missing "ms") is caught. */
+const MAX_COUNT = 100;
+
+const resilienceFields = {
+  HEALTH_CHECK_RISE: wholeNumber('HEALTH_CHECK_RISE', R.healthCheckRise, 1, MAX_COUNT, 'probes'),
+  HEALTH_CHECK_FALL: wholeNumber('HEALTH_CHECK_FALL', R.healthCheckFall, 1, MAX_COUNT, 'probes'),
+  HEALTH_CHECK_EXPECT: statusList('HEALTH_CHECK_EXPECT', undefined, 100, 599),
+  OUTLIER_CONSECUTIVE_FAILURES: wholeNumber('OUTLIER_CONSECUTIVE_FAILURES', R.outlierConsecutiveFailures, 0, MAX_COUNT, 'failures (0 turns ejection off)'),
+  OUTLIER_BASE_EJECTION_MS: milliseconds('OUTLIER_BASE_EJECTION_MS', R.outlierBaseEjectionMs),
+  OUTLIER_MAX_EJECTION_MS: milliseconds('OUTLIER_MAX_EJECTION_MS', R.outlierMaxEjectionMs),
+  OUTLIER_MAX_EJECTION_PERCENT: wholeNumber('OUTLIER_MAX_EJECTION_PERCENT', R.outlierMaxEjectionPercent, 0, 100, 'percent'),
+  OUTLIER_COUNT_5XX: flag('OUTLIER_COUNT_5XX', R.outlierCount5xx),
+  RETRIES: wholeNumber('RETRIES', R.retries, 0, 10, 'retries'),
+  // 4xx are allowed for 429 (Too Many Requests); 1xx to 3xx are never failures.
+  RETRY_ON_STATUS: statusList('RETRY_ON_STATUS', R.retryOnStatus, 400, 599),
+  RETRY_DEADLINE_MS: optionalMilliseconds('RETRY_DEADLINE_MS', R.retryDeadlineMs, 'no overall limit'),
+  RETRY_BUDGET_PERCENT: wholeNumber('RETRY_BUDGET_PERCENT', R.retryBudgetPercent, 0, 100, 'percent'),
+  // Each buffered body is held in memory while its request is in flight, so the bound is deliberately modest.
+  RETRY_BUFFER_BYTES: wholeNumber('RETRY_BUFFER_BYTES', R.retryBufferBytes, 0, 16 * 1024 * 1024, 'bytes (0 buffers nothing)'),
+  UPSTREAM_CONNECT_TIMEOUT_MS: optionalMilliseconds('UPSTREAM_CONNECT_TIMEOUT_MS', R.upstreamConnectTimeoutMs, 'no limit'),
+  SLOW_START_MS: optionalMilliseconds('SLOW_START_MS', R.slowStartMs, 'off'),
+  PANIC_THRESHOLD_PERCENT: wholeNumber('PANIC_THRESHOLD_PERCENT', R.panicThresholdPercent, 0, 100, 'percent (0 is off)'),
+  MAX_REQUESTS_PER_SERVER: wholeNumber('MAX_REQUESTS_PER_SERVER', 0, 0, 1_000_000, 'requests (0 is no cap)'),
+  QUEUE_TIMEOUT_MS: milliseconds('QUEUE_TIMEOUT_MS', R.queueTimeoutMs),
+  QUEUE_MAX_LENGTH: wholeNumber('QUEUE_MAX_LENGTH', R.queueMaxLength, 0, 1_000_000, 'requests'),
+  SHUTDOWN_DELAY_MS: optionalMilliseconds('SHUTDOWN_DELAY_MS', R.shutdownDelayMs, 'none'),
+  // No 0 here: shutdown must always end (issue 9), and the default stays under Docker's 10 s grace.
+  SHUTDOWN_TIMEOUT_MS: milliseconds('SHUTDOWN_TIMEOUT_MS', R.shutdownTimeoutMs, 'shutdown must always end, so the drain needs a bound'),
+};
+
+type ResilienceEnv = { readonly [K in keyof typeof resilienceFields]: z.output<(typeof resilienceFields)[K]> };
+
+const resilienceConfig = (env: ResilienceEnv): ResilienceConfig => ({
+  healthCheckRise: env.HEALTH_CHECK_RISE,
+  healthCheckFall: env.HEALTH_CHECK_FALL,
+  healthCheckExpect: env.HEALTH_CHECK_EXPECT,
+  outlierConsecutiveFailures: env.OUTLIER_CONSECUTIVE_FAILURES,
+  outlierBaseEjectionMs: env.OUTLIER_BASE_EJECTION_MS,
+  outlierMaxEjectionMs: env.OUTLIER_MAX_EJECTION_MS,
+  outlierMaxEjectionPercent: env.OUTLIER_MAX_EJECTION_PERCENT,
+  outlierCount5xx: env.OUTLIER_COUNT_5XX,
+  retries: env.RETRIES,
+  retryOnStatus: env.RETRY_ON_STATUS,
+  retryDeadlineMs: env.RETRY_DEADLINE_MS,
+  retryBudgetPercent: env.RETRY_BUDGET_PERCENT,
+  retryBufferBytes: env.RETRY_BUFFER_BYTES,
+  upstreamConnectTimeoutMs: env.UPSTREAM_CONNECT_TIMEOUT_MS,
+  slowStartMs: env.SLOW_START_MS,
+  panicThresholdPercent: env.PANIC_THRESHOLD_PERCENT,
+  maxRequestsPerServer: env.MAX_REQUESTS_PER_SERVER === 0 ? undefined : env.MAX_REQUESTS_PER_SERVER,
+  queueTimeoutMs: env.QUEUE_TIMEOUT_MS,
+  queueMaxLength: env.QUEUE_MAX_LENGTH,
+  shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
+  shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+});
+
+// ---- End of resilience settings.
+
 const envSchema = z
   .object(
     {
@@ -303,6 +401,7 @@ const envSchema = z
       ADMIN_TOKEN: adminToken,
       ADMIN_PORT: adminPort,
       ADMIN_HOST: adminHost,
+      ...resilienceFields,
     },
     { error: 'the environment must be an object of string values' },
   )
@@ -334,6 +433,7 @@ const envSchema = z
       adminToken: env.ADMIN_TOKEN,
       adminPort: env.ADMIN_PORT,
       adminHost: env.ADMIN_HOST,
+      resilience: resilienceConfig(env),
     }),
   );
 

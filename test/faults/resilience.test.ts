@@ -1,0 +1,169 @@
+/**
+ * Issue 9's fault scenarios, against the real proxy on each runtime (FAIRWAY_RUNTIMES). Each is bounded in requests
+ * and time and runs on loopback. Scenarios that need the lifecycle to report attempts to the outlier detector and to
+ * retry are marked `todo` (PHASE_B) until that wiring lands: they run and print their counts, but their failure does
+ * not fail the run. FAIRWAY_FAULTS_STRICT=1 treats them as ordinary tests.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, test, type TestContext } from 'node:test';
+import { getStats, request } from '../support/http.ts';
+import { pollUntil } from '../support/poll.ts';
+import { isEvent, startProxy, type ProxyEnv, type ProxyHandle } from '../support/proxy-process.ts';
+import { selectedRuntimes } from '../support/runtimes.ts';
+import { killAll, startFaultServers, type FaultServer } from './fault-server.ts';
+import { startLoad, type LoadResult } from './load.ts';
+
+const STRICT = process.env.FAIRWAY_FAULTS_STRICT === '1';
+/** Needs the lifecycle to call the outlier detector and the retry policy (issue 9, phase B). */
+const PHASE_B = STRICT ? {} : { todo: 'passes once the lifecycle reports attempts to the outlier detector and retries (phase B)' };
+const TIMEOUT = { timeout: 60_000 };
+
+/** Short timings so each scenario plays out in seconds; thresholds stay at their documented defaults unless a test says. */
+const FAST: ProxyEnv = {
+  HEALTH_CHECK_INTERVAL_MS: '200',
+  HEALTH_CHECK_TIMEOUT_MS: '300',
+  UPSTREAM_TIMEOUT_MS: '500',
+  OUTLIER_BASE_EJECTION_MS: '2000',
+};
+
+const summary = (r: LoadResult) => `${r.sent} sent, ${r.errors} errors ${JSON.stringify(r.statuses)}${r.errorLog.length ? ` first errors: ${r.errorLog.slice(0, 5).join(', ')}` : ''}`;
+
+for (const runtime of selectedRuntimes()) {
+  describe(`fault scenarios [${runtime.name}]`, () => {
+    let servers: FaultServer[] = [];
+    let proxy: ProxyHandle | undefined;
+
+    afterEach(async () => {
+      await proxy?.stop();
+      proxy = undefined;
+      await killAll(servers);
+      servers = [];
+    });
+
+    async function setup(count: number, env: ProxyEnv = {}): Promise<ProxyHandle> {
+      servers = await startFaultServers(['a', 'b', 'c'].slice(0, count));
+      proxy = await startProxy(runtime, { ...FAST, ALGORITHM: 'round_robin', BACKEND_SERVERS: servers.map((s) => s.url).join(','), ...env });
+      const p = proxy;
+      await pollUntil(async () => (await getStats(p.url)).servers.every((s) => s.lastHealthCheck?.ok === true), { description: 'first passing probes' });
+      return p;
+    }
+
+    /** Runs steady GET load and calls `during` once `after` requests have been sent. */
+    async function underLoad(t: TestContext, p: ProxyHandle, after: number, during: () => Promise<void>, requests = 1_500): Promise<LoadResult> {
+      const load = startLoad(p.url, { clients: 6, requests, maxMs: 15_000 });
+      await pollUntil(() => load.sent >= after, { timeoutMs: 10_000, description: `${after} requests sent` });
+      await during();
+      const result = await load.done;
+      t.diagnostic(`${runtime.name}: ${summary(result)}`);
+      return result;
+    }
+
+    test('one of three servers killed under steady GET load: no client sees an error', { ...TIMEOUT, ...PHASE_B }, async (t) => {
+      const p = await setup(3);
+      const result = await underLoad(t, p, 300, () => servers[1]!.kill());
+      assert.equal(result.errors, 0, summary(result));
+    });
+
+    test('a server that hangs while its health passes: no errors, a handful of slow requests, and it stays out', { ...TIMEOUT, ...PHASE_B }, async (t) => {
+      const p = await setup(3, { OUTLIER_BASE_EJECTION_MS: '60000' });
+      const b = servers[1]!;
+      const result = await underLoad(t, p, 200, async () => void (b.mode = 'hang'));
+      assert.equal(result.errors, 0, summary(result));
+      assert.ok(b.counts.hung <= 5 + 6, `${b.counts.hung} requests hung on b: it was not kept out`);
+      assert.ok(result.slow <= 5 + 6, `${result.slow} slow requests`);
+    });
+
+    test('a server that resets connections: traffic moves away, and returns after its ejection once it recovers', { ...TIMEOUT, ...PHASE_B }, async (t) => {
+      const p = await setup(3);
+      const b = servers[1]!;
+      const result = await underLoad(t, p, 200, async () => {
+        b.mode = 'reset';
+        await pollUntil(() => b.counts.reset >= 5, { description: 'b reset 5 requests' });
+        const resets = b.counts.reset;
+        b.mode = 'ok';
+        const answered = b.counts.answered;
+        await pollUntil(() => b.counts.answered > answered, { timeoutMs: 10_000, description: 'b back in rotation after its ejection' });
+        assert.ok(b.counts.reset - resets <= 6, 'b kept getting traffic while resetting');
+      }, 3_000);
+      assert.equal(result.errors, 0, summary(result));
+    });
+
+    test('a server answering a burst of 503s: with RETRY_ON_STATUS and OUTLIER_COUNT_5XX nobody sees them', { ...TIMEOUT, ...PHASE_B }, async (t) => {
+      const p = await setup(3, { RETRY_ON_STATUS: '503', OUTLIER_COUNT_5XX: 'true' });
+      const b = servers[1]!;
+      const result = await underLoad(t, p, 200, async () => void (b.burst503 = 50));
+      assert.equal(result.errors, 0, summary(result));
+      assert.ok(b.burst503 > 0, 'b kept getting traffic through its 503 burst: it was not ejected');
+    });
+
+    test('a flapping health endpoint: the thresholds hold, and the log has one line per change', TIMEOUT, async () => {
+      const p = await setup(3);
+      const b = servers[1]!;
+      b.healthPattern = [200, 500];
+      const probes = b.counts.probes;
+      await pollUntil(() => b.counts.probes >= probes + 10, { timeoutMs: 10_000, description: '10 flapping probes' });
+      assert.equal(p.events('server_unhealthy').length, 0, 'alternating probes crossed fall=3');
+      b.healthPattern = [500];
+      await p.waitForLog(isEvent('server_unhealthy'));
+      b.healthPattern = [200];
+      await p.waitForLog(isEvent('server_healthy'));
+      const afterChange = b.counts.probes;
+      await pollUntil(() => b.counts.probes >= afterChange + 5, { description: '5 more passing probes' });
+      assert.equal(p.events('server_unhealthy').length, 1);
+      assert.equal(p.events('server_healthy').length, 1);
+    });
+
+    test('all servers down: fast 503s; then all up again: recovery without a restart', TIMEOUT, async () => {
+      const p = await setup(3);
+      await killAll(servers);
+      await pollUntil(async () => (await request(`${p.url}/`)).status === 503, { timeoutMs: 10_000, description: 'a 503 once all are down' });
+      const started = Date.now();
+      for (let i = 0; i < 20; i++) assert.equal((await request(`${p.url}/`)).status, 503);
+      assert.ok(Date.now() - started < 5_000, '20 answers with no server took seconds: not failing fast');
+      await Promise.all(servers.map((s) => s.start()));
+      await pollUntil(async () => (await request(`${p.url}/`)).status === 200, { timeoutMs: 10_000, description: 'a 200 once they are back' });
+    });
+
+    test('a rolling restart of all three servers under load: no client sees an error', { ...TIMEOUT, ...PHASE_B }, async (t) => {
+      const p = await setup(3);
+      const result = await underLoad(t, p, 200, async () => {
+        for (const server of servers) {
+          await server.stopGracefully();
+          await new Promise((r) => setTimeout(r, 300)); // the server stays down a moment, as in a real deploy
+          await server.start();
+          await pollUntil(async () => (await getStats(p.url)).servers.every((s) => s.healthy), { timeoutMs: 10_000, description: 'all healthy again' });
+        }
+      }, 4_000);
+      assert.equal(result.errors, 0, summary(result));
+    });
+
+    test('one request slower than UPSTREAM_TIMEOUT_MS on a one-server pool: that client gets 504, nobody else an error', { ...TIMEOUT, ...PHASE_B }, async (t) => {
+      const p = await setup(1);
+      const a = servers[0]!;
+      const load = startLoad(p.url, { clients: 4, requests: 600, maxMs: 10_000 });
+      await pollUntil(() => load.sent >= 100, { description: '100 requests sent' });
+      a.mode = 'hang';
+      const slow = request(`${p.url}/slow-one`, { timeoutMs: 5_000 });
+      await pollUntil(() => a.counts.hung >= 1, { description: 'the slow request reached a' });
+      a.mode = 'ok';
+      assert.equal((await slow).status, 504);
+      const result = await load.done;
+      t.diagnostic(`${runtime.name}: ${summary(result)}`);
+      assert.equal(result.errors, 0, summary(result));
+    });
+
+    test('POST bodies under a kill: no server sees a body twice', { ...TIMEOUT, ...PHASE_B }, async (t) => {
+      const p = await setup(3);
+      const load = startLoad(p.url, { clients: 4, requests: 800, maxMs: 10_000, method: 'POST', body: (n) => Buffer.from(`body ${n}`) });
+      await pollUntil(() => load.sent >= 200, { description: '200 requests sent' });
+      await servers[1]!.kill();
+      const result = await load.done;
+      t.diagnostic(`${runtime.name}: ${summary(result)}`);
+      const seen = new Map<string, number>();
+      for (const s of servers) for (const [id, n] of s.bodies) seen.set(id, (seen.get(id) ?? 0) + n);
+      const twice = [...seen].filter(([, n]) => n > 1);
+      assert.deepEqual(twice, [], 'bodies sent more than once');
+      assert.equal(result.errors, 0, summary(result));
+    });
+  });
+}
