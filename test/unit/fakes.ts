@@ -178,6 +178,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     preserveHost: false,
     maxRequestBodyBytes: undefined,
     workers: 1,
+    websocket: { maxBufferedBytes: 32 * 1024 * 1024, maxMessageBytes: 16 * 1024 * 1024, idleTimeoutMs: 0 },
+    tls: undefined,
+    httpRedirectPort: undefined,
+    upstreamTls: { caFile: undefined, insecure: false },
     ...overrides,
   };
 }
