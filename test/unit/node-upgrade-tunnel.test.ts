@@ -6,12 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { prepareUpgradeRequestHeaders, requestedUpgrade } from '../../src/core/proxy/websocket/handshake.ts';
 import { NodeHeaders, type HeaderObject } from '../../src/runtimes/node/node-headers.ts';
 import { openUpgradeTunnel, type TunnelOutcome } from '../../src/runtimes/node/upgrade-tunnel.ts';
+import { pollUntil } from '../support/poll.ts';
 
 const listen = (server: Server): Promise<number> =>
   new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
@@ -24,6 +25,10 @@ let proxyUrl: string;
 let origin: string;
 const outcomes: TunnelOutcome[] = [];
 const seenByServer: IncomingMessage[] = [];
+/** Bytes the proxy has read from its latest client connection after the handshake. */
+let clientBytesAfterHandshake = 0;
+/** Waiting for the next close the echo server sees. */
+const serverCloses: ((close: [number, string]) => void)[] = [];
 
 before(async () => {
   backend = createServer((_req, res) => res.end('plain'));
@@ -36,6 +41,7 @@ before(async () => {
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('close', (code: number, reason: Buffer) => serverCloses.shift()?.([code, reason.toString()]));
       ws.on('message', (data, isBinary) => {
         const text = data.toString();
         if (!isBinary && text.startsWith('close:')) ws.close(Number(text.slice(6)), 'server says bye');
@@ -48,6 +54,8 @@ before(async () => {
 
   proxy = createServer((_req, res) => res.end('not an upgrade'));
   proxy.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    clientBytesAfterHandshake = 0;
+    socket.on('data', (chunk: Buffer) => (clientBytesAfterHandshake += chunk.length));
     const headers = new NodeHeaders({ ...req.headers } as HeaderObject);
     const upgrade = requestedUpgrade(headers) ?? 'websocket';
     prepareUpgradeRequestHeaders(headers, { client: { address: req.socket.remoteAddress }, requestId: 'rid-1' }, { trustProxy: false, preserveHost: false }, upgrade);
@@ -106,6 +114,45 @@ describe('openUpgradeTunnel', () => {
     const outcome = outcomes.at(-1);
     assert.equal(outcome?.kind, 'upgraded');
     if (outcome?.kind === 'upgraded') await outcome.closed;
+  });
+
+  test('closing the tunnel at shutdown sends 1001 to both sides between frames, even in the middle of a large message', async () => {
+    const serverSaw = new Promise<[number, string]>((resolve) => serverCloses.push(resolve));
+    const ws = new WebSocket(`${proxyUrl}/echo`);
+    await opened(ws);
+    const outcome = outcomes.at(-1);
+    assert.equal(outcome?.kind, 'upgraded');
+    if (outcome?.kind !== 'upgraded') return;
+    const closed = new Promise<[number, string]>((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()])));
+    outcome.close(1001, 'proxy shutting down', 2_000);
+    assert.deepEqual(await closed, [1001, 'proxy shutting down']);
+    assert.deepEqual(await serverSaw, [1001, 'proxy shutting down']);
+    await outcome.closed;
+  });
+
+  test('a close at shutdown waits for the frame in progress to end, so the server never sees a broken frame', async () => {
+    const serverSaw = new Promise<[number, string]>((resolve) => serverCloses.push(resolve));
+    const raw = connect(Number(new URL(proxyUrl).port), '127.0.0.1');
+    const handshake = 'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+    let received = Buffer.alloc(0);
+    raw.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+    raw.write(handshake);
+    await pollUntil(() => received.includes('\r\n\r\n'), { description: '101 from the proxy' });
+    // A masked binary frame of 1000 bytes (mask key 0), of which only the header and 500 bytes are sent now.
+    const frameHeader = Buffer.from([0x82, 0x80 | 126, 0x03, 0xe8, 0, 0, 0, 0]);
+    raw.write(Buffer.concat([frameHeader, Buffer.alloc(500, 1)]));
+    await pollUntil(() => clientBytesAfterHandshake >= frameHeader.length + 500, { description: 'half a frame read by the proxy' });
+    const outcome = outcomes.at(-1);
+    if (outcome?.kind !== 'upgraded') return assert.fail('expected an upgraded tunnel');
+    outcome.close(1001, 'proxy shutting down', 2_000);
+    raw.write(Buffer.alloc(500, 1));
+    assert.deepEqual(await serverSaw, [1001, 'proxy shutting down']);
+    const head = received.indexOf('\r\n\r\n') + 4;
+    await pollUntil(() => received.includes(Buffer.from([0x88])), { description: 'a close frame toward the client' });
+    const frames = received.subarray(head);
+    const closeAt = frames.indexOf(0x88);
+    assert.equal(frames.readUInt16BE(closeAt + 2), 1001);
+    raw.destroy();
   });
 
   test('a refused handshake reaches the client as the server sent it: status, headers and body', async () => {

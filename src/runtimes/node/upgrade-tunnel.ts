@@ -10,7 +10,8 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { prepareClientResponseHeaders } from '../../core/proxy/forwarded-headers.ts';
-import { prepareUpgradeResponseHeaders } from '../../core/proxy/websocket/handshake.ts';
+import { closeFrame, FrameBoundary } from '../../core/proxy/websocket/frame-boundary.ts';
+import { isWebSocketUpgrade, prepareUpgradeResponseHeaders } from '../../core/proxy/websocket/handshake.ts';
 import { NodeHeaders, type HeaderObject } from './node-headers.ts';
 
 export interface UpstreamTlsOptions {
@@ -39,7 +40,17 @@ export interface TunnelRequest {
  * - `failed`: nothing was written to the client; the caller answers it (502, 504).
  */
 export type TunnelOutcome =
-  | { readonly kind: 'upgraded'; readonly status: 101; readonly closed: Promise<void>; destroy(): void }
+  | {
+      readonly kind: 'upgraded';
+      readonly status: 101;
+      readonly closed: Promise<void>;
+      destroy(): void;
+      /**
+       * Ends the tunnel with a close frame to each side (1001 at shutdown, RFC 6455 §7.4.1), put between two
+       * frames, then destroys both sockets after `graceMs`. A tunnel that is not a WebSocket is destroyed at once.
+       */
+      close(code: number, reason: string, graceMs: number): void;
+    }
   | { readonly kind: 'refused'; readonly status: number; readonly closed: Promise<void>; destroy(): void }
   | { readonly kind: 'failed'; readonly error: unknown };
 
@@ -56,6 +67,26 @@ export function responseHead(status: number, statusText: string, headers: Header
 
 const socketClosed = (socket: Duplex): Promise<void> =>
   socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
+
+/**
+ * Stops forwarding `from` to `to` at the next frame boundary, then writes `frame` (a close frame) to `to`.
+ * What `from` sends after that is dropped: no data frame may follow a close frame (RFC 6455 §5.5.1).
+ */
+function endWithCloseFrame(from: Duplex, to: Duplex, boundary: FrameBoundary, frame: Uint8Array): void {
+  from.unpipe(to);
+  let done = boundary.atBoundary;
+  if (done) to.write(frame);
+  from.on('data', (chunk: Buffer) => {
+    if (done) return;
+    const rest = boundary.pushToBoundary(chunk);
+    to.write(chunk.subarray(0, rest));
+    if (!boundary.atBoundary) return;
+    done = true;
+    to.write(frame);
+  });
+  // unpipe() paused `from`; it keeps flowing, so the peer's close reply and end are read.
+  from.resume();
+}
 
 /** Opens the server side of a tunnel for a client's upgrade request, and connects the two once the server has answered. */
 export function openUpgradeTunnel(client: Duplex, head: Buffer, request: TunnelRequest): Promise<TunnelOutcome> {
@@ -102,12 +133,32 @@ export function openUpgradeTunnel(client: Duplex, head: Buffer, request: TunnelR
         server.destroy();
         client.destroy();
       };
+      const webSocket = isWebSocketUpgrade('GET', new NodeHeaders(request.headers));
+      const toClient = new FrameBoundary();
+      const toServer = new FrameBoundary();
+      const trackToClient = (chunk: Buffer) => toClient.push(chunk);
+      const trackToServer = (chunk: Buffer) => toServer.push(chunk);
+      if (webSocket) {
+        toClient.push(serverHead);
+        toServer.push(head);
+        server.on('data', trackToClient);
+        client.on('data', trackToServer);
+      }
+      const close = (code: number, reason: string, graceMs: number) => {
+        if (!webSocket) return destroy();
+        server.off('data', trackToClient);
+        client.off('data', trackToServer);
+        // Frames toward the server are masked, as a client's must be (RFC 6455 §5.3).
+        endWithCloseFrame(server, client, toClient, closeFrame(code, reason));
+        endWithCloseFrame(client, server, toServer, closeFrame(code, reason, crypto.getRandomValues(new Uint8Array(4))));
+        setTimeout(destroy, graceMs).unref();
+      };
       // An error or close on either side ends both: a half-open tunnel would hold its lease forever.
       server.once('error', destroy);
       client.once('error', destroy);
       server.once('close', destroy);
       client.once('close', destroy);
-      resolve({ kind: 'upgraded', status: 101, closed: Promise.all([socketClosed(server), socketClosed(client)]).then(() => undefined), destroy });
+      resolve({ kind: 'upgraded', status: 101, closed: Promise.all([socketClosed(server), socketClosed(client)]).then(() => undefined), destroy, close });
     });
 
     upstream.once('response', (response: IncomingMessage) => {

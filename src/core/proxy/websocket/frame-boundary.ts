@@ -19,21 +19,34 @@ export class FrameBoundary {
   }
 
   push(chunk: Uint8Array): void {
+    this.#consume(chunk, false);
+  }
+
+  /**
+   * Reads `chunk` only up to the end of the frame in progress (or none, at a boundary), and returns how many
+   * of its bytes that was: those bytes finish the frame, the rest would start the next one.
+   */
+  pushToBoundary(chunk: Uint8Array): number {
+    return this.atBoundary ? 0 : this.#consume(chunk, true);
+  }
+
+  #consume(chunk: Uint8Array, stopAtBoundary: boolean): number {
     let at = 0;
     while (at < chunk.length) {
       if (this.#payloadLeft > 0) {
         const take = Math.min(this.#payloadLeft, chunk.length - at);
         this.#payloadLeft -= take;
         at += take;
-        continue;
+      } else {
+        this.#header.push(chunk[at]!);
+        at++;
+        if (this.#header.length < headerLength(this.#header)) continue;
+        this.#payloadLeft = payloadLength(this.#header);
+        this.#header = [];
       }
-      this.#header.push(chunk[at]!);
-      at++;
-      const needed = headerLength(this.#header);
-      if (this.#header.length < needed) continue;
-      this.#payloadLeft = payloadLength(this.#header);
-      this.#header = [];
+      if (stopAtBoundary && this.atBoundary) return at;
     }
+    return at;
   }
 }
 
