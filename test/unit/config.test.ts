@@ -60,6 +60,10 @@ describe('parseConfig defaults', () => {
       adminPort: undefined,
       adminHost: '127.0.0.1',
       resilience: RESILIENCE_DEFAULTS,
+      websocket: { maxBufferedBytes: 32 * 1024 * 1024, maxMessageBytes: 16 * 1024 * 1024, idleTimeoutMs: 0 },
+      tls: undefined,
+      httpRedirectPort: undefined,
+      upstreamTls: { caFile: undefined, insecure: false },
     });
   });
 

@@ -190,6 +190,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     adminPort: undefined,
     adminHost: '127.0.0.1',
     resilience: RESILIENCE_DEFAULTS,
+    websocket: { maxBufferedBytes: 32 * 1024 * 1024, maxMessageBytes: 16 * 1024 * 1024, idleTimeoutMs: 0 },
+    tls: undefined,
+    httpRedirectPort: undefined,
+    upstreamTls: { caFile: undefined, insecure: false },
     ...overrides,
   };
 }

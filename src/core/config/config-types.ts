@@ -18,7 +18,28 @@ export interface ServerConfig {
   readonly weight: number;
 }
 
-export interface Config {
+/** WebSocket relay limits (Deno, Bun). Node's byte tunnel relies on stream backpressure and sees no messages. */
+export interface WebSocketLimitsConfig {
+  /** WEBSOCKET_MAX_BUFFERED_BYTES: bytes waiting for a slow reader before the tunnel closes with 1008. */
+  readonly maxBufferedBytes: number;
+  /** MAX_WEBSOCKET_MESSAGE_BYTES: the largest single message relayed. */
+  readonly maxMessageBytes: number;
+  /** WEBSOCKET_IDLE_TIMEOUT_MS: a tunnel with no message either way for this long closes; 0 means no limit. */
+  readonly idleTimeoutMs: number;
+}
+
+/** Protocol settings (issue 10): WebSocket limits, TLS to clients, HTTPS to servers. File paths are read by the runtime. */
+export interface ProtocolConfig {
+  readonly websocket: WebSocketLimitsConfig;
+  /** TLS_CERT_FILE (PEM, leaf first, then intermediates) and TLS_KEY_FILE: serve HTTPS on PORT; undefined serves plain HTTP. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** HTTP_REDIRECT_PORT: plain HTTP here answers 308 to the HTTPS URL; only with TLS. */
+  readonly httpRedirectPort: number | undefined;
+  /** UPSTREAM_CA_FILE adds a private CA for servers and health checks; UPSTREAM_TLS_INSECURE skips verification (development only). */
+  readonly upstreamTls: { readonly caFile: string | undefined; readonly insecure: boolean };
+}
+
+export interface Config extends ProtocolConfig {
   readonly algorithm: AlgorithmName;
   /** Undefined when BACKEND_SERVERS is unset: demo mode starts built-in backends. */
   readonly servers: readonly ServerConfig[] | undefined;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ALGORITHM_NAMES } from '../selection/algorithm.ts';
 import { ACCESS_LOG_MODES } from '../stats/access-log.ts';
 import { LOG_FORMATS, LOG_LEVELS, MAX_WORKERS } from './config-types.ts';
-import type { Config, ServerConfig, WorkersSetting } from './config-types.ts';
+import type { Config, ProtocolConfig, ServerConfig, WorkersSetting } from './config-types.ts';
 import { RESILIENCE_DEFAULTS, type ResilienceConfig } from './resilience-types.ts';
 import { formatStatusList, parseStatusList, type StatusList } from './status-list.ts';
 
@@ -369,6 +369,106 @@ const resilienceConfig = (env: ResilienceEnv): ResilienceConfig => ({
 
 // ---- End of resilience settings.
 
+// --- Protocols: WebSocket limits, TLS to clients, HTTPS to servers (issue 10) ---
+
+const MIB = 1024 * 1024;
+
+/** A byte count with a default; unlike `byteLimit`, unset means the default, never "no limit". */
+function byteCount(name: string, fallback: number) {
+  return envString(name).transform((raw, ctx): number => {
+    if (isUnset(raw)) return fallback;
+    const value = DIGITS.test(raw) ? Number(raw) : Number.NaN;
+    if (value >= 1 && Number.isSafeInteger(value)) return value;
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; use a positive integer number of bytes (default ${fallback})`);
+    return z.NEVER;
+  });
+}
+
+/** A file path, read later by the runtime (the core reads no files); surrounding spaces are a .env typo, not part of the name. */
+function filePath(name: string) {
+  return envString(name).transform((raw, ctx): string | undefined => {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    if (raw === raw.trim()) return raw;
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; remove the spaces around the file path`);
+    return z.NEVER;
+  });
+}
+
+function optionalPort(name: string) {
+  return envString(name).transform((raw, ctx): number | undefined => {
+    if (isUnset(raw)) return undefined;
+    const value = DIGITS.test(raw) ? Number(raw) : Number.NaN;
+    if (value >= 0 && value <= 65535) return value;
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; use an integer from 0 to 65535, or leave it unset`);
+    return z.NEVER;
+  });
+}
+
+/** Bun refuses larger WebSocket messages by default too (maxPayloadLength), and Deno drops messages past 64 MiB. */
+const DEFAULT_MAX_WEBSOCKET_MESSAGE_BYTES = 16 * MIB;
+/** Room for two messages of the default maximum size waiting for a slow reader. */
+const DEFAULT_WEBSOCKET_MAX_BUFFERED_BYTES = 32 * MIB;
+
+const PROTOCOL_SETTINGS = {
+  WEBSOCKET_MAX_BUFFERED_BYTES: byteCount('WEBSOCKET_MAX_BUFFERED_BYTES', DEFAULT_WEBSOCKET_MAX_BUFFERED_BYTES),
+  MAX_WEBSOCKET_MESSAGE_BYTES: byteCount('MAX_WEBSOCKET_MESSAGE_BYTES', DEFAULT_MAX_WEBSOCKET_MESSAGE_BYTES),
+  WEBSOCKET_IDLE_TIMEOUT_MS: milliseconds('WEBSOCKET_IDLE_TIMEOUT_MS', 0),
+  TLS_CERT_FILE: filePath('TLS_CERT_FILE'),
+  TLS_KEY_FILE: filePath('TLS_KEY_FILE'),
+  HTTP_REDIRECT_PORT: optionalPort('HTTP_REDIRECT_PORT'),
+  UPSTREAM_CA_FILE: filePath('UPSTREAM_CA_FILE'),
+  UPSTREAM_TLS_INSECURE: flag('UPSTREAM_TLS_INSECURE', false),
+};
+
+type ProtocolEnv = { [K in keyof typeof PROTOCOL_SETTINGS]: z.output<(typeof PROTOCOL_SETTINGS)[K]> } & { PORT: number; ADMIN_PORT: number | undefined };
+
+/**
+ * Checks between settings. Zod runs it even when other variables failed (`when` below), so every problem is
+ * reported at once; a variable that failed on its own holds a marker object here, hence the type checks.
+ */
+function checkProtocolSettings(env: unknown, ctx: z.RefinementCtx): void {
+  if (typeof env !== 'object' || env === null) return;
+  const e = env as Partial<Record<keyof ProtocolEnv, unknown>>;
+  // A variable that failed on its own counts as set here, so it gets no second message.
+  const certSet = e.TLS_CERT_FILE !== undefined;
+  if (certSet !== (e.TLS_KEY_FILE !== undefined)) {
+    const [set, missing] = certSet ? ['TLS_CERT_FILE', 'TLS_KEY_FILE'] : ['TLS_KEY_FILE', 'TLS_CERT_FILE'];
+    ctx.addIssue(`${set} is set but ${missing} is not; set both to serve HTTPS, or neither for plain HTTP`);
+  }
+  if (typeof e.HTTP_REDIRECT_PORT === 'number') {
+    if (!certSet && e.TLS_KEY_FILE === undefined) {
+      ctx.addIssue(`HTTP_REDIRECT_PORT=${e.HTTP_REDIRECT_PORT} redirects to HTTPS, which needs TLS_CERT_FILE and TLS_KEY_FILE; set them or unset HTTP_REDIRECT_PORT`);
+    } else if (e.HTTP_REDIRECT_PORT !== 0 && e.HTTP_REDIRECT_PORT === e.PORT) {
+      ctx.addIssue(`HTTP_REDIRECT_PORT=${e.HTTP_REDIRECT_PORT} is the same as PORT; use a different port for the plain-HTTP redirect`);
+    } else if (e.HTTP_REDIRECT_PORT !== 0 && e.HTTP_REDIRECT_PORT === e.ADMIN_PORT) {
+      ctx.addIssue(`HTTP_REDIRECT_PORT=${e.HTTP_REDIRECT_PORT} is the same as ADMIN_PORT; use a different port for the plain-HTTP redirect`);
+    }
+  }
+  const buffered = e.WEBSOCKET_MAX_BUFFERED_BYTES;
+  const message = e.MAX_WEBSOCKET_MESSAGE_BYTES;
+  if (typeof buffered === 'number' && typeof message === 'number' && buffered < message) {
+    ctx.addIssue(
+      `WEBSOCKET_MAX_BUFFERED_BYTES=${buffered} is smaller than MAX_WEBSOCKET_MESSAGE_BYTES=${message}: one message of the allowed size ` +
+        'would close its tunnel; make it at least as large',
+    );
+  }
+}
+
+function protocolConfig(env: ProtocolEnv): ProtocolConfig {
+  return {
+    websocket: {
+      maxBufferedBytes: env.WEBSOCKET_MAX_BUFFERED_BYTES,
+      maxMessageBytes: env.MAX_WEBSOCKET_MESSAGE_BYTES,
+      idleTimeoutMs: env.WEBSOCKET_IDLE_TIMEOUT_MS,
+    },
+    tls: env.TLS_CERT_FILE !== undefined && env.TLS_KEY_FILE !== undefined ? { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE } : undefined,
+    httpRedirectPort: env.HTTP_REDIRECT_PORT,
+    upstreamTls: { caFile: env.UPSTREAM_CA_FILE, insecure: env.UPSTREAM_TLS_INSECURE },
+  };
+}
+
+// --- end of protocol settings ---
+
 const envSchema = z
   .object(
     {
@@ -402,11 +502,13 @@ const envSchema = z
       ADMIN_PORT: adminPort,
       ADMIN_HOST: adminHost,
       ...resilienceFields,
+      ...PROTOCOL_SETTINGS,
     },
     { error: 'the environment must be an object of string values' },
   )
   // `when`: check the pair even when another variable failed, so that every problem is reported at once.
   .superRefine(checkObservabilitySettings, { when: () => true })
+  .superRefine(checkProtocolSettings, { when: () => true })
   .transform(
     (env): Config => ({
       algorithm: env.ALGORITHM,
@@ -434,6 +536,7 @@ const envSchema = z
       adminPort: env.ADMIN_PORT,
       adminHost: env.ADMIN_HOST,
       resilience: resilienceConfig(env),
+      ...protocolConfig(env),
     }),
   );
 

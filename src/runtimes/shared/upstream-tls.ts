@@ -1,0 +1,27 @@
+/**
+ * TLS options for connections to https:// servers (forwarding, health checks, WebSocket tunnels) from
+ * UPSTREAM_CA_FILE and UPSTREAM_TLS_INSECURE, in the shape Node's tls.connect, undici's `connect` and Bun's
+ * fetch and WebSocket `tls` all take. (Deno's client takes `Deno.createHttpClient({ caCerts })` instead.)
+ */
+import { rootCertificates } from 'node:tls';
+
+export interface UpstreamTls {
+  /** Trusted CAs; undefined keeps the runtime's default store. */
+  readonly ca: string[] | undefined;
+  readonly rejectUnauthorized: boolean;
+}
+
+/**
+ * A `ca` option replaces the default trust store on Node and Bun rather than adding to it, so a private CA is
+ * given together with the bundled Mozilla roots: public servers keep working beside private ones.
+ */
+export function upstreamTls(privateCas: readonly string[] | undefined, insecure: boolean): UpstreamTls {
+  return {
+    ca: privateCas === undefined || privateCas.length === 0 ? undefined : [...rootCertificates, ...privateCas],
+    rejectUnauthorized: !insecure,
+  };
+}
+
+/** The warning logged at start with UPSTREAM_TLS_INSECURE=true. */
+export const INSECURE_UPSTREAM_WARNING =
+  'UPSTREAM_TLS_INSECURE=true: certificates of https:// servers are not checked, so anyone on the path can impersonate them; use it for development only';
