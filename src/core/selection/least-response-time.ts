@@ -1,31 +1,56 @@
-/** Least response time: prefers servers that answer fast, scaled by how busy they are and by their weight. */
+/** Least response time: prefers servers that answer fast, scaled by how busy they are and by their weight. O(log n). */
 import type { Candidate, SelectionAlgorithm } from './algorithm.ts';
-import { createTieRotation } from './rotation.ts';
+import { IndexedHeap } from './indexed-heap.ts';
+import { TurnStamps } from './turn-stamps.ts';
+
+/** Weight of the newest sample in the per-request moving average: recent enough to follow a slowing server. */
+export const LEAST_RESPONSE_TIME_ALPHA = 0.3;
 
 /**
- * Orders by latencyEwmaMs * (inFlight + 1) / weight, cross-multiplied to avoid a division.
- * Unsampled servers come first: without a sample they would otherwise never get the traffic needed to
- * obtain one. The "+ 1" counts the request being placed, so an idle slow server still scores its latency
- * and in-flight requests raise a fast server's score.
+ * Orders by ewma * (inFlight + 1) / weight, cross-multiplied to avoid a division. Unsampled servers come
+ * first: without a sample they would never get the traffic needed to obtain one. The "+ 1" counts the request
+ * being placed, so an idle slow server still scores its latency and in-flight requests raise a fast one's score.
  */
-function byExpectedLatency(a: Candidate, b: Candidate): number {
-  const latencyA = a.latencyEwmaMs;
-  const latencyB = b.latencyEwmaMs;
-  if (latencyA === undefined) return latencyB === undefined ? 0 : -1;
-  if (latencyB === undefined) return 1;
-  const scoreA = latencyA * (a.inFlight + 1) * b.weight;
-  const scoreB = latencyB * (b.inFlight + 1) * a.weight;
-  return scoreA < scoreB ? -1 : scoreA > scoreB ? 1 : 0;
-}
-
-export function createLeastResponseTime(): SelectionAlgorithm {
-  // One cursor serves both kinds of tie (several unsampled servers, or equal scores), so each kind
-  // cycles through its members in id order.
-  const rotation = createTieRotation();
+export function createLeastResponseTime<T extends Candidate>(): SelectionAlgorithm<T> {
+  const servers: T[] = [];
+  const ewma: (number | undefined)[] = [];
+  const turns = new TurnStamps();
+  const heap = new IndexedHeap((a, b) => {
+    const la = ewma[a];
+    const lb = ewma[b];
+    if (la === undefined || lb === undefined) {
+      if (la !== lb) return la === undefined;
+      return turns.before(a, b);
+    }
+    const sa = servers[a]!;
+    const sb = servers[b]!;
+    const scoreA = la * (sa.inFlight + 1) * sb.weight;
+    const scoreB = lb * (sb.inFlight + 1) * sa.weight;
+    return scoreA !== scoreB ? scoreA < scoreB : turns.before(a, b);
+  });
   return {
     name: 'least_response_time',
-    pick<T extends Candidate>(candidates: readonly T[]): T | undefined {
-      return rotation.pickBest(candidates, byExpectedLatency);
+    available(server) {
+      servers[server.id] = server;
+      heap.push(server.id);
+    },
+    unavailable(server) {
+      heap.remove(server.id);
+    },
+    loadChanged(server) {
+      heap.update(server.id);
+    },
+    responded(server, ms) {
+      const previous = ewma[server.id];
+      ewma[server.id] = previous === undefined ? ms : previous + LEAST_RESPONSE_TIME_ALPHA * (ms - previous);
+      heap.update(server.id);
+    },
+    pick() {
+      const id = heap.peek();
+      if (id === -1) return undefined;
+      turns.picked(id);
+      heap.update(id);
+      return servers[id];
     },
   };
 }

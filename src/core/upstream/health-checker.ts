@@ -99,7 +99,7 @@ export class HealthChecker {
 
   #setHealthy(server: UpstreamServer, healthy: boolean, reason: string, source: 'active' | 'passive'): void {
     if (!this.#pool.setHealthy(server, healthy)) return;
-    const properties = { event: healthy ? 'server_healthy' : 'server_unhealthy', server: server.url, reason, source, healthyServers: this.#pool.healthy.length };
+    const properties = { event: healthy ? 'server_healthy' : 'server_unhealthy', server: server.url, reason, source, healthyServers: this.#pool.availableCount };
     if (healthy) this.#log.info('Server {server} is healthy again ({reason}); back in rotation', properties);
     else this.#log.warn('Server {server} is unhealthy ({reason}); out of rotation', properties);
   }
