@@ -39,7 +39,7 @@ export function createBalancer(
 ): Balancer {
   const startedAt = performance.now();
   const pool = new ServerPool(servers);
-  const selector = createSelector(pool, { algorithm: config.algorithm });
+  const selector = createSelector(pool, { algorithm: config.algorithm, hashFallback: config.hashFallback });
   const inFlight = new InFlightTracker((server) => selector.loadChanged(server));
   const metrics = new Metrics(pool.servers.length);
   const health = new HealthChecker(
