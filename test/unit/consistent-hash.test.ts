@@ -114,20 +114,12 @@ describe('consistent_hash: keys moved when the pool changes', () => {
 
 describe('consistent_hash: the same mapping in separately started processes', () => {
   test('two processes with the same servers (listed in different orders) map 2,000 keys identically', () => {
-    const selectorModule = fileURLToPath(new URL('../../src/core/selection/selector.ts', import.meta.url));
-    const poolModule = fileURLToPath(new URL('../../src/core/upstream/server-pool.ts', import.meta.url));
-    const script = (order: 'forward' | 'reverse') => `
-      const { createSelector } = await import(${JSON.stringify(selectorModule)});
-      const { ServerPool } = await import(${JSON.stringify(poolModule)});
-      const urls = Array.from({ length: 25 }, (_, i) => 'http://10.2.0.' + i + ':80');
-      if (${JSON.stringify(order)} === 'reverse') urls.reverse();
-      const selector = createSelector(new ServerPool(urls.map((url, i) => ({ url, weight: 1 + (Number(url.split('.')[3].split(':')[0]) % 3) }))), { algorithm: 'consistent_hash' });
-      const out = [];
-      for (let i = 0; i < 2000; i++) out.push(selector.pick({ hashKey: 'session-' + i }).url);
-      console.log(JSON.stringify(out));
-    `;
+    const script = fileURLToPath(new URL('../support/consistent-hash-mapping.ts', import.meta.url));
+    const g = globalThis as { Deno?: unknown; Bun?: unknown };
+    // Each process is started the way this runtime runs TypeScript.
+    const prefix = g.Deno ? ['run', '-A'] : g.Bun ? [] : ['--import', 'tsx'];
     const run = (order: 'forward' | 'reverse'): string[] =>
-      JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(order)], { encoding: 'utf8', timeout: 60_000 }));
+      JSON.parse(execFileSync(process.execPath, [...prefix, script, order], { encoding: 'utf8', timeout: 60_000 }));
     const first = run('forward');
     const second = run('reverse');
     assert.equal(first.length, 2000);
