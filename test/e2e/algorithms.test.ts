@@ -90,5 +90,16 @@ for (const runtime of selectedRuntimes()) {
       const fast = seq.filter((n) => n === 'fast').length;
       assert.ok(fast >= 15, `fast server answered only ${fast}/20 after warm-up: ${seq.join(' ')}`);
     });
+    for (const algorithm of ['power_of_two', 'peak_ewma', 'random', 'consistent_hash'] as const) {
+      test(`${algorithm} serves every request through the configured servers and uses all of them`, { timeout: TEST_TIMEOUT_MS }, async () => {
+        backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
+        proxy = await startProxy(runtime, { ALGORITHM: algorithm, BACKEND_SERVERS: backendServers(backends) });
+        const seq = await sequence(proxy.url, 30);
+        assert.equal(seq.length, 30);
+        // consistent_hash: these requests carry no key, so HASH_FALLBACK (round_robin) spreads them.
+        assert.deepEqual([...new Set(seq)].sort(), ['a', 'b', 'c'], `got ${seq.join(' ')}`);
+        assert.equal((await getStats(proxy.url)).algorithm, algorithm);
+      });
+    }
   });
 }
