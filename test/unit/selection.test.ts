@@ -312,3 +312,38 @@ describe('every algorithm', () => {
     assert.deepEqual(second.picks(2), [0, 1]);
   });
 });
+
+describe('heap-based algorithms agree with a full scan', () => {
+  for (const name of ['least_connections', 'least_response_time'] as const) {
+    test(`${name}: over 5,000 seeded random load changes, leaves, returns and picks, every pick has the lowest score`, () => {
+      const random = seededRandom(11);
+      const weights = Array.from({ length: 40 }, () => 1 + Math.floor(random() * 4));
+      const h = harness(name, weights);
+      const latency = weights.map(() => 1 + Math.floor(random() * 50));
+      if (name === 'least_response_time') for (const s of h.servers) h.algorithm.responded!(s, latency[s.id]!);
+      const available = new Set(h.servers.map((s) => s.id));
+      const score = (id: number): number => {
+        const s = h.servers[id]!;
+        return name === 'least_connections' ? s.inFlight / s.weight : (latency[id]! * (s.inFlight + 1)) / s.weight;
+      };
+      for (let step = 0; step < 5000; step++) {
+        const id = Math.floor(random() * weights.length);
+        const action = random();
+        if (action < 0.5) h.setLoad(id, Math.floor(random() * 10));
+        else if (action < 0.6 && available.size > 1) {
+          if (available.delete(id)) h.leave(id);
+        } else if (action < 0.7) {
+          if (!available.has(id)) {
+            available.add(id);
+            h.join(id);
+          }
+        } else {
+          const picked = h.algorithm.pick({})!.id;
+          assert.ok(available.has(picked), `picked unavailable ${picked}`);
+          const best = Math.min(...[...available].map(score));
+          assert.ok(Math.abs(score(picked) - best) < 1e-9, `step ${step}: picked ${picked} scoring ${score(picked)}, best ${best}`);
+        }
+      }
+    });
+  }
+});

@@ -15,23 +15,37 @@ export function createLeastConnections<T extends Candidate>(): SelectionAlgorith
     const diff = sa.inFlight * sb.weight - sb.inFlight * sa.weight;
     return diff !== 0 ? diff < 0 : turns.before(a, b);
   });
+  // The server just picked, whose tie-break stamp changed but which has not been re-sorted yet: the in-flight
+  // change that follows a pick re-sorts it anyway, so one sift serves both (flushed before anything else).
+  let unsorted = -1;
+  const flush = () => {
+    if (unsorted === -1) return;
+    const id = unsorted;
+    unsorted = -1;
+    heap.update(id);
+  };
   return {
     name: 'least_connections',
     available(server) {
+      flush();
       servers[server.id] = server;
       heap.push(server.id);
     },
     unavailable(server) {
+      flush();
       heap.remove(server.id);
     },
     loadChanged(server) {
+      if (unsorted !== server.id) flush();
+      unsorted = -1;
       heap.update(server.id);
     },
     pick() {
+      flush();
       const id = heap.peek();
       if (id === -1) return undefined;
       turns.picked(id);
-      heap.update(id);
+      unsorted = id;
       return servers[id];
     },
   };

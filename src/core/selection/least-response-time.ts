@@ -28,28 +28,43 @@ export function createLeastResponseTime<T extends Candidate>(): SelectionAlgorit
     const scoreB = lb * (sb.inFlight + 1) * sa.weight;
     return scoreA !== scoreB ? scoreA < scoreB : turns.before(a, b);
   });
+  // The server just picked, whose tie-break stamp changed but which has not been re-sorted yet: the in-flight
+  // change that follows a pick re-sorts it anyway, so one sift serves both (flushed before anything else).
+  let unsorted = -1;
+  const flush = () => {
+    if (unsorted === -1) return;
+    const id = unsorted;
+    unsorted = -1;
+    heap.update(id);
+  };
   return {
     name: 'least_response_time',
     available(server) {
+      flush();
       servers[server.id] = server;
       heap.push(server.id);
     },
     unavailable(server) {
+      flush();
       heap.remove(server.id);
     },
     loadChanged(server) {
+      if (unsorted !== server.id) flush();
+      unsorted = -1;
       heap.update(server.id);
     },
     responded(server, ms) {
+      flush();
       const previous = ewma[server.id];
       ewma[server.id] = previous === undefined ? ms : previous + LEAST_RESPONSE_TIME_ALPHA * (ms - previous);
       heap.update(server.id);
     },
     pick() {
+      flush();
       const id = heap.peek();
       if (id === -1) return undefined;
       turns.picked(id);
-      heap.update(id);
+      unsorted = id;
       return servers[id];
     },
   };

@@ -10,6 +10,8 @@ export class WeightedSampler {
   #tree = new Float64Array(16);
   #weights = new Float64Array(16);
   #total = 0;
+  /** Highest power of two not above the tree's size: where the descent starts. */
+  #top = 16;
 
   get total(): number {
     return this.#total;
@@ -37,7 +39,7 @@ export class WeightedSampler {
     const tree = this.#tree;
     let position = 0;
     // Descend from the highest power of two: O(log n) with no division.
-    for (let step = highestPowerOfTwo(tree.length); step > 0; step >>= 1) {
+    for (let step = this.#top; step > 0; step >>= 1) {
       const next = position + step;
       if (next <= tree.length && tree[next - 1]! <= target) {
         position = next;
@@ -57,6 +59,7 @@ export class WeightedSampler {
     weights.set(this.#weights);
     this.#weights = weights;
     this.#tree = new Float64Array(size);
+    this.#top = size;
     // O(n) rebuild, only when the pool outgrows the capacity (amortised by doubling).
     for (let i = 0; i < size; i++) {
       const tree = this.#tree;
@@ -65,10 +68,4 @@ export class WeightedSampler {
       if (parent < size) tree[parent]! += tree[i]!;
     }
   }
-}
-
-function highestPowerOfTwo(n: number): number {
-  let p = 1;
-  while (p * 2 <= n) p *= 2;
-  return p;
 }
