@@ -8,7 +8,7 @@ import { logger } from './logging.ts';
 import { Metrics } from './stats/metrics.ts';
 import type { ClientInfo, HeaderRuleOptions } from './proxy/forwarded-headers.ts';
 import { isAdminTarget, requestTarget } from './proxy/request-target.ts';
-import { createSelector } from './selection/selector.ts';
+import { createRequestSelection } from './selection/request-selection.ts';
 import { ServerPool } from './upstream/server-pool.ts';
 import { buildStatsReport, type StatsReport } from './stats/stats-report.ts';
 import type { UpstreamClient } from './upstream/upstream-client.ts';
@@ -39,7 +39,7 @@ export function createBalancer(
 ): Balancer {
   const startedAt = performance.now();
   const pool = new ServerPool(servers);
-  const selector = createSelector(pool, { algorithm: config.algorithm, hashFallback: config.hashFallback });
+  const selector = createRequestSelection(pool, config);
   const inFlight = new InFlightTracker((server) => selector.loadChanged(server));
   const metrics = new Metrics(pool.servers.length);
   const health = new HealthChecker(
