@@ -12,6 +12,7 @@
  * key (one of 1024 precomputed strings) on every pick. The pool is built once per size, outside the timing.
  */
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { bench, do_not_optimize, group, run, summary } from 'mitata';
 import { ALGORITHM_NAMES, type SelectionContext } from '../src/core/selection/algorithm.ts';
 import { createSelector } from '../src/core/selection/selector.ts';
@@ -80,7 +81,7 @@ const rows: Row[] = result.benchmarks.flatMap((trial) =>
 
 // Compact summary: average ns per pick, one line per algorithm and state.
 const fmt = (ns: number | null) => (ns === null ? 'error' : ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(1)} ns`);
-console.log(`\nns per pick (average), ${runtimeName()}\n`);
+console.log(`\nns per pick + in-flight up and down (average), ${runtimeName()}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
 console.log(`| algorithm | state | ${SIZES.map((n) => `n=${n}`).join(' | ')} |`);
 console.log(`| --- | --- | ${SIZES.map(() => '---:').join(' | ')} |`);
 for (const name of ALGORITHM_NAMES) {
@@ -92,7 +93,7 @@ for (const name of ALGORITHM_NAMES) {
 
 if (wantJson) {
   const file = new URL('./results/selection.json', import.meta.url);
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), runtime: runtimeName(), rows }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), runtime: runtimeName(), loadAverage: loadavg(), rows }, null, 2)}\n`);
   console.log(`\nwrote ${file.pathname}`);
 }
 
