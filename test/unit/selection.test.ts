@@ -347,3 +347,28 @@ describe('heap-based algorithms agree with a full scan', () => {
     });
   }
 });
+
+describe('weighted sampling', () => {
+  test('draws each slot with probability weight / total, also with very unequal weights and after changes (seed 12, 200,000 draws)', async () => {
+    const { WeightedSampler } = await import('../../src/core/selection/weighted-sampler.ts');
+    const sampler = new WeightedSampler();
+    const random = seededRandom(12);
+    // 1000 against 1s makes stochastic acceptance fail often, so the exact tree descent is exercised too.
+    for (const [slot, weight] of [[0, 1], [1, 1000], [2, 3], [3, 7], [40, 2]] as const) sampler.set(slot, weight);
+    sampler.set(3, 0);
+    sampler.set(2, 5);
+    const weights = new Map([[0, 1], [1, 1000], [2, 5], [40, 2]]);
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 200_000; i++) {
+      const slot = sampler.sample(random);
+      counts.set(slot, (counts.get(slot) ?? 0) + 1);
+    }
+    assert.equal(counts.get(3), undefined, 'a slot set to 0 was drawn');
+    for (const [slot, weight] of weights) {
+      const expected = (200_000 * weight) / 1008;
+      // Five standard deviations of a binomial count.
+      const bound = 5 * Math.sqrt(expected * (1 - weight / 1008));
+      assert.ok(Math.abs((counts.get(slot) ?? 0) - expected) <= bound, `slot ${slot}: ${counts.get(slot)} draws, expected ${expected.toFixed(0)} ± ${bound.toFixed(0)}`);
+    }
+  });
+});
