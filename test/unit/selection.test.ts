@@ -105,6 +105,13 @@ describe('weighted_round_robin (earliest deadline first)', () => {
     }
   });
 
+  test('the schedule is unchanged after 2^20 cycles, when deadlines are shifted back to keep their precision', () => {
+    const h = harness('weighted_round_robin', [2, 1]);
+    const first = h.picks(30);
+    for (let i = 0; i < 2 ** 20; i++) h.algorithm.pick({}), h.algorithm.pick({}), h.algorithm.pick({});
+    assert.deepEqual(h.picks(30), first);
+  });
+
   test('interleaves 3,2,1 as a b a c b a', () => {
     assert.deepEqual(harness('weighted_round_robin', [3, 2, 1]).picks(6), [0, 1, 0, 2, 1, 0]);
   });

@@ -8,13 +8,13 @@ export function createLeastConnections<T extends Candidate>(): SelectionAlgorith
   // Under light load every server often has 0 in flight; ties go to the one picked longest ago, which rotates
   // them in id order instead of always sending them to the lowest id.
   const turns = new TurnStamps();
-  // inFlight/weight compared by cross-multiplying, so 2/2 and 1/1 tie exactly instead of depending on division.
-  const heap = new IndexedHeap((a, b) => {
-    const sa = servers[a]!;
-    const sb = servers[b]!;
-    const diff = sa.inFlight * sb.weight - sb.inFlight * sa.weight;
-    return diff !== 0 ? diff < 0 : turns.before(a, b);
-  });
+  const heap = new IndexedHeap();
+  // inFlight / weight as a double: division is correctly rounded, so equal ratios such as 2/2 and 1/1 give the
+  // same double and tie exactly.
+  const place = (id: number) => {
+    const server = servers[id]!;
+    heap.set(id, server.inFlight / server.weight, turns.of(id));
+  };
   // The server just picked, whose tie-break stamp changed but which has not been re-sorted yet: the in-flight
   // change that follows a pick re-sorts it anyway, so one sift serves both (flushed before anything else).
   let unsorted = -1;
@@ -22,14 +22,14 @@ export function createLeastConnections<T extends Candidate>(): SelectionAlgorith
     if (unsorted === -1) return;
     const id = unsorted;
     unsorted = -1;
-    heap.update(id);
+    if (heap.has(id)) place(id);
   };
   return {
     name: 'least_connections',
     available(server) {
       flush();
       servers[server.id] = server;
-      heap.push(server.id);
+      place(server.id);
     },
     unavailable(server) {
       flush();
@@ -38,7 +38,7 @@ export function createLeastConnections<T extends Candidate>(): SelectionAlgorith
     loadChanged(server) {
       if (unsorted !== server.id) flush();
       unsorted = -1;
-      heap.update(server.id);
+      if (heap.has(server.id)) place(server.id);
     },
     pick() {
       flush();

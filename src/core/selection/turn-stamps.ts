@@ -1,14 +1,14 @@
 /** Breaks ties between equally loaded servers by "picked longest ago", which rotates them in id order. */
 
-/** Servers never picked order by id, ahead of every picked one. */
-const NEVER = -(2 ** 40);
+/** Servers never picked come first (ordered by id, the heap's last tie-break), ahead of every picked one. */
+const NEVER = -1;
 
 export class TurnStamps {
   readonly #stamp: number[] = [];
   #clock = 0;
 
-  before(a: number, b: number): boolean {
-    return (this.#stamp[a] ?? NEVER + a) < (this.#stamp[b] ?? NEVER + b);
+  of(id: number): number {
+    return this.#stamp[id] ?? NEVER;
   }
 
   picked(id: number): void {

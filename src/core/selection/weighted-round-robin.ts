@@ -2,30 +2,38 @@
 import type { Candidate, SelectionAlgorithm } from './algorithm.ts';
 import { IndexedHeap } from './indexed-heap.ts';
 
+/** Cycle numbers are shifted back to 0 past this, so deadlines keep 2^-32 of precision (see below). */
+const REBASE_CYCLE = 2 ** 20;
+
 /**
  * A cycle is sum-of-weights picks. Server i's k-th turn in cycle c (k = 1..w_i) has the deadline
  * c + (2k - 1) / (2 w_i): its turns sit at the midpoints of w_i equal slices of the cycle, so they are spread
  * evenly, and every deadline of cycle c lies strictly inside (c, c + 1), so each cycle holds exactly w_i turns
- * of each server. Deadlines are kept as (cycle, 2k - 1, 2 w_i) and compared by cross-multiplication: exact
- * integers, no drift however long it runs. Equal deadlines go to the lower id. Weights 5,1,1 give a a a b c a a.
+ * of each server. Equal deadlines go to the lower id. Weights 5,1,1 give a a a b c a a.
+ *
+ * Deadlines are doubles: equal fractions round identically, and with c kept below 2^20 two different deadlines
+ * of one cycle stay distinct while the product of their servers' weights is below about 10^9 (above that, turns
+ * a hair apart may swap; the per-cycle counts stay exact, since c + (2k - 1) / 2w < c + 1 in doubles for any
+ * allowed weight).
  */
 export function createWeightedRoundRobin<T extends Candidate>(): SelectionAlgorithm<T> {
   const servers: T[] = [];
   const cycle: number[] = [];
   /** 2k - 1 for the server's next turn. */
   const turn: number[] = [];
+  const heap = new IndexedHeap();
   /** The deadline of the last pick: a server that joins starts from here, so it neither banks credit nor floods. */
   let nowCycle = 0;
   let nowTurn = 0;
   let nowSpan = 1;
 
-  const before = (a: number, b: number): boolean => {
-    if (cycle[a] !== cycle[b]) return cycle[a]! < cycle[b]!;
-    const left = turn[a]! * 2 * servers[b]!.weight;
-    const right = turn[b]! * 2 * servers[a]!.weight;
-    return left !== right ? left < right : a < b;
+  const place = (id: number) => heap.set(id, cycle[id]! + turn[id]! / (2 * servers[id]!.weight), 0);
+
+  const rebase = () => {
+    for (const id of heap.ids) cycle[id]! -= nowCycle;
+    nowCycle = 0;
+    for (const id of [...heap.ids]) place(id);
   };
-  const heap = new IndexedHeap(before);
 
   return {
     name: 'weighted_round_robin',
@@ -33,7 +41,7 @@ export function createWeightedRoundRobin<T extends Candidate>(): SelectionAlgori
       const id = server.id;
       servers[id] = server;
       // The first turn of this server's own grid that lies strictly after "now" in the current cycle:
-      // the smallest odd m with m / 2w > nowTurn / nowSpan.
+      // the smallest odd m with m / 2w > nowTurn / nowSpan (integers: exact).
       const span = 2 * server.weight;
       let m = Math.floor((span * nowTurn) / nowSpan) + 1;
       if (m % 2 === 0) m++;
@@ -44,7 +52,7 @@ export function createWeightedRoundRobin<T extends Candidate>(): SelectionAlgori
         cycle[id] = nowCycle;
         turn[id] = m;
       }
-      heap.push(id);
+      place(id);
     },
     unavailable(server) {
       heap.remove(server.id);
@@ -62,7 +70,8 @@ export function createWeightedRoundRobin<T extends Candidate>(): SelectionAlgori
       } else {
         turn[id]! += 2;
       }
-      heap.update(id);
+      place(id);
+      if (nowCycle >= REBASE_CYCLE) rebase();
       return server;
     },
   };
