@@ -24,8 +24,9 @@ export const SERVERS: readonly SimServer[] = [
 
 export const LOAD = {
   /**
-   * Poisson arrivals per second: 22% of the five servers' combined capacity outside spikes (2,760/s), and the
-   * most an even split can give the slow server (capacity 160/s) without its queue growing without bound.
+   * Poisson arrivals per second: 22% of the five servers' combined capacity outside spikes (2,760/s), and low
+   * enough that an even split gives the slow server 120 of the 160 requests/s it can serve (a faster rate
+   * overloads it under round robin, and p99 grows with the length of the run).
    */
   ratePerSecond: 600,
   durationMs: 30_000,
