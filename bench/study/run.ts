@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { ALGORITHM_NAMES } from '../../src/core/selection/algorithm.ts';
-import { PEAK_EWMA_DECAY_MS, PEAK_EWMA_DEFAULT_MS } from '../../src/core/selection/peak-ewma.ts';
+import { PEAK_EWMA_DECAY_MS } from '../../src/core/selection/peak-ewma.ts';
 import { renderChart } from './chart.ts';
 import { LOAD, SERVERS } from './scenario.ts';
 import { simulate } from './simulate.ts';
@@ -22,7 +22,7 @@ const lines = [
   '`src/core/selection/`, driven by a discrete-event simulation with a simulated clock: the same Poisson arrivals',
   `(${LOAD.ratePerSecond} requests/s for ${LOAD.durationMs / 1000} s, seed ${LOAD.seed}) go through each algorithm, all weights 1.`,
   'Latency is the time from selection to the response (queueing at the server included); an error is a 500.',
-  `consistent_hash hashes one of ${LOAD.users} user ids per request. peak_ewma uses τ = ${PEAK_EWMA_DECAY_MS / 1000} s and assumes ${PEAK_EWMA_DEFAULT_MS} ms before a server's first sample.`,
+  `consistent_hash hashes one of ${LOAD.users} user ids per request. peak_ewma uses τ = ${PEAK_EWMA_DECAY_MS / 1000} s.`,
   'Not simulated: network time, the proxy\'s own overhead, health checks (a 500 does not take a server out), retries.',
   'Agreement with a live run on loopback has not been checked yet.',
   '',

@@ -3,7 +3,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALGORITHM_NAMES, type AlgorithmName, type AlgorithmOptions, type Candidate, type SelectionAlgorithm } from '../../src/core/selection/algorithm.ts';
 import { createAlgorithm } from '../../src/core/selection/create-algorithm.ts';
-import { PEAK_EWMA_DEFAULT_MS } from '../../src/core/selection/peak-ewma.ts';
 import { seededRandom } from '../../src/core/selection/seeded-random.ts';
 
 interface TestServer extends Candidate {
@@ -266,12 +265,17 @@ describe('peak_ewma', () => {
     return { h, advance: (ms: number) => (now += ms), sample: (id: number, ms: number) => h.algorithm.responded!(h.servers[id]!, ms) };
   }
 
-  test(`an unsampled server is assumed to take ${PEAK_EWMA_DEFAULT_MS} ms: a sampled 10 ms server wins, a 100 ms one loses`, () => {
+  test('an unsampled server is tried while idle, but not flooded while its first request is in flight', () => {
     const { h, sample } = clocked([1, 1]);
-    sample(0, 10);
-    assert.deepEqual(countIds(h.picks(100), 2), [100, 0]);
-    sample(0, 100);
-    assert.deepEqual(countIds(h.picks(100), 2), [0, 100]);
+    sample(0, 1);
+    // Server 1 has no sample and nothing in flight: cost 0, it wins every draw against a 1 ms server.
+    assert.deepEqual(countIds(h.picks(20), 2), [0, 20]);
+    h.setLoad(1, 1);
+    // Its first request is in flight and unanswered: now the sampled server wins.
+    assert.deepEqual(countIds(h.picks(20), 2), [20, 0]);
+    sample(1, 2);
+    h.setLoad(1, 0);
+    assert.deepEqual(countIds(h.picks(20), 2), [20, 0]);
   });
 
   test('a latency peak counts at once; lower samples pull it down only as time passes (τ = 10 s)', () => {

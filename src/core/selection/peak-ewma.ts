@@ -8,8 +8,13 @@ import { WeightedSampler } from './weighted-sampler.ts';
  * whatever the request rate, so the estimate follows time rather than request count.
  */
 export const PEAK_EWMA_DECAY_MS = 10_000;
-/** Latency assumed for a server with no sample yet (Linkerd's default RTT). It does not decay. */
-export const PEAK_EWMA_DEFAULT_MS = 30;
+/**
+ * A server with no sample yet (Finagle's rule): while it has nothing in flight its cost is 0, so it is tried as
+ * soon as it is drawn; while its first request is in flight its cost is this penalty, so a new or returning
+ * server is not flooded before it has answered once. (A fixed guess such as Linkerd's 30 ms would starve a new
+ * server for ever behind servers that answer in 1 ms, since it would never be chosen to get a sample.)
+ */
+export const PEAK_EWMA_UNSAMPLED_PENALTY_MS = 1e9;
 
 /**
  * Each server keeps an estimate E and the time t of its last sample. Read at time now, the estimate is
@@ -25,14 +30,12 @@ export function createPeakEwma<T extends Candidate>(random: RandomSource = Math.
   const sampler = new WeightedSampler();
   const pair: [number, number] = [-1, -1];
 
-  const current = (id: number, at: number): number => {
-    const stamp = sampledAt[id];
-    if (stamp === undefined) return PEAK_EWMA_DEFAULT_MS;
-    return estimate[id]! * Math.exp(-Math.max(at - stamp, 0) / PEAK_EWMA_DECAY_MS);
-  };
   const cost = (id: number, at: number): number => {
     const server = servers[id]!;
-    return (current(id, at) * (server.inFlight + 1)) / server.weight;
+    const stamp = sampledAt[id];
+    if (stamp === undefined) return server.inFlight === 0 ? 0 : PEAK_EWMA_UNSAMPLED_PENALTY_MS;
+    const current = estimate[id]! * Math.exp(-Math.max(at - stamp, 0) / PEAK_EWMA_DECAY_MS);
+    return (current * (server.inFlight + 1)) / server.weight;
   };
 
   return {
