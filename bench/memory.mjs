@@ -20,6 +20,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { findSystemNode } from '../scripts/lib/processes.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MIB = 1024 * 1024;
@@ -47,24 +48,8 @@ function parseArgs(argv) {
   return out;
 }
 
-/** The first `node` on PATH outside node_modules (the system Node, here "node20"). */
-function systemNode() {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir || dir.split(path.sep).includes('node_modules')) continue;
-    const p = path.join(dir, 'node');
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.realpathSync(p).split(path.sep).includes('node_modules')) continue;
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
-
 const RUNTIMES = {
-  node20: () => ({ cmd: systemNode(), args: ['--import', 'tsx', 'src/runtimes/node.ts'] }),
+  node20: () => ({ cmd: findSystemNode(), args: ['--import', 'tsx', 'src/runtimes/node.ts'] }),
   node26: () => ({ cmd: path.join(ROOT, 'node_modules/node/bin/node'), args: ['--import', 'tsx', 'src/runtimes/node.ts'] }),
   deno: () => ({ cmd: path.join(ROOT, 'node_modules/.bin/deno'), args: ['run', '-A', 'src/runtimes/deno.ts'] }),
   bun: () => ({ cmd: path.join(ROOT, 'node_modules/.bin/bun'), args: ['run', 'src/runtimes/bun.ts'] }),

@@ -16,12 +16,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { describeExit, findSystemNode, freePort, killGroup } from '../scripts/lib/processes.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -78,7 +78,7 @@ const PEERS = [
 /** --quick runs these: nginx, one Fairway per runtime, one peer. */
 const QUICK_TARGETS = [BASELINE, 'fairway-node20-rr', 'fairway-deno-rr', 'fairway-bun-rr', 'http-proxy'];
 
-function buildTargets(tools, variants) {
+function buildTargets(tools, variants, baselineRoot = null) {
   const targets = [
     { name: 'direct', label: 'backend directly (ceiling)', kind: 'ceiling', direct: true },
     {
@@ -96,16 +96,20 @@ function buildTargets(tools, variants) {
       launch: ({ port, backends, tmp }) => haproxyLaunch(tools.haproxy.path, tmp, port, backends),
     },
   ];
+  // With --baseline-root, every Fairway target gets a twin run from another checkout (say, main before a change),
+  // interleaved in the same rounds, so a before/after comparison shares each round's nginx and machine state.
+  const roots = baselineRoot ? [{ suffix: '', cwd: ROOT, note: '' }, { suffix: '-base', cwd: baselineRoot, note: ` (baseline ${path.basename(baselineRoot)})` }] : [{ suffix: '', cwd: ROOT, note: '' }];
   for (const runtime of FAIRWAY_RUNTIMES(tools)) {
-    for (const variant of variants) {
+    for (const variant of variants) for (const root of roots) {
       targets.push({
-        name: `fairway-${runtime.id}-${variant.id}`,
-        label: `Fairway, ${runtime.label}, ${variant.label}`,
+        name: `fairway-${runtime.id}-${variant.id}${root.suffix}`,
+        label: `Fairway, ${runtime.label}, ${variant.label}${root.note}`,
         kind: 'fairway',
         missing: runtime.missing,
         launch: ({ port, backends }) => ({
           cmd: runtime.cmd,
           args: runtime.args,
+          cwd: root.cwd,
           env: {
             HOST: '127.0.0.1',
             PORT: String(port),
@@ -227,6 +231,8 @@ function usage() {
   --targets REGEX            only targets whose name matches (nginx-proxy is always kept as the baseline)
   --fairway-variant ID:K=V[,K=V...]
                              extra Fairway variant run on every runtime, e.g. 'w2:ALGORITHM=round_robin,WORKERS=2'
+  --baseline-root DIR        also run every Fairway target from the checkout DIR (targets named ...-base),
+                             interleaved in the same rounds: a before/after comparison in one run
   --no-install               never apt-get install missing tools
                              (env BENCH_PRETEND_MISSING=nginx,haproxy treats those as missing, to try the fallbacks)
   --out NAME                 write bench/results/NAME.json and NAME.md (default: latest; quick for --quick;
@@ -237,7 +243,7 @@ function usage() {
 }
 
 function parseArgs(argv) {
-  const opts = { quick: false, scenarios: null, rounds: null, duration: null, warmup: null, targets: null, variants: [], install: true, keepTmp: false, list: false, out: null };
+  const opts = { quick: false, scenarios: null, rounds: null, duration: null, warmup: null, targets: null, variants: [], baselineRoot: null, install: true, keepTmp: false, list: false, out: null };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let inline;
@@ -263,6 +269,11 @@ function parseArgs(argv) {
       case '--warmup': { const v = Number(value()); if (!(v >= 0)) fail('--warmup needs a number >= 0'); opts.warmup = v; break; }
       case '--targets': opts.targets = new RegExp(value()); break;
       case '--fairway-variant': opts.variants.push(parseVariant(value())); break;
+      case '--baseline-root': {
+        opts.baselineRoot = path.resolve(value());
+        if (!fs.existsSync(path.join(opts.baselineRoot, 'src', 'runtimes', 'node.ts'))) fail(`--baseline-root ${opts.baselineRoot}: no src/runtimes/node.ts there; give a Fairway checkout`);
+        break;
+      }
       case '--no-install': opts.install = false; break;
       case '--keep-tmp': opts.keepTmp = true; break;
       case '--out': opts.out = value(); if (!/^[\w.-]+$/.test(opts.out)) fail('--out takes a plain file name stem'); break;
@@ -281,7 +292,7 @@ function parseArgs(argv) {
   opts.duration ??= opts.quick ? 2 : 8;
   opts.warmup ??= opts.quick ? 1 : 2;
   // Ad-hoc runs must not overwrite the results the README quotes.
-  opts.out ??= opts.quick ? 'quick' : opts.targets || opts.variants.length ? 'custom' : 'latest';
+  opts.out ??= opts.quick ? 'quick' : opts.targets || opts.variants.length || opts.baselineRoot ? 'custom' : 'latest';
   return opts;
 }
 
@@ -315,10 +326,10 @@ function isExecutable(file) {
   }
 }
 
-/** First `name` on PATH; with skipNodeModules, ignores node_modules/.bin (npm run puts the npm `node` package first). */
-function which(name, { skipNodeModules = false } = {}) {
+/** First `name` on PATH, then in the sbin folders a non-root PATH may lack. */
+function which(name) {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir || (skipNodeModules && dir.split(path.sep).includes('node_modules'))) continue;
+    if (!dir) continue;
     const file = path.join(dir, name);
     if (isExecutable(file)) return file;
   }
@@ -375,7 +386,7 @@ function ensureSystemTools(install) {
 
 function findRuntimes() {
   const tools = {};
-  const node20 = which('node', { skipNodeModules: true });
+  const node20 = findSystemNode();
   if (node20) {
     const version = capture(node20, ['--version']);
     if (/^v\d+\./.test(version)) tools.node20 = { path: node20, version: version.slice(1) };
@@ -432,25 +443,13 @@ function startProcess(name, cmd, args, { env = {}, logFile, cwd = ROOT, pipe = f
   return proc;
 }
 
-function killGroup(pid, signal) {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
 /** SIGTERM, then SIGKILL after the grace period. Returns how it ended. */
 async function stopProcess(proc, graceMs = STOP_GRACE_MS) {
   if (proc.exitInfo) return { ...proc.exitInfo, before: 'exited on its own' };
-  killGroup(proc.pid, 'SIGTERM');
+  killGroup(proc.child, 'SIGTERM');
   const ended = await Promise.race([proc.exited, sleep(graceMs).then(() => null)]);
   // Sweep the group: workers (nginx) normally leave with their master, this catches any that did not.
-  killGroup(proc.pid, 'SIGKILL');
+  killGroup(proc.child, 'SIGKILL');
   if (ended) return ended;
   const killed = await Promise.race([proc.exited, sleep(2_000).then(() => ({ code: null, signal: 'unkillable?' }))]);
   return { ...killed, needed: 'SIGKILL' };
@@ -472,7 +471,7 @@ function removeTmp() {
 }
 
 process.on('exit', () => {
-  for (const proc of live.values()) killGroup(proc.pid, 'SIGKILL');
+  for (const proc of live.values()) killGroup(proc.child, 'SIGKILL');
   removeTmp();
 });
 let interrupted = false;
@@ -497,18 +496,6 @@ function tail(file, lines = 15) {
   } catch {
     return '(no log)';
   }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** One HTTP request on a fresh connection; resolves with status and body length, bounded by timeoutMs. */
@@ -567,12 +554,6 @@ async function waitReady(proc, url, deadlineMs) {
     await sleep(100);
   }
   throw new Error(`${proc.name} did not answer ${url} within ${deadlineMs} ms (last: ${last}); log:\n${tail(proc.logFile)}`);
-}
-
-function describeExit(info) {
-  if (!info) return 'still running';
-  if (info.error) return info.error;
-  return info.signal ? `signal ${info.signal}` : `exit code ${info.code}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -701,7 +682,7 @@ async function runWrk(wrk, { url, connections, seconds, script }) {
   let out = '';
   proc.child.stdout.on('data', (d) => (out += d));
   proc.child.stderr.on('data', (d) => (out += d));
-  const killer = setTimeout(() => killGroup(proc.pid, 'SIGKILL'), seconds * 1000 + WRK_SLACK_MS);
+  const killer = setTimeout(() => killGroup(proc.child, 'SIGKILL'), seconds * 1000 + WRK_SLACK_MS);
   const exit = await proc.exited;
   clearTimeout(killer);
   const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
@@ -833,7 +814,7 @@ async function runOne(ctx, target, scenarioName, round) {
       const spec = target.launch({ port, backends: backendSet.urls, tmp: ctx.tmp });
       const logFile = path.join(ctx.tmp, `${target.name}.${scenarioName}.r${round + 1}.log`);
       const t0 = performance.now();
-      proc = startProcess(target.name, spec.cmd, spec.args, { env: spec.env, logFile });
+      proc = startProcess(target.name, spec.cmd, spec.args, { env: spec.env, logFile, cwd: spec.cwd ?? ROOT });
       rec.logFile = logFile;
       if (spec.listeningLine) {
         const logged = await waitForListeningLine(proc, START_DEADLINE_MS);
@@ -1094,7 +1075,7 @@ async function main() {
     console.log('Scenarios:');
     for (const [n, s] of Object.entries(SCENARIOS)) console.log(`  ${n.padEnd(8)} ${s.desc}`);
     console.log('Targets:');
-    for (const t of buildTargets(tools, variants)) console.log(`  ${t.name.padEnd(24)} ${t.label}${t.missing ? `  [missing ${t.missing}]` : ''}${QUICK_TARGETS.includes(t.name) ? '  (quick)' : ''}`);
+    for (const t of buildTargets(tools, variants, opts.baselineRoot)) console.log(`  ${t.name.padEnd(24)} ${t.label}${t.missing ? `  [missing ${t.missing}]` : ''}${QUICK_TARGETS.includes(t.name) ? '  (quick)' : ''}`);
     return 0;
   }
 
@@ -1106,7 +1087,7 @@ async function main() {
     console.warn(`bench: open-file limit for children is ${fdLimit} (hard ${fd.hard}); scenarios with many connections need about ${needFds} and may show errors. Raise it with ulimit -n (as root) first.`);
   }
 
-  let targets = buildTargets(tools, variants);
+  let targets = buildTargets(tools, variants, opts.baselineRoot);
   const skipped = targets.filter((t) => t.missing).map((t) => ({ target: t.name, missing: t.missing }));
   for (const s of skipped) console.warn(`bench: skipping ${s.target}: missing ${s.missing}`);
   targets = targets.filter((t) => !t.missing);

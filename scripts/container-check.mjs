@@ -27,6 +27,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeExit, freePort, killGroup } from './lib/processes.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DOCKERFILE = path.join(REPO, 'Dockerfile');
@@ -507,9 +508,9 @@ async function finish(child, ms) {
   const result = await Promise.race([child.exited, timeout]);
   clearTimeout(timer);
   if (result !== 'timeout') return result;
-  killGroup(child);
+  killChildGroup(child);
   await child.exited;
-  return { code: null, signal: 'SIGKILL', timedOut: true };
+  return { code: null, signal: 'SIGKILL', timedOutAfterMs: ms };
 }
 
 /**
@@ -517,16 +518,8 @@ async function finish(child, ms) {
  * a process it started may live on in the group (e.g. node behind a shell-form `sh -c`) and hold its output
  * open. Not after 'close', once everything that held the output has exited.
  */
-function killGroup(child) {
-  if (child.pid === undefined || child.closed) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {}
-}
-
-function describeExit({ code, signal, timedOut }, ms) {
-  if (timedOut) return `did not finish within ${seconds(ms)} and was killed`;
-  return signal ? `was killed by ${signal}` : `exited with code ${code}`;
+function killChildGroup(child) {
+  if (!child.closed) killGroup(child, 'SIGKILL');
 }
 
 async function runStep(step) {
@@ -537,7 +530,7 @@ async function runStep(step) {
   const began = Date.now();
   const child = start(argv, { cwd, env, ...identity(step.user) }, { echo: true });
   const result = await finish(child, RUN_TIMEOUT_MS);
-  if (result.code !== 0) throw new Error(`the command ${describeExit(result, RUN_TIMEOUT_MS)}`);
+  if (result.code !== 0) throw new Error(`the command failed (${describeExit(result)})`);
   return `exit 0 in ${seconds(Date.now() - began)}`;
 }
 
@@ -597,18 +590,6 @@ function checkProductionModules(appDir) {
 
 // ---------------------------------------------------------------- running the container
 
-/** A port free on the HOST the app binds; the app gets it as PORT so the HEALTHCHECK's process.env.PORT matches. */
-function freePort(host) {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen({ host, port: 0 }, () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function canConnect(port) {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
@@ -660,20 +641,20 @@ async function startApp(image) {
       await sleep(100);
     }
     if (exited === null) {
-      killGroup(child);
+      killChildGroup(child);
       await child.exited;
       throw new Error(`not listening on port ${port} after ${seconds(START_TIMEOUT_MS)}; its output:\n${tail(child.lines)}`);
     }
     // Another process may have taken the free port between the probe and the app's listen().
     if (attempt < 3 && child.lines.some((l) => l.includes('EADDRINUSE'))) continue;
-    throw new Error(`it ${describeExit(exited)} before listening; its output:\n${tail(child.lines)}`);
+    throw new Error(`it ended (${describeExit(exited)}) before listening; its output:\n${tail(child.lines)}`);
   }
 }
 
 // ---------------------------------------------------------------- main
 
 function cleanup() {
-  for (const child of children) killGroup(child);
+  for (const child of children) killChildGroup(child);
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   tmp = undefined;
 }
@@ -776,7 +757,7 @@ async function main() {
       const port = await freePort(image.env.HOST || '0.0.0.0');
       const result = await runHealthcheck(image, port);
       if (result.code === 0) throw new Error(`it exited 0 with nothing listening on PORT=${port}; it would report a dead container healthy`);
-      return `${describeExit(result, image.healthcheck.timeoutMs)} with nothing on PORT=${port}`;
+      return `${describeExit(result)} with nothing on PORT=${port}`;
     });
   }
 
@@ -796,7 +777,7 @@ async function main() {
     if (!image.healthcheck) throw new Error('the Dockerfile has no HEALTHCHECK');
     const result = await runHealthcheck(image, app.port);
     if (result.code !== 0) {
-      throw new Error(`it ${describeExit(result, image.healthcheck.timeoutMs)}; its output:\n${tail(result.lines)}`);
+      throw new Error(`it ended (${describeExit(result)}); its output:\n${tail(result.lines)}`);
     }
     return `exit 0 in ${seconds(result.ms)}`;
   });
@@ -825,7 +806,7 @@ async function main() {
     const result = await finish(app.child, STOP_TIMEOUT_MS);
     const ms = Date.now() - began;
     if (result.code !== 0) {
-      throw new Error(`it ${describeExit(result, STOP_TIMEOUT_MS)} (docker would SIGKILL it); its output:\n${tail(app.child.lines)}`);
+      throw new Error(`it ended (${describeExit(result)}) (docker would SIGKILL it); its output:\n${tail(app.child.lines)}`);
     }
     const logged = logEvent(app.child.lines, 'shutdown') ? '; logged event=shutdown' : '';
     return `exit 0 after ${seconds(ms)}${logged}`;

@@ -5,38 +5,22 @@
 //   node scripts/test.mjs unit         unit tests only
 //   node scripts/test.mjs e2e          e2e suite only (FAIRWAY_RUNTIMES selects runtimes; default all four)
 //   node scripts/test.mjs conformance  conformance suite only (FAIRWAY_RUNTIMES as for e2e; includes 1 GiB each way per runtime)
+//   node scripts/test.mjs browser      the dashboard in Debian's Chromium (installs it with apt-get when missing, as root or in CI); not part of `all`
 //
 // Each step's output is streamed as it runs; its pass/fail counts are read from the runner's own
-// summary. The last line printed is `N passed, M failed` (totals). Exit 1 if any step failed,
+// summary. The last line printed is `N passed, M failed, K skipped` (totals). Exit 1 if any step failed,
 // exited non-zero, or printed no counts.
 //
 // Environment: FAIRWAY_RUNTIMES (e2e and conformance runtimes), FAIRWAY_STEP_TIMEOUT_MS (per step, default 20 min).
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readdirSync, realpathSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findSystemNode, killGroup } from './lib/processes.mjs';
+import { parseBun, parseDeno, parseNode } from './lib/test-counts.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STEP_TIMEOUT_MS = Number(process.env.FAIRWAY_STEP_TIMEOUT_MS ?? 20 * 60_000);
-
-const inNodeModules = (p) => p.split(/[\\/]/).includes('node_modules');
-
-/** The first `node` on PATH outside any node_modules folder (npm puts node_modules/.bin first). */
-function findSystemNode() {
-  const exe = process.platform === 'win32' ? 'node.exe' : 'node';
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir || inNodeModules(dir)) continue;
-    const candidate = path.join(dir, exe);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (inNodeModules(realpathSync(candidate))) continue;
-      return candidate;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
-}
 
 /** test/<dir>/*.test.ts, sorted, relative to the repo root (expanded here: Node 20's --test takes no globs). */
 function testFiles(dir) {
@@ -54,67 +38,16 @@ function testFiles(dir) {
 
 const stripAnsi = (s) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 
-function lastMatch(text, re) {
-  let m;
-  let last;
-  const g = new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g');
-  while ((m = g.exec(text)) !== null) last = m;
-  return last;
-}
-
-/** node:test, TAP (`# pass N`) or spec (`ℹ pass N`) reporter. */
-function parseNode(text) {
-  const pass = lastMatch(text, /^(?:#|ℹ) pass (\d+)\s*$/m);
-  const fail = lastMatch(text, /^(?:#|ℹ) fail (\d+)\s*$/m);
-  const cancelled = lastMatch(text, /^(?:#|ℹ) cancelled (\d+)\s*$/m);
-  const skipped = lastMatch(text, /^(?:#|ℹ) skipped (\d+)\s*$/m);
-  if (!pass || !fail) return undefined;
-  return {
-    passed: Number(pass[1]),
-    failed: Number(fail[1]) + (cancelled ? Number(cancelled[1]) : 0),
-    skipped: skipped ? Number(skipped[1]) : 0,
-  };
-}
-
-/**
- * deno test: `ok | 12 passed (30 steps) | 0 failed (…)` or `FAILED | 11 passed (28 steps) | 1 failed (2 steps) (…)`.
- * Deno counts each top-level node:test `describe` as one test and what runs inside it as steps, so the
- * step counts (when shown) are the ones comparable with Node's and Bun's per-test counts.
- */
-function parseDeno(text) {
-  const m = lastMatch(text, /^(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?/m);
-  if (!m) return undefined;
-  return { passed: Number(m[2] ?? m[1]), failed: Number(m[4] ?? m[3]) };
-}
-
-/** bun test: ` 12 pass` / ` 0 fail` lines. */
-function parseBun(text) {
-  const pass = lastMatch(text, /^\s*(\d+) pass\s*$/m);
-  const fail = lastMatch(text, /^\s*(\d+) fail\s*$/m);
-  if (!pass && !fail) return undefined;
-  return { passed: pass ? Number(pass[1]) : 0, failed: fail ? Number(fail[1]) : 0 };
-}
-
 let current; // the running step's child, for signal forwarding
 
-function killGroup(child, signal) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    // The step runs in its own process group: end it and the test processes it started, nothing else.
-    if (process.platform !== 'win32') process.kill(-child.pid, signal);
-    else child.kill(signal);
-  } catch {
-    try {
-      child.kill(signal);
-    } catch {
-      /* gone */
-    }
-  }
+/** Ends a step's process group (it and the test processes it started, nothing else) while the step runs. */
+function stopStep(child, signal) {
+  if (child && child.exitCode === null && child.signalCode === null) killGroup(child, signal);
 }
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
-    killGroup(current, 'SIGTERM');
+    stopStep(current, 'SIGTERM');
     process.exit(130);
   });
 }
@@ -147,8 +80,8 @@ function run(step) {
     const timer = setTimeout(() => {
       timedOut = true;
       console.error(`\n!!! ${step.name}: still running after ${STEP_TIMEOUT_MS} ms, stopping it`);
-      killGroup(child, 'SIGTERM');
-      setTimeout(() => killGroup(child, 'SIGKILL'), 5000).unref();
+      stopStep(child, 'SIGTERM');
+      setTimeout(() => stopStep(child, 'SIGKILL'), 5000).unref();
     }, STEP_TIMEOUT_MS);
     let spawnError;
     child.on('error', (e) => {
@@ -213,13 +146,19 @@ function steps(part) {
       });
     }
   }
+  if (part === 'browser') {
+    const browser = testFiles('browser');
+    if (browser.length === 0) out.push(missing('browser', 'no test/browser/*.test.ts files'));
+    else if (!node20) out.push(missing('browser', 'no system node on PATH outside node_modules'));
+    else out.push({ name: 'browser (chromium)', command: node20, args: ['--import', 'tsx', '--test', ...browser], parse: parseNode });
+  }
   return out;
 }
 
 async function main() {
   const part = process.argv[2] ?? 'all';
-  if (!['all', 'unit', 'e2e', 'conformance'].includes(part)) {
-    console.error(`usage: node scripts/test.mjs [unit|e2e|conformance]  (got "${part}")`);
+  if (!['all', 'unit', 'e2e', 'conformance', 'browser'].includes(part)) {
+    console.error(`usage: node scripts/test.mjs [unit|e2e|conformance|browser]  (got "${part}")`);
     process.exit(2);
   }
   const results = [];
@@ -252,13 +191,15 @@ async function main() {
   const passed = results.reduce((n, r) => n + r.passed, 0);
   // A step that failed without counting a failed test (crash, timeout, no counts) still counts as one failure.
   const failed = results.reduce((n, r) => n + (r.ok ? r.failed : Math.max(r.failed, 1)), 0);
+  const skipped = results.reduce((n, r) => n + (r.skipped ?? 0), 0);
   const allOk = results.length > 0 && results.every((r) => r.ok);
-  console.log(`${passed} passed, ${failed} failed`);
+  // CI reads the leading `N passed, M failed`: keep it first.
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exitCode = allOk ? 0 : 1;
 }
 
 main().catch((e) => {
   console.error(e);
-  console.log('0 passed, 1 failed');
+  console.log('0 passed, 1 failed, 0 skipped');
   process.exitCode = 1;
 });

@@ -13,7 +13,7 @@ import { ServerPool } from './upstream/server-pool.ts';
 import { buildStatsReport, type StatsReport } from './stats/stats-report.ts';
 import type { UpstreamClient } from './upstream/upstream-client.ts';
 import { WebForwarder } from './proxy/web-forwarder.ts';
-import type { WorkerIdentity } from './workers/workers.ts';
+import type { WorkerIdentity } from './workers/worker-identity.ts';
 
 export interface Balancer {
   /** The whole HTTP surface: /lb/* to the admin routes, everything else proxied. */

@@ -9,7 +9,9 @@ import { createDemoBackend } from './demo-backend.ts';
 import { configureLogging, logger, type Logger } from './logging.ts';
 import { Supervisor, type WorkerLauncher } from './workers/supervisor.ts';
 import type { UpstreamClient } from './upstream/upstream-client.ts';
-import { parseWorkerId, readyLine, resolveWorkerCount, WORKER_ID_VAR, workerIdentity } from './workers/workers.ts';
+import { readyLine } from './workers/ready-line.ts';
+import { resolveWorkerCount } from './workers/worker-count.ts';
+import { parseWorkerId, WORKER_ID_VAR, workerIdentity } from './workers/worker-identity.ts';
 
 import type { ClientInfo } from './proxy/forwarded-headers.ts';
 

@@ -14,11 +14,23 @@ export type LimitKey =
   | 'nonAsciiTarget'
   | 'headersWaitForBody'
   | 'lenientParsing'
-  | 'malformed505';
+  | 'malformed505'
+  | 'connectClosed'
+  | 'unknownMethod400'
+  | 'unknownMethodClosed'
+  | 'noPipelining';
 
 export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Record<LimitKey, string>>>>> = {
-  node20: {},
-  node26: {},
+  node20: {
+    connectClosed:
+      "node:http hands a CONNECT request to a 'connect' listener and, as there is none, closes the connection without an answer; the request never reaches Fairway",
+    unknownMethod400: "Node's parser does not know the method TRACK and answers 400 itself; the request never reaches Fairway",
+  },
+  node26: {
+    connectClosed:
+      "node:http hands a CONNECT request to a 'connect' listener and, as there is none, closes the connection without an answer; the request never reaches Fairway",
+    unknownMethod400: "Node's parser does not know the method TRACK and answers 400 itself; the request never reaches Fairway",
+  },
   deno: {
     preserveHost:
       "Deno's fetch ignores a Host header (a forbidden request header), so PRESERVE_HOST=true still sends the server's own host; the client's Host arrives only as X-Forwarded-Host",
@@ -35,6 +47,9 @@ export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Recor
     nonAsciiTarget: "Bun's server accepts raw UTF-8 bytes in the target and percent-encodes them (WHATWG URL)",
     malformed505:
       "Bun answers 505 HTTP Version Not Supported (not 400) to a request line it cannot split, such as a space inside the target or bare-LF line endings",
+    unknownMethodClosed: "Bun's parser does not know the method TRACK and closes the connection without an answer; the request never reaches Fairway",
+    noPipelining:
+      "Bun.serve closes the connection, answering nothing, when a second request arrives on it while the handler for the first is still awaiting (uWS's HTTP_RESPONSE_PENDING check, Bun 1.4.5); the first request may already have reached the server",
     headersWaitForBody:
       "Bun.serve holds back the end of a streamed response's head until the first body chunk (it picks Content-Length or chunked then), so headers alone never reach the client",
   },

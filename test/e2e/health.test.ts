@@ -1,7 +1,8 @@
 /** Active health checks, passive failure marking, and the 502/503/504 answers. */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { backendServers, closeBackends, startBackends, unusedPort, type Backend } from '../support/backends.ts';
+import { freePort } from '../../scripts/lib/processes.mjs';
+import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
 import { getStats, request, sequence, serverStats, waitForIdle, type HttpResponse } from '../support/http.ts';
 import { TEST_TIMEOUT_MS, pollUntil } from '../support/poll.ts';
 import { isEvent, startProxy, type ProxyHandle } from '../support/proxy-process.ts';
@@ -46,7 +47,11 @@ for (const runtime of selectedRuntimes()) {
         description: 'b reported unhealthy in /lb/stats',
       });
       const down = await p.waitForLog(isEvent('server_unhealthy'));
-      assert.ok(down, 'server_unhealthy logged');
+      assert.deepEqual(
+        { server: down.properties?.server, reason: down.properties?.reason, source: down.properties?.source, healthyServers: down.properties?.healthyServers },
+        { server: b.url, reason: 'status 500', source: 'active', healthyServers: 2 },
+        'server_unhealthy names b, the failed probe and what is left',
+      );
       const bRequestsBefore = b.requests.length;
       const seq = await sequence(p.url, 8);
       assert.ok(!seq.includes('b'), `unhealthy b still got traffic: ${seq.join(' ')}`);
@@ -141,7 +146,7 @@ for (const runtime of selectedRuntimes()) {
     });
 
     test('a server that refuses from the start is marked unhealthy by the start-up probe', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const port = await unusedPort();
+      const port = await freePort();
       backends = await startBackends([{ name: 'up' }]);
       const dead = `http://127.0.0.1:${port}`;
       proxy = await startProxy(runtime, { BACKEND_SERVERS: `${dead},${backends[0]!.url}` });

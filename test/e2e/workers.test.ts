@@ -44,17 +44,14 @@ function workerPids(proxy: ProxyHandle): number[] {
 /** /lb/stats over fresh connections until two distinct workers have answered (bounded). */
 async function statsFromBothWorkers(proxy: ProxyHandle): Promise<Map<number, WorkerStats>> {
   const seen = new Map<number, WorkerStats>();
-  let asked = 0;
   await pollUntil(
     async () => {
-      asked++;
       const stats = (await getStats(proxy.url)) as WorkerStats;
       seen.set(stats.worker.id, stats);
       return seen.size >= 2;
     },
     { timeoutMs: 20_000, intervalMs: 5, description: `two distinct worker ids in /lb/stats (seen ${[...seen.keys()].join(', ') || 'none'})` },
   );
-  assert.ok(asked >= 2);
   return seen;
 }
 
@@ -113,13 +110,14 @@ for (const runtime of selectedRuntimes()) {
       // Fresh connections reach both workers; each answers for itself.
       const byWorker = await statsFromBothWorkers(proxy);
       assert.deepEqual([...byWorker.keys()].sort(), [1, 2]);
+      // Node before 22.12 has no reusePort, so its supervisor hands connections round; everywhere else the kernel does.
+      const spreadBy = runtime.name === 'node20' ? 'the supervisor, in turn' : 'the kernel';
       for (const [id, stats] of byWorker) {
         assert.deepEqual(stats.worker, {
           id,
           count: 2,
-          scope: stats.worker.scope,
+          scope: `this worker only: each of the 2 workers keeps its own counts; connections are spread over them by ${spreadBy}`,
         });
-        assert.match(stats.worker.scope, /^this worker only: each of the 2 workers keeps its own counts; connections are spread over them by /);
         // The rest of the document is as before, each worker with its own health checks.
         assert.equal(stats.algorithm, 'round_robin');
         assert.deepEqual(stats.servers.map((s) => s.url), backends.map((b) => b.url));
@@ -157,9 +155,9 @@ for (const runtime of selectedRuntimes()) {
         (l) => isEvent('worker_listening')(l) && l.properties?.worker === id && proxy!.events('worker_started').length === 3,
         TEST_TIMEOUT_MS / 2,
       );
-      assert.ok(restarted);
+      assert.equal(restarted.properties?.port, proxy.port, 'the restarted worker serves the same port');
       const pids = workerPids(proxy);
-      assert.equal(pids.length, 3);
+      assert.equal(new Set(pids).size, 3, `a new pid for the restarted worker: ${pids.join(', ')}`);
       assert.equal((await request(`${proxy.url}/x`)).status, 200);
       await pollUntil(async () => (await getStats(proxy!.url)).servers.length === 1, { description: 'stats answer' });
 

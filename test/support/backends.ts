@@ -310,12 +310,3 @@ export async function closeBackends(backends: Iterable<Backend | undefined>): Pr
 export function backendServers(backends: Backend[], weights?: number[]): string {
   return backends.map((b, i) => (weights ? `${b.url};weight=${weights[i]}` : b.url)).join(',');
 }
-
-/** A TCP port on 127.0.0.1 that nothing listens on (bound then released). */
-export async function unusedPort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}

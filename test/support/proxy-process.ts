@@ -3,6 +3,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { describeExit } from '../../scripts/lib/processes.mjs';
 import { REPO_ROOT, type Runtime } from './runtimes.ts';
 
 /** One parsed LogTape jsonLines record (fields we rely on; anything else is kept). */
@@ -190,7 +191,7 @@ function waitForLogLine(
     };
     const onExit = (info: ExitInfo) => {
       cleanup();
-      reject(new Error(`process exited (code ${info.code}, signal ${info.signal}) before ${what}\n${describeOutput(runtime, s)}`));
+      reject(new Error(`process ended (${describeExit(info)}) before ${what}\n${describeOutput(runtime, s)}`));
     };
     const timer = setTimeout(() => {
       cleanup();

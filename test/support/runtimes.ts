@@ -4,9 +4,9 @@
  * FAIRWAY_RUNTIMES selects a comma-separated subset (default: all four).
  * FAIRWAY_REPO_ROOT points the suite at another checkout (default: this repo).
  */
-import { accessSync, constants, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findSystemNode } from '../../scripts/lib/processes.mjs';
 
 export type RuntimeName = 'node20' | 'node26' | 'deno' | 'bun';
 export const RUNTIME_NAMES: readonly RuntimeName[] = ['node20', 'node26', 'deno', 'bun'];
@@ -22,39 +22,6 @@ export interface Runtime {
 export const REPO_ROOT: string = process.env.FAIRWAY_REPO_ROOT
   ? path.resolve(process.env.FAIRWAY_REPO_ROOT)
   : fileURLToPath(new URL('../../', import.meta.url));
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The system Node: the first `node` on PATH whose directory (and resolved location)
- * is not inside a node_modules folder. npm scripts put node_modules/.bin first on PATH,
- * so inside `npm test` a plain `node` would be the Node 26 devDependency.
- */
-export function findSystemNode(pathVar: string = process.env.PATH ?? ''): string | undefined {
-  const inNodeModules = (p: string) => p.split(/[\\/]/).includes('node_modules');
-  const exe = process.platform === 'win32' ? 'node.exe' : 'node';
-  for (const dir of pathVar.split(path.delimiter)) {
-    if (dir === '' || inNodeModules(dir)) continue;
-    const candidate = path.join(dir, exe);
-    if (!isExecutable(candidate)) continue;
-    let real = candidate;
-    try {
-      real = realpathSync(candidate);
-    } catch {
-      continue;
-    }
-    if (inNodeModules(real)) continue;
-    return candidate;
-  }
-  return undefined;
-}
 
 function runtime(name: RuntimeName): Runtime {
   const local = (...p: string[]) => path.join(REPO_ROOT, 'node_modules', ...p);

@@ -50,6 +50,16 @@ describe('parseConfig defaults', () => {
       hashKey: { kind: 'ip' },
       hashFallback: 'round_robin',
       sticky: undefined,
+      clientHeaderTimeoutMs: 60_000,
+      clientKeepAliveTimeoutMs: 75_000,
+      clientBodyTimeoutMs: 60_000,
+      upstreamReadTimeoutMs: 300_000,
+      via: true,
+      rewriteLocation: true,
+      accessLog: 'json',
+      adminToken: undefined,
+      adminPort: undefined,
+      adminHost: '127.0.0.1',
     });
   });
 
@@ -58,6 +68,7 @@ describe('parseConfig defaults', () => {
     for (const name of [
       'ALGORITHM', 'BACKEND_SERVERS', 'HOST', 'PORT', 'HEALTH_CHECK_PATH', 'HEALTH_CHECK_INTERVAL_MS',
       'HEALTH_CHECK_TIMEOUT_MS', 'UPSTREAM_TIMEOUT_MS', 'LOG_LEVEL', 'LOG_FORMAT', 'WORKERS',
+      'ACCESS_LOG', 'ADMIN_TOKEN', 'ADMIN_PORT', 'ADMIN_HOST',
     ]) env[name] = '';
     assert.deepEqual(configOf(env), configOf({}));
   });
@@ -244,13 +255,13 @@ describe('parseConfig rejects bad values', () => {
     }
   });
 
-  test('a zero interval or timeout is rejected as not positive', () => {
-    assert.equal(
+  test('a zero health-check interval or probe timeout is rejected with the reason; 0 for UPSTREAM_TIMEOUT_MS means no limit', () => {
+    assert.match(
       onlyError({ HEALTH_CHECK_INTERVAL_MS: '0' }, 'HEALTH_CHECK_INTERVAL_MS', '0'),
-      'HEALTH_CHECK_INTERVAL_MS="0" is not allowed; use a positive integer number of milliseconds',
+      /^HEALTH_CHECK_INTERVAL_MS="0" is not allowed: it is the time between health-check rounds, not a limit/,
     );
-    onlyError({ HEALTH_CHECK_TIMEOUT_MS: '0' }, 'HEALTH_CHECK_TIMEOUT_MS', '0');
-    onlyError({ UPSTREAM_TIMEOUT_MS: '0' }, 'UPSTREAM_TIMEOUT_MS', '0');
+    assert.match(onlyError({ HEALTH_CHECK_TIMEOUT_MS: '0' }, 'HEALTH_CHECK_TIMEOUT_MS', '0'), /rounds never overlap/);
+    assert.equal(configOf({ UPSTREAM_TIMEOUT_MS: '0' }).upstreamTimeoutMs, 0);
     onlyError({ HEALTH_CHECK_TIMEOUT_MS: '-5' }, 'HEALTH_CHECK_TIMEOUT_MS', '-5');
   });
 
@@ -396,5 +407,38 @@ describe('parseConfig WORKERS', () => {
     assert.equal(errors.length, 2, errors.join('\n'));
     assert.ok(errors[0]?.startsWith('PORT='));
     assert.ok(errors[1]?.startsWith('WORKERS='));
+  });
+});
+
+describe('parseConfig ACCESS_LOG and the admin settings', () => {
+  const TOKEN = '0123456789abcdef0123';
+
+  test('ACCESS_LOG is off, json or combined', () => {
+    for (const mode of ['off', 'json', 'combined']) assert.equal(configOf({ ACCESS_LOG: mode }).accessLog, mode);
+    onlyError({ ACCESS_LOG: 'common' }, 'ACCESS_LOG', 'common');
+  });
+
+  test('ADMIN_TOKEN, ADMIN_PORT and ADMIN_HOST are taken as given', () => {
+    const config = configOf({ ADMIN_TOKEN: TOKEN, ADMIN_PORT: '9090', ADMIN_HOST: '::1' });
+    assert.deepEqual([config.adminToken, config.adminPort, config.adminHost], [TOKEN, 9090, '::1']);
+  });
+
+  test('a short or spaced ADMIN_TOKEN is refused, and the message never shows the token', () => {
+    for (const token of ['short-secret', 'has a space in the middle!']) {
+      const errors = errorsOf({ ADMIN_TOKEN: token });
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]!, /^ADMIN_TOKEN \(value not shown\) is not allowed: it has \d+ characters.*at least 16 visible ASCII characters/);
+      assert.ok(!errors[0]!.includes(token), errors[0]);
+    }
+  });
+
+  test('ADMIN_PORT must differ from PORT, and is reported with other problems at once', () => {
+    assert.deepEqual(errorsOf({ PORT: '8080', ADMIN_PORT: '8080', LOG_LEVEL: 'loud' }), [
+      'LOG_LEVEL="loud" is not allowed; use one of: debug, info, warn, error',
+      'ADMIN_PORT="8080" is not allowed; it must differ from PORT (8080), or be unset to serve /lb/* on PORT',
+    ]);
+    assert.equal(configOf({ PORT: '0', ADMIN_PORT: '0' }).adminPort, 0, 'two free ports picked by the system never collide');
+    onlyError({ ADMIN_PORT: '70000' }, 'ADMIN_PORT', '70000');
+    onlyError({ ADMIN_HOST: 'http://127.0.0.1' }, 'ADMIN_HOST', 'http://127.0.0.1');
   });
 });

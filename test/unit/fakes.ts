@@ -181,6 +181,16 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     preserveHost: false,
     maxRequestBodyBytes: undefined,
     workers: 1,
+    clientHeaderTimeoutMs: 60_000,
+    clientKeepAliveTimeoutMs: 75_000,
+    clientBodyTimeoutMs: 60_000,
+    upstreamReadTimeoutMs: 300_000,
+    via: true,
+    rewriteLocation: true,
+    accessLog: 'off',
+    adminToken: undefined,
+    adminPort: undefined,
+    adminHost: '127.0.0.1',
     ...overrides,
   };
 }

@@ -1,7 +1,8 @@
 /** Header rules applied to forwarded requests and responses: X-Forwarded-*, Via, request id, Host. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor } from '../../src/core/proxy/forwarded-headers.ts';
+import { isForwardingHeader, prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor } from '../../src/core/proxy/forwarded-headers.ts';
+import { NodeHeaders } from '../../src/runtimes/node/node-headers.ts';
 
 const client = { address: '192.0.2.7' };
 const untrusted = { trustProxy: false, preserveHost: false };
@@ -89,5 +90,93 @@ describe('Via, Host and request id', () => {
     prepareClientResponseHeaders(passed, 'r', false);
     assert.equal(passed.get('content-encoding'), 'gzip');
     assert.equal(passed.get('content-length'), '20');
+  });
+});
+
+describe('spoofable forwarding headers (issue 8, defect 7)', () => {
+  const SPOOFED = {
+    'x-forwarded-port': '1',
+    'x-forwarded-prefix': '/admin',
+    'x-forwarded-server': 'evil',
+    'x-forwarded-ssl': 'on',
+    'x-real-ip': '6.6.6.6',
+    x_forwarded_for: '6.6.6.6',
+    'X_Real_IP': '6.6.6.6',
+    'x-forwarded_host': 'evil.example',
+    forwarded: 'for=6.6.6.6',
+  };
+
+  test('isForwardingHeader reads "_" as "-" and ignores case', () => {
+    for (const name of ['Forwarded', 'X-Real-IP', 'x_real_ip', 'X-Forwarded-For', 'X_FORWARDED_FOR', 'x-forwarded-anything', 'X_Forwarded-Port']) {
+      assert.equal(isForwardingHeader(name), true, name);
+    }
+    for (const name of ['x-forwardedfor', 'forwarded-for', 'x-real-ip-x', 'x-request-id', 'via', 'x-forwarded']) assert.equal(isForwardingHeader(name), false, name);
+  });
+
+  test('without TRUST_PROXY every forwarding header the client sent is removed, then For, Proto and Host are set', () => {
+    const h = upstreamHeaders({ host: 'front.example', ...SPOOFED, 'x-keep': 'yes' });
+    const forwarding = [...h.keys()].filter(isForwardingHeader).sort();
+    assert.deepEqual(forwarding, ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+    assert.equal(h.get('x-forwarded-for'), '192.0.2.7');
+    assert.equal(h.get('x-forwarded-host'), 'front.example');
+    assert.equal(h.get('x-keep'), 'yes');
+  });
+
+  test('without TRUST_PROXY and without a peer address or Host, the client-sent For and Host are gone, not kept', () => {
+    const h = new Headers({ 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil' });
+    prepareUpstreamRequestHeaders(h, { client: { address: undefined }, requestId: 'r' }, untrusted);
+    assert.equal(h.get('x-forwarded-for'), null);
+    assert.equal(h.get('x-forwarded-host'), null);
+  });
+
+  test('with TRUST_PROXY the hyphenated headers stay, the "_" spellings that alias them behind CGI go', () => {
+    const h = upstreamHeaders({ host: 'h', 'x-forwarded-port': '443', 'x-real-ip': '203.0.113.1', x_forwarded_for: '6.6.6.6' }, trusted);
+    assert.equal(h.get('x-forwarded-port'), '443');
+    assert.equal(h.get('x-real-ip'), '203.0.113.1');
+    assert.equal(h.get('x_forwarded_for'), null);
+    assert.equal(h.get('x-forwarded-for'), '192.0.2.7');
+  });
+
+  test('the same rules hold over node:http header objects (NodeHeaders)', () => {
+    const object: Record<string, string> = { host: 'front.example', ...Object.fromEntries(Object.entries(SPOOFED).map(([k, v]) => [k.toLowerCase(), v])) };
+    prepareUpstreamRequestHeaders(new NodeHeaders(object), { client, requestId: 'r' }, untrusted);
+    assert.deepEqual(Object.keys(object).filter(isForwardingHeader).sort(), ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+  });
+});
+
+describe('X-Forwarded-Proto and VIA=off', () => {
+  test('X-Forwarded-Proto is https when the client came over TLS, http otherwise', () => {
+    const tls = new Headers({ host: 'h', 'x-forwarded-proto': 'http' });
+    prepareUpstreamRequestHeaders(tls, { client: { address: '192.0.2.7', secure: true }, requestId: 'r' }, untrusted);
+    assert.equal(tls.get('x-forwarded-proto'), 'https');
+    assert.equal(upstreamHeaders({ host: 'h' }).get('x-forwarded-proto'), 'http');
+    const trustedTls = new Headers({ host: 'h' });
+    prepareUpstreamRequestHeaders(trustedTls, { client: { address: '192.0.2.7', secure: true }, requestId: 'r' }, trusted);
+    assert.equal(trustedTls.get('x-forwarded-proto'), 'https');
+  });
+
+  test('VIA=off adds no Via in either direction and leaves an incoming one as it was', () => {
+    const noVia = { trustProxy: false, preserveHost: false, via: false };
+    assert.equal(upstreamHeaders({ host: 'h' }, noVia).get('via'), null);
+    assert.equal(upstreamHeaders({ host: 'h', via: '1.1 edge' }, noVia).get('via'), '1.1 edge');
+    const response = new Headers({ 'content-type': 'text/plain' });
+    prepareClientResponseHeaders(response, 'r', false, { via: false });
+    assert.equal(response.get('via'), null);
+  });
+});
+
+describe('response framing (issue 8, defect 3)', () => {
+  test('a response with both Transfer-Encoding and Content-Length loses Content-Length (RFC 9112 §6.3)', () => {
+    const h = new Headers({ 'content-length': '5', 'transfer-encoding': 'chunked', 'content-type': 'text/plain' });
+    prepareClientResponseHeaders(h, 'r', false);
+    assert.equal(h.get('content-length'), null);
+    assert.equal(h.get('transfer-encoding'), null, 'Transfer-Encoding is hop-by-hop: the runtime frames the body itself');
+    assert.equal(h.get('content-type'), 'text/plain');
+  });
+
+  test('a response with Content-Length only keeps it', () => {
+    const h = new Headers({ 'content-length': '5' });
+    prepareClientResponseHeaders(h, 'r', false);
+    assert.equal(h.get('content-length'), '5');
   });
 });

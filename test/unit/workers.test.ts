@@ -3,20 +3,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBalancer } from '../../src/core/balancer.ts';
 import { Supervisor, type WorkerExit, type WorkerLauncher, type WorkerProcess } from '../../src/core/workers/supervisor.ts';
-import {
-  LineSplitter,
-  nextCrashCount,
-  parseWorkerId,
-  parseWorkerLine,
-  readyLine,
-  resolveWorkerCount,
-  restartDelayMs,
-  RESTART_MAX_MS,
-  STABLE_AFTER_MS,
-  WORKER_ID_VAR,
-  workerIdentity,
-  workerRecord,
-} from '../../src/core/workers/workers.ts';
+import { LineSplitter } from '../../src/core/workers/line-splitter.ts';
+import { readyLine } from '../../src/core/workers/ready-line.ts';
+import { nextCrashCount, restartDelayMs, RESTART_MAX_MS, STABLE_AFTER_MS } from '../../src/core/workers/restart-backoff.ts';
+import { resolveWorkerCount } from '../../src/core/workers/worker-count.ts';
+import { parseWorkerId, WORKER_ID_VAR, workerIdentity } from '../../src/core/workers/worker-identity.ts';
+import { workerRecord } from '../../src/core/workers/worker-log-record.ts';
+import { parseWorkerLine } from '../../src/core/workers/worker-output.ts';
 import { FakeUpstream, testConfig } from './fakes.ts';
 
 describe('resolveWorkerCount', () => {

@@ -1,10 +1,16 @@
-/** The balancer's own endpoints under /lb/: stats, liveness and readiness. */
+/** The balancer's own endpoints under /lb/: stats, metrics, liveness, readiness, the dashboard and (with a token) the admin API. */
 import { Hono } from 'hono';
 import type { StatsReport } from '../stats/stats-report.ts';
+import { PROMETHEUS_CONTENT_TYPE } from '../stats/prometheus.ts';
+import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.ts';
 
 export interface AdminSources {
   stats(): StatsReport;
   healthyServers(): number;
+  /** The Prometheus text for GET /lb/metrics (`PrometheusMetrics.render`); without it /lb/metrics is not served. */
+  prometheus?(): string;
+  /** The admin API (`createAdminApi`), mounted only when ADMIN_TOKEN is set. */
+  adminApi?: Hono;
 }
 
 export function createAdminRoutes(sources: AdminSources): Hono {
@@ -24,8 +30,14 @@ export function createAdminRoutes(sources: AdminSources): Hono {
       ? c.json({ status: 'ready', healthyServers })
       : c.json({ status: 'not ready', healthyServers, error: 'no healthy upstream server' }, 503);
   });
-  app.notFound((c) =>
-    c.json({ error: `no balancer endpoint at ${c.req.method} ${c.req.path}; /lb/ serves GET /lb/stats, /lb/health and /lb/ready` }, 404),
-  );
+  if (sources.prometheus !== undefined) {
+    const render = sources.prometheus;
+    app.get('/lb/metrics', (c) => c.body(render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }));
+  }
+  app.get('/lb/dashboard', (c) => c.html(DASHBOARD_HTML, 200, { 'content-security-policy': DASHBOARD_CSP }));
+  if (sources.adminApi !== undefined) app.route('/', sources.adminApi);
+  const served = ['GET /lb/stats', ...(sources.prometheus ? ['GET /lb/metrics'] : []), 'GET /lb/dashboard', 'GET /lb/health', 'GET /lb/ready'];
+  if (sources.adminApi !== undefined) served.push('/lb/admin/servers');
+  app.notFound((c) => c.json({ error: `no balancer endpoint at ${c.req.method} ${c.req.path}; /lb/ serves ${served.join(', ')}` }, 404));
   return app;
 }

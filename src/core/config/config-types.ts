@@ -2,6 +2,7 @@
 import type { AlgorithmName, FallbackAlgorithmName } from '../selection/algorithm.ts';
 import type { HashKeySource } from '../selection/hash-key.ts';
 import type { StickyOptions } from '../selection/sticky.ts';
+import type { AccessLogMode } from '../stats/access-log.ts';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -45,4 +46,25 @@ export interface Config {
   readonly sticky: StickyOptions | undefined;
   /** Processes serving the one port: 1 (the default) is a single process; 'auto' means one per logical CPU. */
   readonly workers: WorkersSetting;
+  // Connection limits and response rewriting (issue 8). Every duration: 0 means no limit.
+  /** Longest time to receive a request head, from the first byte (or from connection open). */
+  readonly clientHeaderTimeoutMs: number;
+  /** Longest an idle client connection is kept open between requests. */
+  readonly clientKeepAliveTimeoutMs: number;
+  /** Longest gap between request body bytes from the client; the client's fault: 408 or a close, never the server's. */
+  readonly clientBodyTimeoutMs: number;
+  /** Longest gap between response bytes from the server once its response has started. */
+  readonly upstreamReadTimeoutMs: number;
+  /** Add `Via: 1.1 fairway` to requests and responses (RFC 9110 §7.6.3); VIA=off leaves Via as received. */
+  readonly via: boolean;
+  /** Rewrite Location, Content-Location and Refresh that point at the selected server's origin to the client-facing origin. */
+  readonly rewriteLocation: boolean;
+  /** One line per request: JSON, the combined format, or none. Its own logger category, whatever logLevel says. */
+  readonly accessLog: AccessLogMode;
+  /** Bearer token of the admin API under /lb/admin/; undefined keeps the admin API off. */
+  readonly adminToken: string | undefined;
+  /** A separate listener for every /lb/* endpoint; undefined serves them on `port`, as before. */
+  readonly adminPort: number | undefined;
+  /** Address of the admin listener: loopback unless set. */
+  readonly adminHost: string;
 }

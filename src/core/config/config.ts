@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ALGORITHM_NAMES, FALLBACK_ALGORITHM_NAMES, type FallbackAlgorithmName } from '../selection/algorithm.ts';
 import { COOKIE_NAME, describeHashKey, parseHashKey, type HashKeySource } from '../selection/hash-key.ts';
 import type { SameSite } from '../selection/sticky.ts';
+import { ACCESS_LOG_MODES } from '../stats/access-log.ts';
 import { LOG_FORMATS, LOG_LEVELS, MAX_WORKERS } from './config-types.ts';
 import type { Config, ServerConfig, WorkersSetting } from './config-types.ts';
 
@@ -46,13 +47,21 @@ function port(name: string, fallback: number) {
   });
 }
 
-function milliseconds(name: string, fallback: number) {
+/**
+ * A duration in milliseconds. One rule for every duration in the configuration: 0 means no limit. Where 0
+ * cannot mean that (a period, or a limit whose absence would stall other work), `zeroRefused` says why.
+ */
+function milliseconds(name: string, fallback: number, zeroRefused?: string) {
   return envString(name).transform((raw, ctx): number => {
     if (isUnset(raw)) return fallback;
     const value = DIGITS.test(raw) ? Number(raw) : Number.NaN;
-    if (value >= 1 && value <= MAX_TIMER_MS) return value;
-    const limit = value > MAX_TIMER_MS ? ` no greater than ${MAX_TIMER_MS}` : '';
-    ctx.addIssue(`${name}=${show(raw)} is not allowed; use a positive integer number of milliseconds${limit}`);
+    if (value === 0 && zeroRefused !== undefined) {
+      ctx.addIssue(`${name}=${show(raw)} is not allowed: ${zeroRefused}; use a positive integer number of milliseconds no greater than ${MAX_TIMER_MS}`);
+      return z.NEVER;
+    }
+    if (value >= 0 && value <= MAX_TIMER_MS) return value;
+    const zero = zeroRefused === undefined ? '0 (no limit) or ' : '';
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; use ${zero}a positive integer number of milliseconds no greater than ${MAX_TIMER_MS}`);
     return z.NEVER;
   });
 }
@@ -65,6 +74,17 @@ function flag(name: string, fallback: boolean) {
     const value = (BOOLEAN_WORDS as Record<string, boolean | undefined>)[raw.toLowerCase()];
     if (value !== undefined) return value;
     ctx.addIssue(`${name}=${show(raw)} is not allowed; use true or false`);
+    return z.NEVER;
+  });
+}
+
+/** VIA: `on` or `off` (the words the README uses), and the usual boolean words as for every flag. */
+function onOff(name: string, fallback: boolean) {
+  return envString(name).transform((raw, ctx): boolean => {
+    if (isUnset(raw)) return fallback;
+    const value = (BOOLEAN_WORDS as Record<string, boolean | undefined>)[raw.toLowerCase()];
+    if (value !== undefined) return value;
+    ctx.addIssue(`${name}=${show(raw)} is not allowed; use on or off`);
     return z.NEVER;
   });
 }
@@ -96,6 +116,43 @@ const host = envString('HOST').transform((raw, ctx): string => {
   ctx.addIssue(`HOST=${show(raw)} is not allowed; use a hostname or IP address such as 0.0.0.0, 127.0.0.1 or ::`);
   return z.NEVER;
 });
+
+// --- Observability and control: ACCESS_LOG, ADMIN_TOKEN, ADMIN_PORT, ADMIN_HOST (issue 11) ---
+
+/** A bearer token shorter than this could be guessed over the network. */
+const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+/** The admin API's bearer token. Its value never appears in a message: a config error must not leak a near-miss secret. */
+const adminToken = envString('ADMIN_TOKEN').transform((raw, ctx): string | undefined => {
+  if (isUnset(raw)) return undefined;
+  // RFC 6750 §2.1: a bearer token is visible ASCII without spaces.
+  if (raw.length >= MIN_ADMIN_TOKEN_LENGTH && /^[\x21-\x7e]+$/.test(raw)) return raw;
+  ctx.addIssue(
+    `ADMIN_TOKEN (value not shown) is not allowed: it has ${raw.length} characters${/^[\x21-\x7e]*$/.test(raw) ? '' : ' including spaces or non-ASCII'}; ` +
+      `use at least ${MIN_ADMIN_TOKEN_LENGTH} visible ASCII characters without spaces, e.g. the output of openssl rand -hex 32`,
+  );
+  return z.NEVER;
+});
+
+const adminPort = port('ADMIN_PORT', -1).transform((value): number | undefined => (value === -1 ? undefined : value));
+
+const adminHost = envString('ADMIN_HOST').transform((raw, ctx): string => {
+  // Loopback by default: the admin listener exists to keep /lb/* off the public interface.
+  if (isUnset(raw)) return '127.0.0.1';
+  if (!/[\s/]/.test(raw)) return raw;
+  ctx.addIssue(`ADMIN_HOST=${show(raw)} is not allowed; use a hostname or IP address such as 127.0.0.1 or ::1`);
+  return z.NEVER;
+});
+
+/** Settings that only make sense together: reported with the others, after each has been checked alone. */
+function checkObservabilitySettings(env: { PORT: number; ADMIN_PORT: number | undefined }, ctx: z.RefinementCtx): void {
+  // Also runs when other variables failed (see `when` below), so either value may be missing.
+  if (typeof env.ADMIN_PORT === 'number' && env.ADMIN_PORT !== 0 && env.ADMIN_PORT === env.PORT) {
+    ctx.addIssue(`ADMIN_PORT="${env.ADMIN_PORT}" is not allowed; it must differ from PORT (${env.PORT}), or be unset to serve /lb/* on PORT`);
+  }
+}
+
+// --- end of observability and control settings ---
 
 const healthCheckPath = envString('HEALTH_CHECK_PATH').transform((raw, ctx): string => {
   if (isUnset(raw)) return '/health';
@@ -322,8 +379,12 @@ const envSchema = z
       HOST: host,
       PORT: port('PORT', 8080),
       HEALTH_CHECK_PATH: healthCheckPath,
-      HEALTH_CHECK_INTERVAL_MS: milliseconds('HEALTH_CHECK_INTERVAL_MS', 5000),
-      HEALTH_CHECK_TIMEOUT_MS: milliseconds('HEALTH_CHECK_TIMEOUT_MS', 2000),
+      HEALTH_CHECK_INTERVAL_MS: milliseconds('HEALTH_CHECK_INTERVAL_MS', 5000, 'it is the time between health-check rounds, not a limit, and 0 would probe without pause'),
+      HEALTH_CHECK_TIMEOUT_MS: milliseconds(
+        'HEALTH_CHECK_TIMEOUT_MS',
+        2000,
+        'rounds never overlap, so one probe without a time limit that never ends would stop health checks for every server',
+      ),
       UPSTREAM_TIMEOUT_MS: milliseconds('UPSTREAM_TIMEOUT_MS', 10_000),
       LOG_LEVEL: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
       LOG_FORMAT: oneOf('LOG_FORMAT', LOG_FORMATS, 'json'),
@@ -332,9 +393,22 @@ const envSchema = z
       MAX_REQUEST_BODY_BYTES: byteLimit('MAX_REQUEST_BODY_BYTES'),
       WORKERS: workers,
       ...selectionFields,
+      // Connection limits and response rewriting (issue 8): kept together so other blocks merge cleanly.
+      CLIENT_HEADER_TIMEOUT_MS: milliseconds('CLIENT_HEADER_TIMEOUT_MS', 60_000),
+      CLIENT_KEEPALIVE_TIMEOUT_MS: milliseconds('CLIENT_KEEPALIVE_TIMEOUT_MS', 75_000),
+      CLIENT_BODY_TIMEOUT_MS: milliseconds('CLIENT_BODY_TIMEOUT_MS', 60_000),
+      UPSTREAM_READ_TIMEOUT_MS: milliseconds('UPSTREAM_READ_TIMEOUT_MS', 300_000),
+      VIA: onOff('VIA', true),
+      REWRITE_LOCATION: flag('REWRITE_LOCATION', true),
+      ACCESS_LOG: oneOf('ACCESS_LOG', ACCESS_LOG_MODES, 'json'),
+      ADMIN_TOKEN: adminToken,
+      ADMIN_PORT: adminPort,
+      ADMIN_HOST: adminHost,
     },
     { error: 'the environment must be an object of string values' },
   )
+  // `when`: check the pair even when another variable failed, so that every problem is reported at once.
+  .superRefine(checkObservabilitySettings, { when: () => true })
   .transform(
     (env, ctx): Config => ({
       ...selectionSettings(env, (message) => ctx.addIssue(message)),
@@ -352,6 +426,16 @@ const envSchema = z
       preserveHost: env.PRESERVE_HOST,
       maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
       workers: env.WORKERS,
+      clientHeaderTimeoutMs: env.CLIENT_HEADER_TIMEOUT_MS,
+      clientKeepAliveTimeoutMs: env.CLIENT_KEEPALIVE_TIMEOUT_MS,
+      clientBodyTimeoutMs: env.CLIENT_BODY_TIMEOUT_MS,
+      upstreamReadTimeoutMs: env.UPSTREAM_READ_TIMEOUT_MS,
+      via: env.VIA,
+      rewriteLocation: env.REWRITE_LOCATION,
+      accessLog: env.ACCESS_LOG,
+      adminToken: env.ADMIN_TOKEN,
+      adminPort: env.ADMIN_PORT,
+      adminHost: env.ADMIN_HOST,
     }),
   );
 

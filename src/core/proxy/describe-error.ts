@@ -8,5 +8,30 @@ export function describeError(error: unknown): string {
     if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
     e = (e as { cause?: unknown }).cause;
   }
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
+}
+
+/** A thrown value's own message; a Symbol (a stop reason) by its description, never `Symbol(...)`. */
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'symbol') return error.description ?? 'unknown reason';
+  return String(error);
+}
+
+/**
+ * Every message down the `cause` chain, for logs only: Deno's and undici's fetch throw "fetch failed" for
+ * everything and keep the reason (a refused connection, a certificate error) in `cause`. Error bodies never
+ * carry this: it names internal addresses.
+ */
+export function describeErrorChain(error: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = error;
+  for (let depth = 0; depth < 8 && e !== undefined && e !== null; depth++) {
+    const message = messageOf(e);
+    const code = typeof e === 'object' ? (e as { code?: unknown }).code : undefined;
+    const part = typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
+    if (part !== '' && parts.at(-1) !== part) parts.push(part);
+    e = typeof e === 'object' ? (e as { cause?: unknown }).cause : undefined;
+  }
+  return parts.join(': ');
 }

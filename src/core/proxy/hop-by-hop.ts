@@ -22,6 +22,8 @@ export interface HeaderMap {
   has(name: string): boolean;
   set(name: string, value: string): void;
   delete(name: string): void;
+  /** Every field name present, lower-case (as `Headers.keys()` gives them); callers copy it before deleting. */
+  keys(): Iterable<string>;
 }
 
 /** Deletes, in place, the fixed hop-by-hop headers and every header the Connection header names. */

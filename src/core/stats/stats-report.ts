@@ -5,7 +5,7 @@ import type { Metrics } from './metrics.ts';
 import type { AlgorithmName } from '../selection/algorithm.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
 import type { HealthCheckResult } from '../upstream/upstream-server.ts';
-import { workerIdentity, type WorkerIdentity } from '../workers/workers.ts';
+import { workerIdentity, type WorkerIdentity } from '../workers/worker-identity.ts';
 
 export interface ServerStats {
   url: string;

@@ -5,15 +5,12 @@
  */
 import { getLogger } from '@logtape/logtape';
 import { logger } from '../logging.ts';
-import {
-  describeExit,
-  LineSplitter,
-  nextCrashCount,
-  parseWorkerLine,
-  restartDelayMs,
-  WORKER_ID_VAR,
-  workerRecord,
-} from './workers.ts';
+import { describeExit } from './describe-exit.ts';
+import { LineSplitter } from './line-splitter.ts';
+import { nextCrashCount, restartDelayMs } from './restart-backoff.ts';
+import { WORKER_ID_VAR } from './worker-identity.ts';
+import { workerRecord } from './worker-log-record.ts';
+import { parseWorkerLine } from './worker-output.ts';
 
 export interface WorkerExit {
   readonly code: number | null;

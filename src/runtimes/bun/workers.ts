@@ -27,7 +27,8 @@ export function createBunWorkers(): WorkerLauncher {
       })().catch(() => {});
       const exited: Promise<WorkerExit> = Promise.all([child.exited, reading]).then(() => ({
         code: child.signalCode ? null : child.exitCode,
-        signal: child.signalCode ?? null,
+        // Bun types signalCode as a name or a number (a signal it has no name for).
+        signal: child.signalCode === null ? null : String(child.signalCode),
       }));
       const signal = (name: 'SIGTERM' | 'SIGKILL') => {
         try {
@@ -36,8 +37,9 @@ export function createBunWorkers(): WorkerLauncher {
           /* already gone */
         }
       };
-      // child.stdin stays open, unwritten, for as long as this process lives.
-      return { pid: child.pid, exited, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL'), stdin: child.stdin };
+      // child.stdin stays open, unwritten, for as long as this process lives: the Subprocess holds it, and the
+      // supervisor holds the Subprocess through stop and kill.
+      return { pid: child.pid, exited, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
     },
   };
 }

@@ -29,4 +29,8 @@ export class NodeHeaders implements HeaderMap {
     const key = name.toLowerCase();
     if (this.object[key] !== undefined) delete this.object[key];
   }
+
+  keys(): Iterable<string> {
+    return Object.keys(this.object).filter((key) => this.object[key] !== undefined);
+  }
 }

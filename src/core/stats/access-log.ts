@@ -1,0 +1,119 @@
+/**
+ * The access log: one line per request through LogTape, in its own category so that LOG_LEVEL never hides
+ * it, as JSON or in the nginx/Apache combined format, written through a non-blocking sink.
+ */
+import { getConsoleSink, getLogger, type LogRecord, type Sink, type LoggerConfig } from '@logtape/logtape';
+import type { OutcomeSink, RequestOutcome } from './request-outcome.ts';
+
+export const ACCESS_LOG_MODES = ['off', 'json', 'combined'] as const;
+export type AccessLogMode = (typeof ACCESS_LOG_MODES)[number];
+
+/** A root of its own, not under 'fairway': LOG_LEVEL configures that tree, and must not silence this one. */
+export const ACCESS_LOG_CATEGORY = ['fairway-access'] as const;
+
+/** The fields of one access log line, as they appear in JSON mode. */
+export interface AccessLogEntry {
+  readonly time: string;
+  readonly requestId: string;
+  readonly client: string;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  /** The server that answered; null when Fairway answered itself. */
+  readonly server: string | null;
+  readonly attempts: number;
+  /** Every server tried, in order, when there was more than one attempt. */
+  readonly serversTried: readonly string[];
+  /** Milliseconds to the upstream response headers; null without them. */
+  readonly upstreamHeadersMs: number | null;
+  readonly totalMs: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly referer: string;
+  readonly userAgent: string;
+}
+
+const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+export function accessLogEntry(o: RequestOutcome): AccessLogEntry {
+  return {
+    time: new Date(o.startedAt).toISOString(),
+    requestId: o.requestId,
+    client: o.clientAddress,
+    method: o.method,
+    path: o.target,
+    status: o.status,
+    server: o.server?.url ?? null,
+    attempts: o.attempts,
+    serversTried: o.serversTried,
+    upstreamHeadersMs: o.headersMs === undefined ? null : roundMs(o.headersMs),
+    totalMs: roundMs(o.totalMs),
+    bytesIn: o.bytesIn,
+    bytesOut: o.bytesOut,
+    referer: o.referer ?? '',
+    userAgent: o.userAgent ?? '',
+  };
+}
+
+/** One JSON object per line; JSON.stringify escapes whatever the client put in the path or User-Agent. */
+export function formatJson(entry: AccessLogEntry): string {
+  return JSON.stringify(entry);
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/** `10/Oct/2000:13:55:36 +0000`, the combined format's time, in UTC. */
+function combinedTime(iso: string): string {
+  const d = new Date(iso);
+  return `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+}
+
+/** As nginx does: quotes, backslashes and control characters as \xHH, so a client cannot forge or split a line. */
+const escapeCombined = (text: string): string =>
+  text.replace(/["\\\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+const orDash = (text: string): string => (text === '' ? '-' : escapeCombined(text));
+
+/**
+ * nginx's `combined`: `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`.
+ * The core does not see the HTTP version of the request line, so it is written as HTTP/1.1.
+ */
+export function formatCombined(e: AccessLogEntry): string {
+  const request = `${escapeCombined(e.method)} ${escapeCombined(e.path)} HTTP/1.1`;
+  return `${orDash(e.client)} - - [${combinedTime(e.time)}] "${request}" ${e.status} ${e.bytesOut === 0 ? '-' : e.bytesOut} "${orDash(e.referer)}" "${orDash(e.userAgent)}"`;
+}
+
+/** The access log's OutcomeSink: a no-op when off, otherwise one LogTape record per request, built only when enabled. */
+export function accessLogSink(mode: AccessLogMode): OutcomeSink {
+  if (mode === 'off') return { record() {} };
+  const log = getLogger([...ACCESS_LOG_CATEGORY]);
+  return {
+    record(o) {
+      log.info('{method} {path} {status}', () => accessLogEntry(o) as unknown as Record<string, unknown>);
+    },
+  };
+}
+
+/** Formats a record the sink below receives: the entry travels as the record's properties. */
+export function accessLogFormatter(mode: Exclude<AccessLogMode, 'off'>): (record: LogRecord) => string {
+  const format = mode === 'json' ? formatJson : formatCombined;
+  return (record) => format(record.properties as unknown as AccessLogEntry);
+}
+
+/**
+ * The sink and logger entries to add to LogTape's configuration. The console sink is non-blocking: records
+ * are buffered and written in batches from a timer (every 100 ms or 1000 records), so a slow stdout never
+ * stalls the request that logs; on shutdown LogTape's dispose() flushes what is left.
+ */
+export function accessLogConfig(mode: AccessLogMode): { sinks: Record<string, Sink>; loggers: LoggerConfig<string, string>[] } {
+  if (mode === 'off') return { sinks: {}, loggers: [] };
+  const sink = getConsoleSink({
+    formatter: accessLogFormatter(mode),
+    levelMap: { trace: 'log', debug: 'log', info: 'log', warning: 'log', error: 'log', fatal: 'log' },
+    nonBlocking: { bufferSize: 1000, flushInterval: 100 },
+  });
+  return {
+    sinks: { access: sink },
+    loggers: [{ category: [...ACCESS_LOG_CATEGORY], lowestLevel: 'info', sinks: ['access'] }],
+  };
+}
