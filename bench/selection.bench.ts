@@ -4,56 +4,56 @@
  *   npm run bench:selection                 (tsx on Node; also runs under `deno run -A` and `bun run`)
  *   npm run bench:selection -- --json       (also writes bench/results/selection.json)
  *
- * Two candidate states per algorithm:
- *   - idle:   every server has 0 active requests and no latency sample, so every candidate ties and the
- *             tie rotation does the most work (the common state under light load);
- *   - loaded: seeded random active counts (0-31), weights (1-5) and latency averages (1-50 ms).
- * Candidates are plain objects, as the balancer passes them; the list is built once per size, outside the timing.
+ * Two server states per algorithm:
+ *   - idle:   every server has 0 in flight and no latency sample, so every server ties (the common state under light load);
+ *   - loaded: seeded random in-flight counts (0-31), weights (1-5) and latency samples (1-50 ms).
+ * Each measured pick is followed by the in-flight change the balancer would report (acquire, then release), so
+ * heap-based algorithms pay for re-sorting exactly as they do in service. consistent_hash hashes a different
+ * key (one of 1024 precomputed strings) on every pick. The pool is built once per size, outside the timing.
  */
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { bench, do_not_optimize, group, run, summary } from 'mitata';
-import { ALGORITHM_NAMES, type Candidate } from '../src/core/selection/algorithm.ts';
-import { createAlgorithm } from '../src/core/selection/create-algorithm.ts';
+import { ALGORITHM_NAMES, type SelectionContext } from '../src/core/selection/algorithm.ts';
+import { createSelector } from '../src/core/selection/selector.ts';
+import { seededRandom } from '../src/core/selection/seeded-random.ts';
+import { ServerPool } from '../src/core/upstream/server-pool.ts';
 
 const SIZES = [3, 100, 10_000];
 
-/** Small deterministic PRNG (mulberry32) so every run and runtime sees the same "loaded" candidates. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+function pool(count: number, state: 'idle' | 'loaded'): ServerPool {
+  const random = seededRandom(count);
+  const weight = () => (state === 'idle' ? 1 : 1 + Math.floor(random() * 5));
+  return new ServerPool(Array.from({ length: count }, (_, i) => ({ url: `http://10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8080`, weight: weight() })));
 }
 
-function idle(count: number): Candidate[] {
-  return Array.from({ length: count }, (_, id) => ({ id, weight: 1, inFlight: 0, latencyEwmaMs: undefined }));
-}
-
-function loaded(count: number): Candidate[] {
-  const random = prng(count);
-  return Array.from({ length: count }, (_, id) => ({
-    id,
-    weight: 1 + Math.floor(random() * 5),
-    inFlight: Math.floor(random() * 32),
-    latencyEwmaMs: 1 + random() * 49,
-  }));
-}
-
-const STATES = { idle, loaded } as const;
+const KEYS: SelectionContext[] = Array.from({ length: 1024 }, (_, i) => ({ hashKey: `192.168.${i >> 8}.${i & 255}` }));
 
 for (const name of ALGORITHM_NAMES) {
-  for (const [state, build] of Object.entries(STATES)) {
+  for (const state of ['idle', 'loaded'] as const) {
     group(`${name} (${state})`, () => {
       summary(() => {
         bench(`${name} ${state} n=$servers`, function* (context: { get(name: string): any }) {
-          const candidates = build(context.get('servers'));
-          // One instance per measurement: the algorithms keep rotation state, as they do in the balancer.
-          const algorithm = createAlgorithm(name);
-          yield () => do_not_optimize(algorithm.pick(candidates));
+          const servers = pool(context.get('servers'), state);
+          // One selector per measurement: the algorithms keep rotation state, as they do in the balancer.
+          const selector = createSelector(servers, { algorithm: name, random: seededRandom(42) });
+          if (state === 'loaded') {
+            const random = seededRandom(7);
+            for (const server of servers.servers) {
+              server.inFlight = Math.floor(random() * 32);
+              selector.loadChanged(server);
+              selector.responded(server, 1 + random() * 49);
+            }
+          }
+          let i = 0;
+          yield () => {
+            const server = selector.pick(KEYS[i++ & 1023])!;
+            server.inFlight++;
+            selector.loadChanged(server);
+            server.inFlight--;
+            selector.loadChanged(server);
+            return do_not_optimize(server);
+          };
         }).args('servers', SIZES);
       });
     });
@@ -81,11 +81,11 @@ const rows: Row[] = result.benchmarks.flatMap((trial) =>
 
 // Compact summary: average ns per pick, one line per algorithm and state.
 const fmt = (ns: number | null) => (ns === null ? 'error' : ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(1)} ns`);
-console.log(`\nns per pick (average), ${runtimeName()}\n`);
+console.log(`\nns per pick + in-flight up and down (average), ${runtimeName()}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
 console.log(`| algorithm | state | ${SIZES.map((n) => `n=${n}`).join(' | ')} |`);
 console.log(`| --- | --- | ${SIZES.map(() => '---:').join(' | ')} |`);
 for (const name of ALGORITHM_NAMES) {
-  for (const state of Object.keys(STATES)) {
+  for (const state of ['idle', 'loaded']) {
     const cells = SIZES.map((n) => fmt(rows.find((r) => r.algorithm === name && r.state === state && r.servers === n)?.avgNs ?? null));
     console.log(`| ${name} | ${state} | ${cells.join(' | ')} |`);
   }
@@ -93,7 +93,7 @@ for (const name of ALGORITHM_NAMES) {
 
 if (wantJson) {
   const file = new URL('./results/selection.json', import.meta.url);
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), runtime: runtimeName(), rows }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), runtime: runtimeName(), loadAverage: loadavg(), rows }, null, 2)}\n`);
   console.log(`\nwrote ${file.pathname}`);
 }
 

@@ -8,7 +8,7 @@ import { logger } from './logging.ts';
 import { Metrics } from './stats/metrics.ts';
 import type { ClientInfo, HeaderRuleOptions } from './proxy/forwarded-headers.ts';
 import { isAdminTarget, requestTarget } from './proxy/request-target.ts';
-import { createAlgorithm } from './selection/create-algorithm.ts';
+import { createRequestSelection } from './selection/request-selection.ts';
 import { ServerPool } from './upstream/server-pool.ts';
 import { buildStatsReport, type StatsReport } from './stats/stats-report.ts';
 import type { UpstreamClient } from './upstream/upstream-client.ts';
@@ -39,7 +39,8 @@ export function createBalancer(
 ): Balancer {
   const startedAt = performance.now();
   const pool = new ServerPool(servers);
-  const inFlight = new InFlightTracker();
+  const selector = createRequestSelection(pool, config);
+  const inFlight = new InFlightTracker((server) => selector.loadChanged(server));
   const metrics = new Metrics(pool.servers.length);
   const health = new HealthChecker(
     pool,
@@ -49,7 +50,7 @@ export function createBalancer(
   );
   const policy = new ForwardingPolicy({
     pool,
-    algorithm: createAlgorithm(config.algorithm),
+    algorithm: selector,
     inFlight,
     metrics,
     health,
@@ -78,6 +79,7 @@ export function createBalancer(
     start: () => health.start(),
     stop: async () => {
       await health.stop();
+      selector.close();
       await client.close?.();
     },
   };

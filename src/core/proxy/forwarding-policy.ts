@@ -7,7 +7,7 @@ import type { HealthChecker } from '../upstream/health-checker.ts';
 import type { InFlightLease, InFlightTracker } from '../upstream/in-flight.ts';
 import type { Logger } from '../logging.ts';
 import type { Metrics } from '../stats/metrics.ts';
-import type { SelectionAlgorithm } from '../selection/algorithm.ts';
+import type { Selector } from '../selection/selector.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 
@@ -52,7 +52,7 @@ export interface FailureOutcome {
 
 export class ForwardingPolicy {
   readonly #pool: ServerPool;
-  readonly #algorithm: SelectionAlgorithm;
+  readonly #algorithm: Selector;
   readonly #inFlight: InFlightTracker;
   readonly #metrics: Metrics;
   readonly #health: HealthChecker;
@@ -62,7 +62,7 @@ export class ForwardingPolicy {
 
   constructor(deps: {
     pool: ServerPool;
-    algorithm: SelectionAlgorithm;
+    algorithm: Selector;
     inFlight: InFlightTracker;
     metrics: Metrics;
     health: HealthChecker;
@@ -109,7 +109,7 @@ export class ForwardingPolicy {
 
   /** Selects a healthy server and starts counting the request against it; undefined when none is healthy. */
   begin(request: RequestSummary): ForwardAttempt | undefined {
-    const server = this.#algorithm.pick(this.#pool.healthy);
+    const server = this.#algorithm.pick();
     if (server === undefined) return undefined;
     return {
       requestId: request.requestId,
@@ -132,6 +132,7 @@ export class ForwardingPolicy {
   responded(attempt: ForwardAttempt, status: number): void {
     const ms = performance.now() - attempt.startedAt;
     this.#metrics.recordResponse(attempt.server, status, ms);
+    this.#algorithm.responded(attempt.server, ms);
     if (this.#log.isEnabledFor('debug')) {
       this.#log.debug('{method} {target} -> {server} {status}', {
         event: 'request',

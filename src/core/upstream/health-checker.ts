@@ -172,7 +172,7 @@ export class HealthChecker {
   /** Logs each change once, with its reason; returns whether health changed. */
   #setHealthy(server: UpstreamServer, healthy: boolean, reason: string, source: 'active' | 'passive'): boolean {
     if (!this.#pool.setHealthy(server, healthy)) return false;
-    const properties = { event: healthy ? 'server_healthy' : 'server_unhealthy', server: server.url, reason, source, healthyServers: this.#pool.healthy.length };
+    const properties = { event: healthy ? 'server_healthy' : 'server_unhealthy', server: server.url, reason, source, healthyServers: this.#pool.availableCount };
     if (healthy) this.#log.info('Server {server} is healthy again ({reason}); back in rotation', properties);
     else this.#log.warn('Server {server} is unhealthy ({reason}); out of rotation', properties);
     return true;

@@ -9,6 +9,12 @@ export interface InFlightLease {
 
 export class InFlightTracker {
   #total = 0;
+  /** Told after every change, so selection can re-sort a server it keeps in a heap. */
+  readonly #changed: ((server: UpstreamServer) => void) | undefined;
+
+  constructor(changed?: (server: UpstreamServer) => void) {
+    this.#changed = changed;
+  }
 
   get total(): number {
     return this.#total;
@@ -17,6 +23,7 @@ export class InFlightTracker {
   acquire(server: UpstreamServer): InFlightLease {
     server.inFlight++;
     this.#total++;
+    this.#changed?.(server);
     let released = false;
     return {
       server,
@@ -25,6 +32,7 @@ export class InFlightTracker {
         released = true;
         server.inFlight--;
         this.#total--;
+        this.#changed?.(server);
       },
     };
   }

@@ -1,26 +1,118 @@
-/** The configured servers, and the list of healthy ones that selection chooses from. */
+/** The servers, which of them may be picked, and events that keep selection's structures up to date incrementally. */
 import type { ServerConfig } from '../config/config-types.ts';
 import { UpstreamServer } from './upstream-server.ts';
 
+/** What the pool tells its subscribers (the selection algorithms). Every call is synchronous. */
+export interface PoolListener {
+  /** The configured set changed: a server was added or removed, or a weight changed. Receives every server. */
+  configured?(servers: readonly UpstreamServer[]): void;
+  /** The server may be picked from now on. */
+  available(server: UpstreamServer): void;
+  /** The server must not be picked any more. */
+  unavailable(server: UpstreamServer): void;
+}
+
 export class ServerPool {
-  readonly servers: readonly UpstreamServer[];
-  #healthy: readonly UpstreamServer[];
+  #servers: readonly UpstreamServer[];
+  readonly #byServerId = new Map<string, UpstreamServer>();
+  readonly #listeners = new Set<PoolListener>();
+  #nextSlot: number;
+  #availableCount: number;
+  /** Rebuilt on first read after a change, so neither picking nor health changes pay O(n) for it. */
+  #healthyCache: readonly UpstreamServer[] | undefined;
 
   constructor(configs: readonly ServerConfig[]) {
-    this.servers = configs.map((c, i) => new UpstreamServer(i, c.url, c.weight));
-    this.#healthy = this.servers;
+    this.#servers = configs.map((c, i) => new UpstreamServer(i, c.url, c.weight));
+    for (const server of this.#servers) this.#byServerId.set(server.serverId, server);
+    this.#nextSlot = this.#servers.length;
+    this.#availableCount = this.#servers.length;
   }
 
-  /** Healthy servers in configured order. Rebuilt only when health changes, so picking allocates nothing. */
+  /** Every server, available or not, in configured order (servers added later come last). */
+  get servers(): readonly UpstreamServer[] {
+    return this.#servers;
+  }
+
+  /** Available servers in configured order. Kept for callers that list them; selection never reads it. */
   get healthy(): readonly UpstreamServer[] {
-    return this.#healthy;
+    return (this.#healthyCache ??= this.#servers.filter((s) => s.healthy));
+  }
+
+  get availableCount(): number {
+    return this.#availableCount;
+  }
+
+  /** The server with this stable id (server-id.ts), or undefined: ids from cookies or the admin API are untrusted. */
+  byServerId(serverId: string): UpstreamServer | undefined {
+    return this.#byServerId.get(serverId);
+  }
+
+  /** May selection send a request to it now? Today that is "healthy"; ejection and draining will join here. */
+  isAvailable(server: UpstreamServer): boolean {
+    return server.healthy && this.#byServerId.get(server.serverId) === server;
+  }
+
+  /**
+   * Tells `listener` about every change from now on, after replaying the current state (configured set, then
+   * each available server in configured order) so it starts in step. Returns the unsubscribe function.
+   */
+  subscribe(listener: PoolListener): () => void {
+    this.#listeners.add(listener);
+    listener.configured?.(this.#servers);
+    for (const server of this.#servers) if (server.healthy) listener.available(server);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Records a server's health; returns true when that changed it. */
   setHealthy(server: UpstreamServer, healthy: boolean): boolean {
     if (server.healthy === healthy) return false;
     server.healthy = healthy;
-    this.#healthy = this.servers.filter((s) => s.healthy);
+    if (this.#byServerId.get(server.serverId) !== server) return true; // removed: nothing selects it any more
+    this.#availableCount += healthy ? 1 : -1;
+    this.#healthyCache = undefined;
+    for (const listener of this.#listeners) {
+      if (healthy) listener.available(server);
+      else listener.unavailable(server);
+    }
     return true;
+  }
+
+  /** Adds a server (healthy until a probe says otherwise, like configured ones). Throws if its origin is already in the pool. */
+  add(config: ServerConfig): UpstreamServer {
+    const server = new UpstreamServer(this.#nextSlot, config.url, config.weight);
+    if (this.#byServerId.has(server.serverId)) throw new Error(`server ${config.url} is already in the pool`);
+    this.#nextSlot++;
+    this.#byServerId.set(server.serverId, server);
+    this.#servers = [...this.#servers, server];
+    this.#availableCount++;
+    this.#healthyCache = undefined;
+    for (const listener of this.#listeners) listener.configured?.(this.#servers);
+    for (const listener of this.#listeners) listener.available(server);
+    return server;
+  }
+
+  /** Removes a server; requests already sent to it finish normally. Returns false if it was not in the pool. */
+  remove(server: UpstreamServer): boolean {
+    if (this.#byServerId.get(server.serverId) !== server) return false;
+    if (server.healthy) {
+      this.#availableCount--;
+      for (const listener of this.#listeners) listener.unavailable(server);
+    }
+    this.#byServerId.delete(server.serverId);
+    this.#servers = this.#servers.filter((s) => s !== server);
+    this.#healthyCache = undefined;
+    for (const listener of this.#listeners) listener.configured?.(this.#servers);
+    return true;
+  }
+
+  /** Changes a weight (a positive integer). Selection sees the server leave and come back with the new weight. */
+  setWeight(server: UpstreamServer, weight: number): void {
+    if (!Number.isInteger(weight) || weight < 1) throw new RangeError(`weight ${weight} is not allowed; use a positive integer`);
+    if (server.weight === weight || this.#byServerId.get(server.serverId) !== server) return;
+    const available = server.healthy;
+    if (available) for (const listener of this.#listeners) listener.unavailable(server);
+    server.weight = weight;
+    for (const listener of this.#listeners) listener.configured?.(this.#servers);
+    if (available) for (const listener of this.#listeners) listener.available(server);
   }
 }

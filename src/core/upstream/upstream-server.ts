@@ -1,5 +1,6 @@
 /** One configured backend server and the live state the balancer keeps about it. */
 import type { Candidate } from '../selection/algorithm.ts';
+import { serverIdOf } from './server-id.ts';
 
 export interface HealthCheckResult {
   readonly at: string;
@@ -12,14 +13,18 @@ export interface HealthCheckResult {
 
 /**
  * A plain record shared by the modules that each own one part of it: health writes `healthy`,
- * in-flight accounting writes `inFlight`, metrics writes `latencyEwmaMs`.
+ * in-flight accounting writes `inFlight`, metrics writes `latencyEwmaMs`, the pool writes `weight`.
  * Selection only reads it through the `Candidate` view.
  */
 export class UpstreamServer implements Candidate {
+  /** Slot number in this process: configured position, then one more for each server added. Never reused. */
   readonly id: number;
+  /** Stable short id derived from the origin alone (see server-id.ts): what sticky cookies and the admin API name. */
+  readonly serverId: string;
   /** Origin only (`http://host:port`): the request's own path is appended when forwarding. */
   readonly url: string;
-  readonly weight: number;
+  /** Changed only through ServerPool.setWeight, which tells selection. */
+  weight: number;
   healthy = true;
   inFlight = 0;
   latencyEwmaMs: number | undefined = undefined;
@@ -27,6 +32,7 @@ export class UpstreamServer implements Candidate {
 
   constructor(id: number, url: string, weight: number) {
     this.id = id;
+    this.serverId = serverIdOf(url);
     this.url = url;
     this.weight = weight;
   }

@@ -1,0 +1,13 @@
+/** A small seedable random source (mulberry32) for tests, benchmarks and the study; production uses Math.random. */
+import type { RandomSource } from './algorithm.ts';
+
+export function seededRandom(seed: number): RandomSource {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
