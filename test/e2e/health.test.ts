@@ -47,10 +47,11 @@ for (const runtime of selectedRuntimes()) {
         description: 'b reported unhealthy in /lb/stats',
       });
       const down = await p.waitForLog(isEvent('server_unhealthy'));
+      // HEALTH_CHECK_FALL (default 3) failing probes in a row take it out; the reason names the streak and the last status.
       assert.deepEqual(
         { server: down.properties?.server, reason: down.properties?.reason, source: down.properties?.source, healthyServers: down.properties?.healthyServers },
-        { server: b.url, reason: 'status 500', source: 'active', healthyServers: 2 },
-        'server_unhealthy names b, the failed probe and what is left',
+        { server: b.url, reason: '3 probes failed in a row, last: status 500', source: 'active', healthyServers: 2 },
+        'server_unhealthy names b, the failed probes and what is left',
       );
       const bRequestsBefore = b.requests.length;
       const seq = await sequence(p.url, 8);
