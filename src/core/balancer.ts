@@ -1,13 +1,13 @@
-/** Wires pool, selection, health, metrics and forwarding into one fetch handler for a runtime to serve. */
+/** Wires pool, selection, health, metrics and admission into what a runtime serves. */
 import { createAdminRoutes } from './admin/admin-routes.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
-import { ForwardingPolicy } from './proxy/forwarding-policy.ts';
+import { Admission } from './proxy/admission.ts';
 import { HealthChecker } from './upstream/health-checker.ts';
 import { InFlightTracker } from './upstream/in-flight.ts';
 import { logger } from './logging.ts';
 import { Metrics } from './stats/metrics.ts';
-import type { ClientInfo, HeaderRuleOptions } from './proxy/forwarded-headers.ts';
 import { isAdminTarget, requestTarget } from './proxy/request-target.ts';
+import type { ClientInfo } from './runtime/contracts.ts';
 import { createAlgorithm } from './selection/create-algorithm.ts';
 import { ServerPool } from './upstream/server-pool.ts';
 import { buildStatsReport, type StatsReport } from './stats/stats-report.ts';
@@ -15,13 +15,12 @@ import type { UpstreamClient } from './upstream/upstream-client.ts';
 import { WebForwarder } from './proxy/web-forwarder.ts';
 import type { WorkerIdentity } from './workers/workers.ts';
 
+/** What a runtime needs from the balancer. */
 export interface Balancer {
-  /** The whole HTTP surface: /lb/* to the admin routes, everything else proxied. */
+  /** The whole HTTP surface on the Web path: /lb/* to the admin routes, everything else proxied. */
   fetch(request: Request, client: ClientInfo): Response | Promise<Response>;
-  readonly pool: ServerPool;
-  readonly health: HealthChecker;
-  readonly policy: ForwardingPolicy;
-  readonly headerRules: HeaderRuleOptions;
+  /** Where a native I/O path turns each proxied request into an Exchange (or a refusal). */
+  readonly admission: Admission;
   /** The /lb/ endpoints alone, for a native I/O path that routes proxied traffic itself. */
   readonly admin: { fetch(request: Request): Response | Promise<Response> };
   stats(): StatsReport;
@@ -30,13 +29,19 @@ export interface Balancer {
   stop(): Promise<void>;
 }
 
+/** The balancer and the parts it is wired from; tests reach the parts through this, runtimes only see `Balancer`. */
+export interface BalancerParts {
+  readonly balancer: Balancer;
+  readonly pool: ServerPool;
+  readonly health: HealthChecker;
+}
+
 /** `worker` is what /lb/stats says about this process (default: the whole of Fairway). */
-export function createBalancer(
-  config: Config,
-  servers: readonly ServerConfig[],
-  client: UpstreamClient,
-  worker?: WorkerIdentity,
-): Balancer {
+export function createBalancer(config: Config, servers: readonly ServerConfig[], client: UpstreamClient, worker?: WorkerIdentity): Balancer {
+  return assembleBalancer(config, servers, client, worker).balancer;
+}
+
+export function assembleBalancer(config: Config, servers: readonly ServerConfig[], client: UpstreamClient, worker?: WorkerIdentity): BalancerParts {
   const startedAt = performance.now();
   const pool = new ServerPool(servers);
   const inFlight = new InFlightTracker();
@@ -47,32 +52,30 @@ export function createBalancer(
     { path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs },
     logger('health'),
   );
-  const policy = new ForwardingPolicy({
+  const admission = new Admission({
     pool,
     algorithm: createAlgorithm(config.algorithm),
     inFlight,
     metrics,
     health,
     log: logger('proxy'),
+    headerRules: { trustProxy: config.trustProxy, preserveHost: config.preserveHost },
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxRequestBodyBytes: config.maxRequestBodyBytes,
   });
-  const headerRules: HeaderRuleOptions = { trustProxy: config.trustProxy, preserveHost: config.preserveHost };
-  const forwarder = new WebForwarder(policy, client, headerRules);
+  // Built on first use: a runtime with a native I/O path (Node) never sends proxied traffic through `fetch`.
+  let web: WebForwarder | undefined;
   const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker });
   const admin = createAdminRoutes({ stats, healthyServers: () => pool.healthy.length });
 
-  return {
+  const balancer: Balancer = {
     // Proxied traffic bypasses the router: Hono's HEAD handling would re-wrap upstream responses.
     fetch(request, clientInfo) {
       const target = requestTarget(request.url);
       if (isAdminTarget(target)) return admin.fetch(new Request(`http://fairway.invalid${target}`, { method: request.method }));
-      return forwarder.forward(request, clientInfo, target);
+      return (web ??= new WebForwarder(admission, client)).forward(request, clientInfo, target);
     },
-    pool,
-    health,
-    policy,
-    headerRules,
+    admission,
     admin,
     stats,
     start: () => health.start(),
@@ -81,4 +84,5 @@ export function createBalancer(
       await client.close?.();
     },
   };
+  return { balancer, pool, health };
 }

@@ -1,5 +1,7 @@
 /** Deno entrypoint: serves the core with Deno.serve and forwards with Deno's fetch. */
-import { startFairway, type FetchHandler, type ListeningServer, type ServeOptions } from '../core/bootstrap.ts';
+import { startFairway } from '../core/bootstrap.ts';
+import { errorResponse, internalError } from '../core/proxy/json-error.ts';
+import type { FetchHandler, ListeningServer, ServeOptions } from '../core/runtime/contracts.ts';
 import { createDenoWorkers, whenSupervisorGone } from './deno/workers.ts';
 
 function serveDeno(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
@@ -10,7 +12,7 @@ function serveDeno(handler: FetchHandler, options: ServeOptions): Promise<Listen
         port: options.port,
         reusePort: options.reusePort === true,
         onListen: ({ port }) => resolve({ port, close: () => server.shutdown() }),
-        onError: () => new Response(JSON.stringify({ error: 'internal error' }), { status: 500 }),
+        onError: (error) => errorResponse(internalError(error)),
       }, (request, info) => handler(request, { address: (info.remoteAddr as Deno.NetAddr).hostname, completed: info.completed }));
     } catch (error) {
       reject(error);

@@ -4,7 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBalancer, type Balancer } from '../../src/core/balancer.ts';
+import { assembleBalancer, type Balancer as RuntimeBalancer, type BalancerParts } from '../../src/core/balancer.ts';
+import type { Config } from '../../src/core/config/config-types.ts';
 import type { ServerConfig } from '../../src/core/config/config-types.ts';
 import type { StatsReport } from '../../src/core/stats/stats-report.ts';
 import {
@@ -19,6 +20,14 @@ import {
 
 const SERVER_A = 'http://127.0.0.1:1';
 const SERVER_B = 'http://127.0.0.1:2';
+
+/** The balancer as runtimes see it, plus the parts tests look into. */
+type Balancer = RuntimeBalancer & Omit<BalancerParts, 'balancer'>;
+
+function createBalancer(config: Config, servers: readonly ServerConfig[], client: FakeUpstream): Balancer {
+  const { balancer, ...parts } = assembleBalancer(config, servers, client);
+  return Object.assign(balancer, parts);
+}
 
 interface Setup {
   balancer: Balancer;
