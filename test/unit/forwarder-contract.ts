@@ -23,8 +23,11 @@ export interface Rig {
   call(n: number): Promise<UpstreamCall>;
   /** A request from a client through the forwarder, as fetch would send it. */
   send(path: string, init?: RequestInit): Promise<Response>;
-  /** A request with a method fetch refuses to send (CONNECT, TRACE, TRACK). */
-  sendMethod(method: string, path: string): Promise<{ status: number; headers: Headers; body: string }>;
+  /**
+   * A request as a plain HTTP client sends it: any method (fetch refuses TRACE), head and body in one write
+   * (so a server that answers before reading the body cannot make the client's write fail).
+   */
+  sendMethod(method: string, path: string, init?: { headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: Headers; body: string }>;
   /** A client that starts an upload and then breaks it off; resolves once the forwarder had it in hand. */
   abandonUpload(path: string): Promise<void>;
   close(): Promise<void>;
@@ -36,6 +39,8 @@ export interface RigOptions {
   readonly weights?: readonly number[];
   readonly upstreamTimeoutMs?: number;
   readonly maxRequestBodyBytes?: number;
+  /** Every read of a request body fails at the forwarder, as when the client's connection breaks mid-upload. */
+  readonly failUploadReads?: boolean;
   /** What the upstream client says about decoding compressed bodies. */
   readonly decodesCompressedBodies?: boolean;
 }
@@ -408,6 +413,21 @@ export function forwarderContract(harness: ForwarderHarness): void {
         assert.equal(rig.stats().totals.errors, 0);
       });
 
+      for (const maxRequestBodyBytes of [undefined, 1_000_000]) {
+        withRig(
+          `an upload whose read fails counts as the client leaving, not as a server failure (${maxRequestBodyBytes === undefined ? 'no body limit' : 'metered body'})`,
+          async ({ init }) => new Response(await readText(init.body)),
+          { failUploadReads: true, maxRequestBodyBytes },
+          async (rig) => {
+            const status = await rig.send('/upload', { method: 'POST', body: 'some upload' }).then((r) => r.status, () => 'aborted');
+            assert.equal(status, 499);
+            await activeIs(rig, 0);
+            assert.equal(rig.pool.servers[0]!.healthy, true);
+            assert.equal(rig.stats().totals.errors, 0);
+          },
+        );
+      }
+
       withRig('a streamed body passing MAX_REQUEST_BODY_BYTES gets 413 and no error against the server', async ({ init }) => {
         await readText(init.body);
         return new Response('unreachable');
@@ -422,9 +442,9 @@ export function forwarderContract(harness: ForwarderHarness): void {
       });
 
       withRig('a declared Content-Length over the limit gets 413 without contacting any server', () => new Response('never'), { maxRequestBodyBytes: 4 }, async (rig) => {
-        const response = await rig.send('/upload', { method: 'POST', body: '0123456789', headers: { 'content-length': '10' } });
+        const response = await rig.sendMethod('POST', '/upload', { body: '0123456789', headers: { 'content-length': '10' } });
         assert.equal(response.status, 413);
-        await errorOfResponse(response);
+        await errorOf(response.status, response.headers, response.body);
         assert.equal(rig.calls.length, 0);
       });
     });

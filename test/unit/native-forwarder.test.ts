@@ -4,8 +4,9 @@
  * the unit tests run on: Deno and Bun implement node:http, and undici runs on both.
  */
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { Agent, MockAgent, type Dispatcher } from 'undici';
 import { assembleBalancer } from '../../src/core/balancer.ts';
 import { createNativeHandler } from '../../src/runtimes/node/native-forwarder.ts';
@@ -107,6 +108,20 @@ async function writeResponse(res: http.ServerResponse, response: Response, close
   }
 }
 
+/**
+ * The request with every body read failing while its connection stays up, as the Web tests' failing stream
+ * does: undici reads a Readable through its events and a metered body through its iterator, so both fail.
+ */
+function failingReads(req: http.IncomingMessage): http.IncomingMessage {
+  const failure = new Error('connection reset by client');
+  req[Symbol.asyncIterator] = async function* () {
+    throw failure;
+  };
+  // Only while someone reads: node:http resumes (dumps) an unread body itself once the response is done.
+  req.once('resume', () => queueMicrotask(() => req.listenerCount('error') > 0 && req.emit('error', failure)));
+  return req;
+}
+
 interface Parts {
   readonly servers: readonly string[];
   readonly log: CallLog;
@@ -121,7 +136,8 @@ async function nativeRig(parts: Parts, options: RigOptions): Promise<Rig> {
   const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes });
   const { balancer, pool, health } = assembleBalancer(config, servers, upstream);
   const notAdmin: http.RequestListener = (_req, res) => void res.writeHead(500).end('admin is not under test');
-  const proxy = http.createServer({ requestTimeout: 0 }, createNativeHandler(balancer, upstream, notAdmin));
+  const handler = createNativeHandler(balancer, upstream, notAdmin);
+  const proxy = http.createServer({ requestTimeout: 0 }, options.failUploadReads ? (req, res) => handler(failingReads(req), res) : handler);
   const port = await listen(proxy);
   // A client pool of its own, so a connection the proxy closed is never reused by the next test.
   const clientAgent = new Agent({ pipelining: 0 });
@@ -134,9 +150,9 @@ async function nativeRig(parts: Parts, options: RigOptions): Promise<Rig> {
     calls: parts.log.calls,
     call: (n) => parts.log.call(n),
     send: (path, init) => fetch(url(path), { ...init, dispatcher: clientAgent } as RequestInit),
-    sendMethod: (method, path) =>
+    sendMethod: (method, path, init = {}) =>
       new Promise((resolve, reject) => {
-        const request = http.request(url(path), { method, agent: false }, (res) => {
+        const request = http.request(url(path), { method, agent: false, headers: init.headers }, (res) => {
           let body = '';
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => (body += chunk));
@@ -147,7 +163,7 @@ async function nativeRig(parts: Parts, options: RigOptions): Promise<Rig> {
           });
         });
         request.on('error', reject);
-        request.end();
+        request.end(init.body);
       }),
     async abandonUpload(path) {
       const request = http.request(url(path), { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked' } });
@@ -206,3 +222,22 @@ const nativeHarness: ForwarderHarness = {
 // run there; the native path is Node's alone and runs here on Node 20, Node 26 and Deno.
 if ('Bun' in globalThis) test('forwarding contract: Node native forwarder', { skip: "Bun's built-in undici stub has no Agent.stream" }, () => {});
 else forwarderContract(nativeHarness);
+
+test('a 205 response reaches the client with no content and Content-Length: 0, whatever its server sent (RFC 9110 §15.3.6)', { skip: 'Bun' in globalThis ? "Bun's built-in undici stub has no Agent.stream" : false }, async () => {
+  // A raw server: node:http would not send content with a 205 of its own, but a server may.
+  const upstream = net.createServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 205 Reset Content\r\ncontent-length: 5\r\n\r\nhello')));
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const agent = new Agent();
+  const origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const rig = await nativeRig({ servers: [origin], log: new CallLog(), dispatcher: agent, close: async () => void (await agent.destroy(), upstream.close()) }, {});
+  try {
+    // Through node:http's client: fetch drops a 205 body whatever the bytes, node:http reads what Content-Length says.
+    const response = await rig.sendMethod('GET', '/');
+    assert.equal(response.status, 205);
+    assert.equal(response.body, '');
+    assert.equal(response.headers.get('content-length'), '0');
+    assert.equal(rig.stats().totals.activeConnections, 0);
+  } finally {
+    await rig.close();
+  }
+});

@@ -31,7 +31,17 @@ const webHarness: ForwarderHarness = {
     const servers = serverConfigs(origins, options.weights);
     const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes });
     const { balancer, pool, health } = assembleBalancer(config, servers, client);
-    const send = async (path: string, init?: RequestInit) => await balancer.fetch(new Request(`http://proxy.example${path}`, init), { address: '192.0.2.7' });
+    const failing = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          controller.error(new Error('connection reset by client'));
+        },
+      });
+    const send = async (path: string, init?: RequestInit) => {
+      const body = options.failUploadReads && init?.body != null ? failing() : init?.body;
+      const request = new Request(`http://proxy.example${path}`, { ...init, body, duplex: 'half' } as RequestInit);
+      return await balancer.fetch(request, { address: '192.0.2.7' });
+    };
     return {
       servers: origins,
       pool,
@@ -40,19 +50,15 @@ const webHarness: ForwarderHarness = {
       calls: client.calls,
       call: (n) => client.call(n),
       send,
-      async sendMethod(method, path) {
-        // `new Request` refuses these methods, but runtime servers hand them to the handler: a stand-in object.
-        const request = { method, url: `http://proxy.example${path}`, headers: new Headers(), body: null, signal: new AbortController().signal };
+      async sendMethod(method, path, init = {}) {
+        // `new Request` refuses some methods, but runtime servers hand them to the handler: a stand-in object.
+        const body = init.body === undefined ? null : new Blob([init.body]).stream();
+        const request = { method, url: `http://proxy.example${path}`, headers: new Headers(init.headers), body, signal: new AbortController().signal };
         const response = await balancer.fetch(request as unknown as Request, { address: '192.0.2.7' });
         return { status: response.status, headers: response.headers, body: await response.text() };
       },
       async abandonUpload(path) {
-        const failing = new ReadableStream<Uint8Array>({
-          pull(controller) {
-            controller.error(new Error('connection reset by client'));
-          },
-        });
-        const response = await send(path, { method: 'POST', body: failing, duplex: 'half' } as RequestInit);
+        const response = await send(path, { method: 'POST', body: failing(), duplex: 'half' } as RequestInit);
         assert.equal(response.status, 499);
       },
       close: async () => {},

@@ -158,6 +158,8 @@ export class Exchange {
     this.#headersMs = performance.now() - this.#startedAt;
     this.#status = status;
     prepareClientResponseHeaders(headers, this.requestId, bodyWasDecoded);
+    // A 205 never has content (RFC 9110 §15.3.6), but HTTP/1.1 framing does not know that (RFC 9112 §6.3): say so.
+    if (status === 205) headers.set('content-length', '0');
     return { withBody: responseCarriesBody(this.method, status) };
   }
 

@@ -104,12 +104,19 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
 
 /**
  * The request body as undici reads it, metered for MAX_REQUEST_BODY_BYTES. An async generator, not a 'data'
- * listener: a listener would start the stream flowing before undici reads it.
+ * listener: a listener would start the stream flowing before undici reads it. Without a limit undici reads
+ * `req` itself, and the 'error' listener above reports a failed read.
  */
 async function* meteredBody(req: IncomingMessage, exchange: Exchange): AsyncGenerator<Buffer> {
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    if (!exchange.countRequestBytes(chunk.length)) return;
-    yield chunk;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      if (!exchange.countRequestBytes(chunk.length)) return;
+      yield chunk;
+    }
+  } catch (error) {
+    // A failed upload read is the client leaving, as on the Web path, never the server failing.
+    exchange.clientGone();
+    throw error;
   }
 }
 
