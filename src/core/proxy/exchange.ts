@@ -13,6 +13,7 @@ import { prepareClientResponseHeaders } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
 import { describeError } from './describe-error.ts';
 import type { ErrorAnswer } from './json-error.ts';
+import { upstreamUrl } from './request-target.ts';
 
 /** Why an exchange was stopped on purpose; carried as its AbortSignal's reason, so a failure can be told from the server's. */
 export const STOP_REASON = {
@@ -69,6 +70,12 @@ export function responseCarriesBody(method: string, status: number): boolean {
   return method !== 'HEAD';
 }
 
+/**
+ * `waiting` until the response head is sent, then `streaming` until the single exit. Where later work goes:
+ * a retry is a new attempt (new lease, another server) decided in `failed()` while still `waiting`, which a
+ * request body replay buffer fed by `countRequestBytes` makes possible; buffering small responses is one
+ * more field of ResponsePlan; an access log or Prometheus counters are ExchangeObservers.
+ */
 type Phase = 'waiting' | 'streaming' | 'ended';
 
 export class Exchange {
@@ -109,9 +116,9 @@ export class Exchange {
     return this.#lease.server;
   }
 
-  /** The selected server's origin plus the request's own path and query, byte for byte. */
+  /** The selected server's origin plus the request's own path and query, byte for byte (request-target.ts). */
   get upstreamUrl(): string {
-    return this.#lease.server.url + this.target;
+    return upstreamUrl(this.#lease.server.url, this.target);
   }
 
   /** True when MAX_REQUEST_BODY_BYTES is set: the forwarder must then report each chunk to `countRequestBytes`. */
