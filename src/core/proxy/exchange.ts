@@ -98,7 +98,7 @@ export class Exchange {
   #headersMs: number | undefined;
   #requestBytes = 0;
   #counted = false;
-  #atExit: (() => void) | undefined;
+  #atExit: (() => void)[] = [];
 
   constructor(deps: ExchangeDeps, request: { requestId: string; method: string; target: string; upstreamHeaders: HeaderMap }, lease: InFlightLease) {
     this.#deps = deps;
@@ -130,9 +130,9 @@ export class Exchange {
     return this.#phase === 'ended';
   }
 
-  /** Runs once, at the single exit (a forwarder's listener cleanup). */
+  /** Runs `callback` once, at the single exit (a forwarder's listener cleanup). */
   atExit(callback: () => void): void {
-    this.#atExit = callback;
+    this.#atExit.push(callback);
   }
 
   /**
@@ -252,7 +252,7 @@ export class Exchange {
     this.#phase = 'ended';
     clearTimeout(this.#timer);
     this.#lease.release();
-    this.#atExit?.();
+    for (const callback of this.#atExit) callback();
     const observers = this.#deps.observers;
     if (observers.length === 0) return;
     const record: ExchangeRecord = {
