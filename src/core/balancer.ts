@@ -2,6 +2,7 @@
 import { createAdminRoutes } from './admin/admin-routes.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
 import { Admission } from './proxy/admission.ts';
+import type { ExchangeObserver } from './proxy/exchange.ts';
 import { HealthChecker } from './upstream/health-checker.ts';
 import { InFlightTracker } from './upstream/in-flight.ts';
 import { logger } from './logging.ts';
@@ -41,7 +42,14 @@ export function createBalancer(config: Config, servers: readonly ServerConfig[],
   return assembleBalancer(config, servers, client, worker).balancer;
 }
 
-export function assembleBalancer(config: Config, servers: readonly ServerConfig[], client: UpstreamClient, worker?: WorkerIdentity): BalancerParts {
+/** `observers` hear of every exchange at its exit (an access log, Prometheus counters, a test). */
+export function assembleBalancer(
+  config: Config,
+  servers: readonly ServerConfig[],
+  client: UpstreamClient,
+  worker?: WorkerIdentity,
+  observers: readonly ExchangeObserver[] = [],
+): BalancerParts {
   const startedAt = performance.now();
   const pool = new ServerPool(servers);
   const inFlight = new InFlightTracker();
@@ -62,6 +70,7 @@ export function assembleBalancer(config: Config, servers: readonly ServerConfig[
     headerRules: { trustProxy: config.trustProxy, preserveHost: config.preserveHost },
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxRequestBodyBytes: config.maxRequestBodyBytes,
+    observers,
   });
   // Built on first use: a runtime with a native I/O path (Node) never sends proxied traffic through `fetch`.
   let web: WebForwarder | undefined;

@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerConfig } from '../../src/core/config/config-types.ts';
+import type { ExchangeRecord, OutcomeKind } from '../../src/core/proxy/exchange.ts';
 import type { HealthChecker } from '../../src/core/upstream/health-checker.ts';
 import type { ServerPool } from '../../src/core/upstream/server-pool.ts';
 import type { StatsReport } from '../../src/core/stats/stats-report.ts';
@@ -18,6 +19,8 @@ export interface Rig {
   readonly pool: ServerPool;
   readonly health: HealthChecker;
   stats(): StatsReport;
+  /** What each exchange's single exit reported, in order of exit. */
+  readonly records: readonly ExchangeRecord[];
   /** What the upstream servers received, in order; `url` is origin plus path and query. */
   readonly calls: readonly UpstreamCall[];
   call(n: number): Promise<UpstreamCall>;
@@ -52,6 +55,8 @@ export interface ForwarderHarness {
   unrepresentableRig(): Promise<Rig>;
   /** A handler result that makes the server reset the connection before answering. */
   readonly reset: UpstreamHandler;
+  /** How the exit records a server breaking off mid-body. */
+  readonly midBodyResetOutcome: OutcomeKind;
   /** Whether the server's own reason phrase reaches the client. */
   readonly relaysReasonPhrase: boolean;
   /** Whether a client that left can still be handed a Response (the Web path returns one nobody reads). */
@@ -74,6 +79,12 @@ export function active(rig: Rig): number {
   assert.equal(perServer, stats.totals.activeConnections, 'per-server and total activeConnections disagree');
   assert.equal(rig.pool.servers.reduce((sum, s) => sum + s.inFlight, 0), perServer);
   return stats.totals.activeConnections;
+}
+
+/** Each exchange left through its single exit exactly once, with these outcomes. */
+function exitedOnce(rig: Rig, outcomes: readonly OutcomeKind[]): void {
+  assert.deepEqual(rig.records.map((r) => r.outcome), outcomes);
+  assert.equal(new Set(rig.records.map((r) => r.requestId)).size, rig.records.length, 'an exchange exited twice');
 }
 
 const activeIs = (rig: Rig, n: number) => eventually(() => active(rig) === n, `activeConnections === ${n} (is ${active(rig)})`);
@@ -201,6 +212,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
           body.close();
           assert.equal((await reader.read()).done, true);
           await activeIs(rig, 0);
+          exitedOnce(rig, ['responded']);
         } finally {
           await rig.close();
         }
@@ -216,6 +228,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
           await activeIs(rig, 0);
           await body.cancelled;
           assert.equal(rig.stats().totals.errors, 0);
+          exitedOnce(rig, ['client_gone']);
         } finally {
           await rig.close();
         }
@@ -230,6 +243,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
         const stats = rig.stats();
         assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 1 });
         assert.deepEqual({ requests: stats.servers[0]!.requests, errors: stats.servers[0]!.errors }, { requests: 1, errors: 1 });
+        exitedOnce(rig, ['unreachable']);
       });
 
       withRig('(d) an upstream that never answers gets 504 after upstreamTimeoutMs, is aborted and marked unhealthy', ({ init }) => untilAborted(init.signal), { upstreamTimeoutMs: 50 }, async (rig) => {
@@ -243,6 +257,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
         await activeIs(rig, 0);
         assert.equal(rig.pool.servers[0]!.healthy, false);
         assert.equal(rig.stats().totals.errors, 1);
+        exitedOnce(rig, ['timeout']);
       });
 
       withRig('(e) the client leaving before headers aborts the upstream request and counts no error', ({ init }) => untilAborted(init.signal), {}, async (rig) => {
@@ -258,6 +273,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
         assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 0 });
         assert.equal(rig.pool.servers[0]!.healthy, true, 'a client leaving is not the server failing');
         assert.equal(stats.servers[0]!.responseTimeMs, null);
+        exitedOnce(rig, ['client_gone']);
       });
 
       test('(f) the client leaving while the body streams releases the count and aborts the upstream request', async () => {
@@ -296,6 +312,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
             while (!(await reader.read()).done);
           });
           await activeIs(rig, 0);
+          exitedOnce(rig, [harness.midBodyResetOutcome]);
         } finally {
           await rig.close();
         }
@@ -385,6 +402,8 @@ export function forwarderContract(harness: ForwarderHarness): void {
           const stats = rig.stats();
           assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 1 });
           assert.deepEqual({ requests: stats.servers[0]!.requests, errors: stats.servers[0]!.errors }, { requests: 1, errors: 1 });
+          exitedOnce(rig, ['unrepresentable']);
+          assert.equal(rig.records[0]!.status, 502);
         } finally {
           await rig.close();
         }
@@ -424,6 +443,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
             await activeIs(rig, 0);
             assert.equal(rig.pool.servers[0]!.healthy, true);
             assert.equal(rig.stats().totals.errors, 0);
+            exitedOnce(rig, ['client_gone']);
           },
         );
       }

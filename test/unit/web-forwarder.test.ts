@@ -5,6 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { ExchangeRecord } from '../../src/core/proxy/exchange.ts';
 import { assembleBalancer, type Balancer as RuntimeBalancer, type BalancerParts } from '../../src/core/balancer.ts';
 import type { Config } from '../../src/core/config/config-types.ts';
 import type { ServerConfig } from '../../src/core/config/config-types.ts';
@@ -22,6 +23,7 @@ import { forwarderContract, serverConfigs, type ForwarderHarness, type Rig } fro
 
 const webHarness: ForwarderHarness = {
   name: 'Web forwarder, fake fetch',
+  midBodyResetOutcome: 'upstream_reset',
   relaysReasonPhrase: true,
   answersGoneClients: true,
   reset: () => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) })),
@@ -30,7 +32,8 @@ const webHarness: ForwarderHarness = {
     const client = new FakeUpstream(handler, { decodesCompressedBodies: options.decodesCompressedBodies ?? false });
     const servers = serverConfigs(origins, options.weights);
     const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes });
-    const { balancer, pool, health } = assembleBalancer(config, servers, client);
+    const records: ExchangeRecord[] = [];
+    const { balancer, pool, health } = assembleBalancer(config, servers, client, undefined, [{ exchangeEnded: (r) => records.push(r) }]);
     const failing = () =>
       new ReadableStream<Uint8Array>({
         pull(controller) {
@@ -46,6 +49,7 @@ const webHarness: ForwarderHarness = {
       servers: origins,
       pool,
       health,
+      records,
       stats: () => balancer.stats(),
       calls: client.calls,
       call: (n) => client.call(n),

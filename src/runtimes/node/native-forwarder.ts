@@ -42,7 +42,8 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
     }
     const exchange = admitted.exchange;
     res.once('close', () => {
-      if (!res.writableFinished) exchange.clientGone();
+      // undici destroys `res` with the error when the server breaks off mid-body: that is `failed()`, not the client.
+      if (!res.writableFinished && !res.errored) exchange.clientGone();
     });
     if (hasBody) {
       // A failed upload read is the client leaving, as on the Web path, never the server failing.
