@@ -1,13 +1,14 @@
-/** Wires pool, selection, health, metrics and forwarding into one fetch handler for a runtime to serve. */
+/** Wires pool, selection, health, metrics and admission into what a runtime serves. */
 import { createAdminRoutes } from './admin/admin-routes.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
-import { ForwardingPolicy } from './proxy/forwarding-policy.ts';
+import { Admission } from './proxy/admission.ts';
+import type { ExchangeObserver } from './proxy/exchange.ts';
 import { HealthChecker } from './upstream/health-checker.ts';
 import { InFlightTracker } from './upstream/in-flight.ts';
 import { logger } from './logging.ts';
 import { Metrics } from './stats/metrics.ts';
-import type { ClientInfo, HeaderRuleOptions } from './proxy/forwarded-headers.ts';
 import { isAdminTarget, requestTarget } from './proxy/request-target.ts';
+import type { ClientInfo } from './runtime/contracts.ts';
 import { createRequestSelection } from './selection/request-selection.ts';
 import { ServerPool } from './upstream/server-pool.ts';
 import { buildStatsReport, type StatsReport } from './stats/stats-report.ts';
@@ -15,13 +16,12 @@ import type { UpstreamClient } from './upstream/upstream-client.ts';
 import { WebForwarder } from './proxy/web-forwarder.ts';
 import type { WorkerIdentity } from './workers/worker-identity.ts';
 
+/** What a runtime needs from the balancer. */
 export interface Balancer {
-  /** The whole HTTP surface: /lb/* to the admin routes, everything else proxied. */
+  /** The whole HTTP surface on the Web path: /lb/* to the admin routes, everything else proxied. */
   fetch(request: Request, client: ClientInfo): Response | Promise<Response>;
-  readonly pool: ServerPool;
-  readonly health: HealthChecker;
-  readonly policy: ForwardingPolicy;
-  readonly headerRules: HeaderRuleOptions;
+  /** Where a native I/O path turns each proxied request into an Exchange (or a refusal). */
+  readonly admission: Admission;
   /** The /lb/ endpoints alone, for a native I/O path that routes proxied traffic itself. */
   readonly admin: { fetch(request: Request): Response | Promise<Response> };
   stats(): StatsReport;
@@ -30,13 +30,26 @@ export interface Balancer {
   stop(): Promise<void>;
 }
 
+/** The balancer and the parts it is wired from; tests reach the parts through this, runtimes only see `Balancer`. */
+export interface BalancerParts {
+  readonly balancer: Balancer;
+  readonly pool: ServerPool;
+  readonly health: HealthChecker;
+}
+
 /** `worker` is what /lb/stats says about this process (default: the whole of Fairway). */
-export function createBalancer(
+export function createBalancer(config: Config, servers: readonly ServerConfig[], client: UpstreamClient, worker?: WorkerIdentity): Balancer {
+  return assembleBalancer(config, servers, client, worker).balancer;
+}
+
+/** `observers` hear of every exchange at its exit (an access log, Prometheus counters, a test). */
+export function assembleBalancer(
   config: Config,
   servers: readonly ServerConfig[],
   client: UpstreamClient,
   worker?: WorkerIdentity,
-): Balancer {
+  observers: readonly ExchangeObserver[] = [],
+): BalancerParts {
   const startedAt = performance.now();
   const pool = new ServerPool(servers);
   const selector = createRequestSelection(pool, config);
@@ -48,32 +61,31 @@ export function createBalancer(
     { path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs },
     logger('health'),
   );
-  const policy = new ForwardingPolicy({
+  const admission = new Admission({
     pool,
     algorithm: selector,
     inFlight,
     metrics,
     health,
     log: logger('proxy'),
+    headerRules: { trustProxy: config.trustProxy, preserveHost: config.preserveHost },
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxRequestBodyBytes: config.maxRequestBodyBytes,
+    observers,
   });
-  const headerRules: HeaderRuleOptions = { trustProxy: config.trustProxy, preserveHost: config.preserveHost };
-  const forwarder = new WebForwarder(policy, client, headerRules);
+  // Built on first use: a runtime with a native I/O path (Node) never sends proxied traffic through `fetch`.
+  let web: WebForwarder | undefined;
   const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker });
   const admin = createAdminRoutes({ stats, healthyServers: () => pool.healthy.length });
 
-  return {
+  const balancer: Balancer = {
     // Proxied traffic bypasses the router: Hono's HEAD handling would re-wrap upstream responses.
     fetch(request, clientInfo) {
       const target = requestTarget(request.url);
       if (isAdminTarget(target)) return admin.fetch(new Request(`http://fairway.invalid${target}`, { method: request.method }));
-      return forwarder.forward(request, clientInfo, target);
+      return (web ??= new WebForwarder(admission, client)).forward(request, clientInfo, target);
     },
-    pool,
-    health,
-    policy,
-    headerRules,
+    admission,
     admin,
     stats,
     start: () => health.start(),
@@ -83,4 +95,5 @@ export function createBalancer(
       await client.close?.();
     },
   };
+  return { balancer, pool, health };
 }

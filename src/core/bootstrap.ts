@@ -2,51 +2,19 @@
  * Starts Fairway on any runtime: validate the env, configure logging, start backends in demo mode, serve.
  * With WORKERS>1 the first process becomes a supervisor that runs that many workers on the one port.
  */
-import { createBalancer, type Balancer } from './balancer.ts';
+import { createBalancer } from './balancer.ts';
 import { formatConfigErrors, parseConfig } from './config/config.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
 import { createDemoBackend } from './demo-backend.ts';
 import { configureLogging, logger, type Logger } from './logging.ts';
-import { Supervisor, type WorkerLauncher } from './workers/supervisor.ts';
-import type { UpstreamClient } from './upstream/upstream-client.ts';
+import { Supervisor } from './workers/supervisor.ts';
 import { readyLine } from './workers/ready-line.ts';
 import { resolveWorkerCount } from './workers/worker-count.ts';
 import { parseWorkerId, WORKER_ID_VAR, workerIdentity } from './workers/worker-identity.ts';
+import type { ListeningServer, RuntimeAdapter, ServeOptions } from './runtime/contracts.ts';
 
-import type { ClientInfo } from './proxy/forwarded-headers.ts';
-
-export type { ClientInfo };
+/** Re-exported for the runtimes' worker launchers. */
 export type { WorkerExit, WorkerLauncher, WorkerProcess } from './workers/supervisor.ts';
-/** What a runtime serves: a Web request plus what its connection says about the client. */
-export type FetchHandler = (request: Request, client: ClientInfo) => Response | Promise<Response>;
-
-export interface ListeningServer {
-  /** The port actually bound (differs from the one asked for when that was 0). */
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-export interface ServeOptions {
-  readonly hostname: string;
-  readonly port: number;
-  /** Share the port with the other workers (SO_REUSEPORT): set in worker processes when WORKERS>1. */
-  readonly reusePort?: boolean;
-}
-
-/** What each runtime entrypoint provides: its env, a way to serve a fetch handler, and an upstream client. */
-export interface RuntimeAdapter {
-  readonly name: string;
-  readonly version: string;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** Logical CPUs, for WORKERS=auto. */
-  readonly hardwareConcurrency: number | undefined;
-  serve(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer>;
-  /** A native I/O path for the balancer itself, driving the same policy; `serve` is used when absent. */
-  serveBalancer?(balancer: Balancer, options: ServeOptions): Promise<ListeningServer>;
-  readonly upstream: UpstreamClient;
-  /** Runs worker processes for WORKERS>1; without it WORKERS must be 1. */
-  readonly workers?: WorkerLauncher;
-}
 
 /** `role` says what this process is: the only one, a worker, or the supervisor of WORKERS workers. */
 export type StartResult =

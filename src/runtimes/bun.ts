@@ -1,20 +1,7 @@
 /** Bun entrypoint: serves the core with Bun.serve and forwards with Bun's fetch, bodies left compressed. */
-import { startFairway, type FetchHandler, type ListeningServer, type ServeOptions } from '../core/bootstrap.ts';
+import { startFairway } from '../core/bootstrap.ts';
+import { serveBun } from './bun/serve.ts';
 import { createBunWorkers, whenSupervisorGone } from './bun/workers.ts';
-
-function serveBun(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
-  const server = Bun.serve({
-    hostname: options.hostname,
-    port: options.port,
-    reusePort: options.reusePort === true,
-    // Bun closes connections idle for 10 s by default, which would cut slow upstream answers and quiet streams.
-    idleTimeout: 0,
-    // Bun refuses bodies over 128 MiB by default; MAX_REQUEST_BODY_BYTES is the only limit Fairway applies.
-    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    fetch: (request, server) => handler(request, { address: server.requestIP(request)?.address }),
-  });
-  return Promise.resolve({ port: server.port as number, close: () => server.stop() });
-}
 
 const started = await startFairway({
   name: 'bun',

@@ -1,22 +1,7 @@
 /** Deno entrypoint: serves the core with Deno.serve and forwards with Deno's fetch. */
-import { startFairway, type FetchHandler, type ListeningServer, type ServeOptions } from '../core/bootstrap.ts';
+import { startFairway } from '../core/bootstrap.ts';
+import { serveDeno } from './deno/serve.ts';
 import { createDenoWorkers, whenSupervisorGone } from './deno/workers.ts';
-
-function serveDeno(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
-  return new Promise((resolve, reject) => {
-    try {
-      const server = Deno.serve({
-        hostname: options.hostname,
-        port: options.port,
-        reusePort: options.reusePort === true,
-        onListen: ({ port }) => resolve({ port, close: () => server.shutdown() }),
-        onError: () => new Response(JSON.stringify({ error: 'internal error' }), { status: 500 }),
-      }, (request, info) => handler(request, { address: (info.remoteAddr as Deno.NetAddr).hostname, completed: info.completed }));
-    } catch (error) {
-      reject(error);
-    }
-  });
-}
 
 const started = await startFairway({
   name: 'deno',

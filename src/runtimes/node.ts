@@ -3,12 +3,13 @@ import { getRequestListener } from '@hono/node-server';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Balancer } from '../core/balancer.ts';
-import { startFairway, type FetchHandler, type ListeningServer, type ServeOptions } from '../core/bootstrap.ts';
+import { startFairway } from '../core/bootstrap.ts';
+import type { FetchHandler, ListeningServer, ServeOptions } from '../core/runtime/contracts.ts';
 import { createNativeHandler } from './node/native-forwarder.ts';
-import { createUndiciUpstream, createUpstreamAgent } from './node/undici-upstream.ts';
+import { createUndiciUpstream } from './node/undici-upstream.ts';
 import { createNodeWorkers, hardwareConcurrency, REUSE_PORT } from './node/workers.ts';
 
-const agent = createUpstreamAgent();
+const upstream = createUndiciUpstream();
 
 function listen(server: Server, options: ServeOptions): Promise<ListeningServer> {
   // A cluster worker with its own SO_REUSEPORT socket (exclusive: not the primary's); before Node 22.12 the
@@ -39,11 +40,11 @@ function serveFetch(handler: FetchHandler, options: ServeOptions): Promise<Liste
   return listen(createServer(listener as RequestListener), options);
 }
 
-/** The native path for the balancer: node:http in, undici out, the core's policy in between. */
+/** The native path for the balancer: node:http in, undici out, the core's Exchange in between. */
 function serveBalancer(balancer: Balancer, options: ServeOptions): Promise<ListeningServer> {
   const admin = getRequestListener(balancer.admin.fetch) as RequestListener;
   // Node's default 300 s limit on receiving a whole request would cut long uploads.
-  const server = createServer({ requestTimeout: 0 }, createNativeHandler(balancer, agent, admin));
+  const server = createServer({ requestTimeout: 0 }, createNativeHandler(balancer, upstream, admin));
   return listen(server, options);
 }
 
@@ -54,7 +55,7 @@ const started = await startFairway({
   hardwareConcurrency: hardwareConcurrency(),
   serve: serveFetch,
   serveBalancer,
-  upstream: createUndiciUpstream(agent),
+  upstream,
   workers: createNodeWorkers(),
 });
 if (!started.ok) {

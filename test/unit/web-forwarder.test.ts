@@ -1,10 +1,13 @@
 /**
- * The balancer's HTTP surface through createBalancer with a fake upstream client: what reaches the
- * server, what reaches the client, exact in-flight accounting on every exit path, and the /lb/ endpoints.
+ * The Web forwarder (Deno and Bun's path) with a fake fetch: the forwarding contract every I/O path
+ * shares, then what only the Web path has (Request/Response edge cases, runtimes that report when a
+ * response was sent) and the /lb/ endpoints.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBalancer, type Balancer } from '../../src/core/balancer.ts';
+import type { ExchangeRecord } from '../../src/core/proxy/exchange.ts';
+import { assembleBalancer, type Balancer as RuntimeBalancer, type BalancerParts } from '../../src/core/balancer.ts';
+import type { Config } from '../../src/core/config/config-types.ts';
 import type { ServerConfig } from '../../src/core/config/config-types.ts';
 import type { StatsReport } from '../../src/core/stats/stats-report.ts';
 import {
@@ -16,9 +19,73 @@ import {
   untilAborted,
   type UpstreamHandler,
 } from './fakes.ts';
+import { forwarderContract, serverConfigs, type ForwarderHarness, type Rig } from './forwarder-contract.ts';
+
+const webHarness: ForwarderHarness = {
+  name: 'Web forwarder, fake fetch',
+  midBodyResetOutcome: 'upstream_reset',
+  relaysReasonPhrase: true,
+  answersGoneClients: true,
+  reset: () => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) })),
+  async rig(handler, options = {}): Promise<Rig> {
+    const origins = Array.from({ length: options.servers ?? 1 }, (_, i) => `http://127.0.0.1:${i + 1}`);
+    const client = new FakeUpstream(handler, { decodesCompressedBodies: options.decodesCompressedBodies ?? false });
+    const servers = serverConfigs(origins, options.weights);
+    const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes });
+    const records: ExchangeRecord[] = [];
+    const { balancer, pool, health } = assembleBalancer(config, servers, client, undefined, [{ exchangeEnded: (r) => records.push(r) }]);
+    const failing = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          controller.error(new Error('connection reset by client'));
+        },
+      });
+    const send = async (path: string, init?: RequestInit) => {
+      const body = options.failUploadReads && init?.body != null ? failing() : init?.body;
+      const request = new Request(`http://proxy.example${path}`, { ...init, body, duplex: 'half' } as RequestInit);
+      return await balancer.fetch(request, { address: '192.0.2.7' });
+    };
+    return {
+      servers: origins,
+      pool,
+      health,
+      records,
+      stats: () => balancer.stats(),
+      calls: client.calls,
+      call: (n) => client.call(n),
+      send,
+      async sendMethod(method, path, init = {}) {
+        // `new Request` refuses some methods, but runtime servers hand them to the handler: a stand-in object.
+        const body = init.body === undefined ? null : new Blob([init.body]).stream();
+        const request = { method, url: `http://proxy.example${path}`, headers: new Headers(init.headers), body, signal: new AbortController().signal };
+        const response = await balancer.fetch(request as unknown as Request, { address: '192.0.2.7' });
+        return { status: response.status, headers: response.headers, body: await response.text() };
+      },
+      async abandonUpload(path) {
+        const response = await send(path, { method: 'POST', body: failing(), duplex: 'half' } as RequestInit);
+        assert.equal(response.status, 499);
+      },
+      close: async () => {},
+    };
+  },
+  unrepresentableRig() {
+    // No Response can carry status 600, though undici (and so a fetch-shaped client) accepts any three digits.
+    return this.rig(() => ({ status: 600, statusText: '', headers: new Headers({ 'content-type': 'text/plain' }), body: null }) as unknown as Response);
+  },
+};
+
+forwarderContract(webHarness);
 
 const SERVER_A = 'http://127.0.0.1:1';
 const SERVER_B = 'http://127.0.0.1:2';
+
+/** The balancer as runtimes see it, plus the parts tests look into. */
+type Balancer = RuntimeBalancer & Omit<BalancerParts, 'balancer'>;
+
+function createBalancer(config: Config, servers: readonly ServerConfig[], client: FakeUpstream): Balancer {
+  const { balancer, ...parts } = assembleBalancer(config, servers, client);
+  return Object.assign(balancer, parts);
+}
 
 interface Setup {
   balancer: Balancer;
@@ -66,46 +133,12 @@ const HOP_BY_HOP_REQUEST: Record<string, string> = {
 };
 
 describe('request target', () => {
-  test('the upstream URL is the server origin plus the request path and query, exactly', async () => {
-    const { balancer, client } = setup(() => new Response('ok'));
-    await (await send(balancer, 'http://proxy.example/a%2Fb//c?x=%20')).text();
-    assert.equal(client.calls[0]!.url, 'http://127.0.0.1:1/a%2Fb//c?x=%20');
-  });
-
   test('an absolute-form target naming another host still goes to the server origin', async () => {
     const { balancer, client } = setup(() => new Response('ok'));
     await (await send(balancer, 'http://evil.example/steal?k=v')).text();
     assert.equal(client.calls[0]!.url, 'http://127.0.0.1:1/steal?k=v');
   });
 
-  test('method and request body are forwarded, with redirects left to the client', async () => {
-    let received = '';
-    const { balancer, client } = setup(async ({ init }) => {
-      received = await readText(init.body);
-      return new Response('created', { status: 201 });
-    });
-    const response = await send(balancer, 'http://proxy.example/items', { method: 'POST', body: 'hello upstream' });
-    assert.equal(response.status, 201);
-    assert.equal(await response.text(), 'created');
-    assert.equal(client.calls[0]!.init.method, 'POST');
-    assert.equal(client.calls[0]!.init.redirect, 'manual');
-    assert.equal(received, 'hello upstream');
-  });
-
-  test('a redirect from the server is passed to the client as is', async () => {
-    const { balancer } = setup(() => new Response(null, { status: 302, headers: { location: '/elsewhere' } }));
-    const response = await send(balancer, 'http://proxy.example/old');
-    assert.equal(response.status, 302);
-    assert.equal(response.headers.get('location'), '/elsewhere');
-  });
-
-  test('status and status text come from the server', async () => {
-    const { balancer } = setup(() => new Response('x', { status: 418, statusText: 'Short And Stout' }));
-    const response = await send(balancer, 'http://proxy.example/');
-    assert.equal(response.status, 418);
-    assert.equal(response.statusText, 'Short And Stout');
-    await response.text();
-  });
 });
 
 describe('headers', () => {
@@ -127,63 +160,8 @@ describe('headers', () => {
     assert.equal(request.headers.get('connection'), 'close');
   });
 
-  test('hop-by-hop response headers and those Connection names are removed; end-to-end ones pass', async () => {
-    const { balancer } = setup(
-      () =>
-        new Response('ok', {
-          headers: {
-            connection: 'close, X-Hop',
-            'x-hop': 'per-connection',
-            'keep-alive': 'timeout=5',
-            'transfer-encoding': 'chunked',
-            upgrade: 'websocket',
-            trailer: 'x-checksum',
-            'proxy-authenticate': 'Basic',
-            'content-type': 'text/plain',
-            'cache-control': 'max-age=60',
-            etag: '"v1"',
-          },
-        }),
-    );
-    const response = await send(balancer, 'http://proxy.example/');
-    assert.deepEqual([...response.headers.keys()].sort(), ['cache-control', 'content-type', 'etag', 'via', 'x-request-id']);
-    assert.equal(await response.text(), 'ok');
-  });
-
-  test('several Set-Cookie headers stay separate', async () => {
-    const { balancer } = setup(
-      () =>
-        new Response('ok', {
-          headers: [
-            ['set-cookie', 'a=1; Path=/; HttpOnly'],
-            ['set-cookie', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT'],
-          ],
-        }),
-    );
-    const response = await send(balancer, 'http://proxy.example/');
-    assert.deepEqual(response.headers.getSetCookie(), ['a=1; Path=/; HttpOnly', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT']);
-    await response.text();
-  });
-
   const compressed = () =>
     new Response('decoded bytes', { headers: { 'content-encoding': 'gzip', 'content-length': '34', 'content-type': 'text/plain' } });
-
-  test('when the client decodes compressed bodies, Content-Encoding and Content-Length are dropped', async () => {
-    const { balancer } = setup(compressed, { decodesCompressedBodies: true });
-    const response = await send(balancer, 'http://proxy.example/');
-    assert.equal(response.headers.get('content-encoding'), null);
-    assert.equal(response.headers.get('content-length'), null);
-    assert.equal(response.headers.get('content-type'), 'text/plain');
-    assert.equal(await response.text(), 'decoded bytes');
-  });
-
-  test('when the client passes compressed bytes through, Content-Encoding and Content-Length are kept', async () => {
-    const { balancer } = setup(compressed, { decodesCompressedBodies: false });
-    const response = await send(balancer, 'http://proxy.example/');
-    assert.equal(response.headers.get('content-encoding'), 'gzip');
-    assert.equal(response.headers.get('content-length'), '34');
-    await response.body?.cancel();
-  });
 
   test('an uncompressed response keeps Content-Length even with a decoding client', async () => {
     const { balancer } = setup(() => new Response('12345', { headers: { 'content-length': '5' } }), { decodesCompressedBodies: true });
@@ -258,89 +236,9 @@ describe('a response that cannot be passed on', () => {
     assert.equal(body.isCancelled, true, 'the upstream body was left open');
   });
 
-  test('counts as one request and one error, not two requests', async () => {
-    const { balancer } = setup(() => status600(null));
-    await (await send(balancer, 'http://proxy.example/')).text();
-    const stats = balancer.stats();
-    assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 1 });
-    assert.deepEqual({ requests: stats.servers[0]!.requests, errors: stats.servers[0]!.errors }, { requests: 1, errors: 1 });
-  });
 });
 
 describe('in-flight accounting', () => {
-  test('(a) counts 1 while the body streams and 0 once it has been read to the end', async () => {
-    const body = controlledBody();
-    const { balancer } = setup(() => new Response(body.stream));
-    assert.equal(active(balancer), 0);
-    const response = await send(balancer, 'http://proxy.example/stream');
-    assert.equal(active(balancer), 1);
-    const reader = response.body!.getReader();
-    body.push('chunk-1');
-    assert.equal(new TextDecoder().decode((await reader.read()).value), 'chunk-1');
-    assert.equal(active(balancer), 1);
-    body.close();
-    assert.equal((await reader.read()).done, true);
-    assert.equal(active(balancer), 0);
-  });
-
-  test('(b) a client cancelling the response body releases the count and cancels the upstream body', async () => {
-    const body = controlledBody();
-    const { balancer } = setup(() => new Response(body.stream));
-    const response = await send(balancer, 'http://proxy.example/stream');
-    assert.equal(active(balancer), 1);
-    await response.body!.cancel('client left');
-    assert.equal(active(balancer), 0);
-    assert.equal(await body.cancelled, 'client left');
-  });
-
-  test('(c) an upstream error before headers answers 502 in JSON, marks the server unhealthy and counts an error', async () => {
-    const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
-    const { balancer } = setup(() => Promise.reject(refused));
-    const response = await send(balancer, 'http://proxy.example/');
-    assert.equal(response.status, 502);
-    const json = await jsonOf(response);
-    assert.equal(typeof json.error, 'string');
-    assert.match(json.error as string, /127\.0\.0\.1:1.*ECONNREFUSED/);
-    assert.equal(active(balancer), 0);
-    assert.equal(balancer.pool.servers[0]!.healthy, false);
-    const stats = balancer.stats();
-    assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 1 });
-    assert.deepEqual({ requests: stats.servers[0]!.requests, errors: stats.servers[0]!.errors }, { requests: 1, errors: 1 });
-  });
-
-  test('(d) an upstream that never answers gets 504 after upstreamTimeoutMs, is aborted and marked unhealthy', async () => {
-    const { balancer, client } = setup(({ init }) => untilAborted(init.signal), { upstreamTimeoutMs: 20 });
-    const started = performance.now();
-    const pending = send(balancer, 'http://proxy.example/slow');
-    await client.call(1);
-    assert.equal(active(balancer), 1);
-    const response = await pending;
-    assert.ok(performance.now() - started >= 15, 'answered before the timeout');
-    assert.equal(response.status, 504);
-    assert.match((await jsonOf(response)).error as string, /20 ms/);
-    assert.equal(client.calls[0]!.init.signal.aborted, true, 'the upstream request was not aborted');
-    assert.equal(active(balancer), 0);
-    assert.equal(balancer.pool.servers[0]!.healthy, false);
-    assert.equal(balancer.stats().totals.errors, 1);
-  });
-
-  test('(e) the client leaving before headers aborts the upstream request and counts no error', async () => {
-    const { balancer, client } = setup(({ init }) => untilAborted(init.signal));
-    const clientGone = new AbortController();
-    const pending = send(balancer, 'http://proxy.example/', { signal: clientGone.signal });
-    const call = await client.call(1);
-    assert.equal(active(balancer), 1);
-    clientGone.abort();
-    const response = await pending;
-    assert.equal(call.init.signal.aborted, true, 'the upstream request was not aborted');
-    assert.equal(response.status, 499);
-    assert.equal(active(balancer), 0);
-    const stats = balancer.stats();
-    assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 0 });
-    assert.equal(balancer.pool.servers[0]!.healthy, true, 'a client leaving is not the server failing');
-    assert.equal(stats.servers[0]!.responseTimeMs, null);
-  });
-
   test('(e) a request whose client already left is not forwarded at all', async () => {
     const { balancer, client } = setup(() => new Response('ok'));
     const response = await send(balancer, 'http://proxy.example/', { signal: AbortSignal.abort() });
@@ -348,37 +246,6 @@ describe('in-flight accounting', () => {
     assert.equal(client.calls.length, 0);
     assert.equal(active(balancer), 0);
     assert.equal(balancer.stats().totals.errors, 0);
-  });
-
-  test('(f) the client leaving while the body streams releases the count even if nobody cancels the body', async () => {
-    let body: ReturnType<typeof bodyTiedTo> | undefined;
-    const { balancer, client } = setup(({ init }) => {
-      body = bodyTiedTo(init.signal);
-      return new Response(body.stream);
-    });
-    const clientGone = new AbortController();
-    const response = await send(balancer, 'http://proxy.example/stream', { signal: clientGone.signal });
-    body!.push('partial');
-    assert.equal(active(balancer), 1);
-    clientGone.abort();
-    assert.equal(active(balancer), 0);
-    assert.equal(client.calls[0]!.init.signal.aborted, true, 'the upstream request was not aborted');
-    await response.body!.cancel().catch(() => {});
-    assert.equal(active(balancer), 0);
-    assert.equal(balancer.stats().totals.errors, 0);
-  });
-
-  test('(g) an upstream body failing mid-stream makes the client read reject and releases the count', async () => {
-    const body = controlledBody();
-    const { balancer } = setup(() => new Response(body.stream));
-    const response = await send(balancer, 'http://proxy.example/stream');
-    const reader = response.body!.getReader();
-    body.push('first');
-    await reader.read();
-    assert.equal(active(balancer), 1);
-    body.error(new Error('upstream reset'));
-    await assert.rejects(reader.read(), /upstream reset/);
-    assert.equal(active(balancer), 0);
   });
 
   test('(h) a HEAD response has no body and releases at once; an upstream body sent anyway is cancelled', async () => {
@@ -392,75 +259,9 @@ describe('in-flight accounting', () => {
     assert.equal(body.isCancelled, true);
   });
 
-  for (const status of [204, 304]) {
-    test(`(h) a ${status} response has no body and releases at once`, async () => {
-      const { balancer } = setup(() => new Response(null, { status, headers: { etag: '"v1"' } }));
-      const response = await send(balancer, 'http://proxy.example/');
-      assert.equal(response.status, status);
-      assert.equal(response.body, null);
-      assert.equal(response.headers.get('etag'), '"v1"');
-      assert.equal(active(balancer), 0);
-    });
-  }
-
-  test('concurrent streams each hold a count on their own server until they finish', async () => {
-    const bodies = [controlledBody(), controlledBody()];
-    let n = 0;
-    const { balancer } = setup(() => new Response(bodies[n++]!.stream), {
-      servers: [
-        { url: SERVER_A, weight: 1 },
-        { url: SERVER_B, weight: 1 },
-      ],
-    });
-    const first = await send(balancer, 'http://proxy.example/1');
-    const second = await send(balancer, 'http://proxy.example/2');
-    assert.deepEqual(balancer.pool.servers.map((s) => s.inFlight), [1, 1]);
-    assert.equal(active(balancer), 2);
-    bodies[0]!.close();
-    await first.text();
-    assert.deepEqual(balancer.pool.servers.map((s) => s.inFlight), [0, 1]);
-    bodies[1]!.close();
-    await second.text();
-    assert.equal(active(balancer), 0);
-  });
 });
 
 describe('responses and metrics', () => {
-  test('a 5xx from the server is passed on, counted as an error, but does not take the server out', async () => {
-    const { balancer } = setup(() => new Response('upstream broke', { status: 503 }));
-    const response = await send(balancer, 'http://proxy.example/');
-    assert.equal(response.status, 503);
-    assert.equal(await response.text(), 'upstream broke');
-    assert.equal(balancer.stats().totals.errors, 1);
-    assert.equal(balancer.pool.servers[0]!.healthy, true);
-  });
-
-  test('after a failed forward, the next request goes to another server', async () => {
-    const { balancer, client } = setup(
-      ({ url }) => (url.startsWith(SERVER_A) ? Promise.reject(new Error('reset')) : new Response('from B')),
-      {
-        servers: [
-          { url: SERVER_A, weight: 1 },
-          { url: SERVER_B, weight: 1 },
-        ],
-      },
-    );
-    assert.equal((await send(balancer, 'http://proxy.example/x')).status, 502);
-    for (let i = 0; i < 3; i++) assert.equal(await (await send(balancer, 'http://proxy.example/x')).text(), 'from B');
-    assert.deepEqual(client.calls.map((c) => c.url.slice(0, SERVER_A.length)), [SERVER_A, SERVER_B, SERVER_B, SERVER_B]);
-  });
-
-  test('with no healthy server the balancer answers 503 in JSON itself and counts an error', async () => {
-    const { balancer, client } = setup(() => new Response('ok'));
-    balancer.health.markUnhealthy(balancer.pool.servers[0]!, 'test');
-    const response = await send(balancer, 'http://proxy.example/');
-    assert.equal(response.status, 503);
-    assert.equal(typeof (await jsonOf(response)).error, 'string');
-    assert.equal(client.calls.length, 0);
-    const stats = balancer.stats();
-    assert.deepEqual(stats.totals, { requests: 1, errors: 1, errorRate: 1, activeConnections: 0 });
-    assert.equal(stats.servers[0]!.requests, 0);
-  });
 });
 
 describe('/lb/ endpoints', () => {
@@ -569,9 +370,9 @@ describe('lifecycle', () => {
 });
 
 describe('requests refused or cut short by the client', () => {
-  test('CONNECT, TRACE and TRACK get 405 in JSON before any server is chosen, which stays healthy', async () => {
+  test('CONNECT, TRACE and TRACK get 405 in JSON before any server is chosen, in any letter case (RFC 9110 §9.1)', async () => {
     const { balancer, client } = setup(() => Promise.resolve(new Response('never')));
-    for (const method of ['CONNECT', 'TRACE', 'TRACK']) {
+    for (const method of ['CONNECT', 'TRACE', 'TRACK', 'trace', 'Connect', 'track']) {
       // `new Request` refuses these methods, but runtime servers hand them to the handler: a stand-in object.
       const request = { method, url: 'http://proxy.example/x', headers: new Headers(), body: null, signal: new AbortController().signal };
       const response = await balancer.fetch(request as unknown as Request, { address: '192.0.2.7' });
@@ -582,45 +383,6 @@ describe('requests refused or cut short by the client', () => {
     assert.equal(balancer.pool.servers[0]!.healthy, true);
   });
 
-  test('a client body that fails mid-upload counts as the client leaving, not as a server failure', async () => {
-    const { balancer } = setup(async ({ init }) => {
-      await readText(init.body);
-      return new Response('unreachable');
-    });
-    const failing = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        controller.error(new Error('connection reset by client'));
-      },
-    });
-    const response = await send(balancer, new Request('http://proxy.example/upload', { method: 'POST', body: failing, duplex: 'half' } as RequestInit));
-    assert.equal(response.status, 499);
-    assert.equal(balancer.pool.servers[0]!.healthy, true);
-    assert.equal(balancer.stats().totals.errors, 0);
-    assert.equal(active(balancer), 0);
-  });
-
-  test('a streamed body passing MAX_REQUEST_BODY_BYTES gets 413 and no error against the server', async () => {
-    const client = new FakeUpstream(async ({ init }) => {
-      await readText(init.body);
-      return new Response('unreachable');
-    });
-    const servers = [{ url: SERVER_A, weight: 1 }];
-    const balancer = createBalancer(testConfig({ servers, maxRequestBodyBytes: 4 }), servers, client);
-    const response = await send(balancer, new Request('http://proxy.example/upload', { method: 'POST', body: new Blob(['0123456789']).stream(), duplex: 'half' } as RequestInit));
-    assert.equal(response.status, 413);
-    assert.equal(balancer.pool.servers[0]!.healthy, true);
-    assert.equal(balancer.stats().totals.errors, 0);
-    assert.equal(active(balancer), 0);
-  });
-
-  test('a declared Content-Length over the limit gets 413 without contacting any server', async () => {
-    const client = new FakeUpstream(() => Promise.resolve(new Response('never')));
-    const servers = [{ url: SERVER_A, weight: 1 }];
-    const balancer = createBalancer(testConfig({ servers, maxRequestBodyBytes: 4 }), servers, client);
-    const response = await send(balancer, 'http://proxy.example/upload', { method: 'POST', body: '0123456789', headers: { 'content-length': '10' } });
-    assert.equal(response.status, 413);
-    assert.equal(client.calls.length, 0);
-  });
 });
 
 describe('runtimes that report when a response has been sent', () => {

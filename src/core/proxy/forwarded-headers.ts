@@ -1,18 +1,6 @@
 /** Header rules for every forwarded request and response, whichever I/O path moves the bytes. */
 import { stripHopByHop, type HeaderMap } from './hop-by-hop.ts';
-
-export interface ClientInfo {
-  /** The peer address of the client's connection, as the runtime reports it. */
-  readonly address: string | undefined;
-  /**
-   * Settles once the response has been fully sent or the connection has failed, where the runtime can
-   * tell (Deno's `info.completed`). The core then hands the upstream body to the runtime untouched instead
-   * of passing every chunk through a JavaScript stream just to see where it ends.
-   */
-  readonly completed?: Promise<unknown>;
-  /** True when the client reached Fairway over TLS: X-Forwarded-Proto then says `https`. Absent means plain HTTP. */
-  readonly secure?: boolean;
-}
+import type { ClientInfo } from '../runtime/contracts.ts';
 
 export interface HeaderRuleOptions {
   readonly trustProxy: boolean;

@@ -1,29 +1,28 @@
 /**
  * Node's native I/O path: node:http in, undici `stream` out, with no Web Request, Response or stream
- * conversions on the way. It drives the same ForwardingPolicy and header rules as the Web path; only
- * the moving of bytes differs.
+ * conversions on the way. Every decision is the core's Exchange, as on the Web path; this file only moves
+ * bytes and reports events.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
-import type { Agent, Dispatcher } from 'undici';
+import { Writable, type Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
 import type { Balancer } from '../../core/balancer.ts';
-import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders, requestIdFor } from '../../core/proxy/forwarded-headers.ts';
-import { failureKind, STOP_REASON } from '../../core/proxy/forwarding-policy.ts';
-import { describeError } from '../../core/proxy/describe-error.ts';
-import { errorBody } from '../../core/proxy/json-error.ts';
+import type { Exchange } from '../../core/proxy/exchange.ts';
+import { requestIdFor } from '../../core/proxy/forwarded-headers.ts';
+import { errorBody, errorHeaders, internalError, type ErrorAnswer } from '../../core/proxy/json-error.ts';
 import { isAdminTarget, targetFromRequestLine } from '../../core/proxy/request-target.ts';
+import type { UndiciUpstream } from './undici-upstream.ts';
 import { NodeHeaders, type HeaderObject } from './node-headers.ts';
 
-const { timeout: TIMED_OUT, clientGone: CLIENT_GONE, bodyTooLarge: BODY_TOO_LARGE } = STOP_REASON;
+export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream, admin: RequestListener): RequestListener {
+  const admission = balancer.admission;
 
-export function createNativeHandler(balancer: Balancer, agent: Agent, admin: RequestListener): RequestListener {
-  const policy = balancer.policy;
-  const rules = balancer.headerRules;
-
-  return (req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const headers = new NodeHeaders(req.headers as HeaderObject);
     const target = targetFromRequestLine(req.url ?? '/');
     if (target === undefined) {
-      sendJson(res, 400, `request target ${JSON.stringify(req.url)} names no path; send an origin-form (/path) or absolute-form target`);
+      const error = `request target ${JSON.stringify(req.url)} names no path; send an origin-form (/path) or absolute-form target`;
+      sendAnswer(res, { status: 400, error, requestId: requestIdFor(headers) });
       return;
     }
     if (isAdminTarget(target)) {
@@ -32,100 +31,103 @@ export function createNativeHandler(balancer: Balancer, agent: Agent, admin: Req
       return;
     }
 
-    const headers = new NodeHeaders(req.headers as HeaderObject);
     // Before the header rules strip Transfer-Encoding, which is how a chunked body announces itself.
     const hasBody = headers.has('transfer-encoding') || (headers.has('content-length') && headers.get('content-length') !== '0');
-    const requestId = requestIdFor(headers);
     const method = req.method ?? 'GET';
-    const refused = policy.refuseMethod(method, requestId) ?? policy.rejectDeclaredBody(headers.get('content-length'), requestId);
-    if (refused !== undefined) {
+    const admitted = admission.admit({ method, target, headers, client: { address: req.socket.remoteAddress } });
+    if (!admitted.ok) {
       // The body is never read, so the connection cannot carry another request.
-      sendJson(res, refused.status, refused.error, requestId, hasBody);
+      sendAnswer(res, admitted.answer, hasBody);
       return;
     }
-    prepareUpstreamRequestHeaders(headers, { client: { address: req.socket.remoteAddress }, requestId }, rules);
-
-    const attempt = policy.begin({ requestId, method, target });
-    if (attempt === undefined) {
-      const outcome = policy.noServer(requestId);
-      sendJson(res, outcome.status, outcome.error, requestId);
-      return;
-    }
-
-    const controller = new AbortController();
-    let responded = false;
-    // Releasing is idempotent (the lease counts once), so every exit path may call it.
-    const finish = () => policy.finished(attempt);
-    const timer = setTimeout(() => controller.abort(TIMED_OUT), policy.upstreamTimeoutMs);
+    const exchange = admitted.exchange;
     res.once('close', () => {
-      if (res.writableFinished) return;
-      controller.abort(CLIENT_GONE);
-      if (responded) finish();
+      // undici destroys `res` with the error when the server breaks off mid-body: that is `failed()`, not the client.
+      if (!res.writableFinished && !res.errored) exchange.clientGone();
     });
-    const limit = policy.maxRequestBodyBytes;
-    const body = !hasBody ? null : limit === undefined ? req : limitedBody(req, limit, controller);
+    if (hasBody) {
+      // A failed upload read is the client leaving, as on the Web path, never the server failing.
+      const onUploadError = () => exchange.clientGone();
+      req.once('error', onUploadError);
+      exchange.atExit(() => req.off('error', onUploadError));
+    }
 
     const options: Dispatcher.RequestOptions = {
-      origin: attempt.server.url,
+      origin: exchange.server.url,
       path: target,
       method: method as Dispatcher.HttpMethod,
       headers: headers.object as Record<string, string | string[]>,
       // undici streams any async iterable, though its types name only Readable.
-      body: body as Readable | null,
-      signal: controller.signal,
+      body: (!hasBody ? null : exchange.metersRequestBody ? meteredBody(req, exchange) : req) as Readable | null,
+      signal: exchange.signal,
     };
-    agent
+    upstream.dispatcher
       .stream(options, ({ statusCode, headers: upstreamHeaders }) => {
-        clearTimeout(timer);
-        responded = true;
         const responseHeaders = new NodeHeaders(upstreamHeaders as HeaderObject);
-        prepareClientResponseHeaders(responseHeaders, requestId, false);
-        res.writeHead(statusCode, responseHeaders.object as Record<string, string | string[]>);
+        const plan = exchange.responseHead(statusCode, responseHeaders, upstream.decodesCompressedBodies);
+        try {
+          res.writeHead(statusCode, responseHeaders.object as Record<string, string | string[]>);
+        } catch (error) {
+          // node:http refuses what it cannot represent (a control character in a header value, say): 502, as on the Web path.
+          const action = exchange.unrepresentable(error);
+          if (action.do === 'answer') sendAnswer(res, action.answer);
+          throw error;
+        }
+        exchange.headSent(plan.withBody);
+        if (!plan.withBody) {
+          res.end();
+          return discard();
+        }
         // A body without a declared length may be a stream whose first bytes come much later (SSE): the
         // client gets the head now. With a length, the head goes out with the first bytes, in one write.
         if (responseHeaders.object['content-length'] === undefined) res.flushHeaders();
-        policy.responded(attempt, statusCode);
         return res;
       })
-      .then(finish, (error: unknown) => {
-        clearTimeout(timer);
-        if (responded) {
-          // Mid-body failure: close the client's connection abruptly, never end a truncated body as if complete.
-          finish();
-          res.destroy();
-          return;
-        }
-        const outcome = policy.failed(attempt, failureKind(controller.signal, error), describeError(error));
-        if (!res.headersSent && !res.destroyed) sendJson(res, outcome.status, outcome.error, requestId, outcome.status === 413);
-      });
+      .then(
+        () => exchange.end(),
+        (error: unknown) => {
+          const action = exchange.failed(error);
+          if (action.do === 'reset') res.destroy();
+          else if (action.do === 'answer' && !res.headersSent && !res.destroyed) sendAnswer(res, action.answer, action.answer.status === 413);
+        },
+      );
+  };
+
+  return (req, res) => {
+    try {
+      handle(req, res);
+    } catch (error) {
+      if (res.headersSent) res.destroy();
+      else sendAnswer(res, internalError(error));
+    }
   };
 }
 
 /**
- * The request body as undici reads it, stopping the forward once MAX_REQUEST_BODY_BYTES is passed. An async
- * generator, not a 'data' listener: a listener would start the stream flowing before undici reads it.
+ * The request body as undici reads it, metered for MAX_REQUEST_BODY_BYTES. An async generator, not a 'data'
+ * listener: a listener would start the stream flowing before undici reads it. Without a limit undici reads
+ * `req` itself, and the 'error' listener above reports a failed read.
  */
-async function* limitedBody(req: IncomingMessage, limit: number, controller: AbortController): AsyncGenerator<Buffer> {
-  let seen = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    seen += chunk.length;
-    if (seen > limit) {
-      controller.abort(BODY_TOO_LARGE);
-      return;
+async function* meteredBody(req: IncomingMessage, exchange: Exchange): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      if (!exchange.countRequestBytes(chunk.length)) return;
+      yield chunk;
     }
-    yield chunk;
+  } catch (error) {
+    // A failed upload read is the client leaving, as on the Web path, never the server failing.
+    exchange.clientGone();
+    throw error;
   }
 }
 
-function sendJson(res: ServerResponse, status: number, error: string, requestId?: string, closeConnection = false): void {
-  const body = errorBody(error, requestId);
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    'content-length': Buffer.byteLength(body),
-  };
-  if (requestId !== undefined) headers['x-request-id'] = requestId;
+/** Swallows a body the client must not get (HEAD, 204, 304) so the upstream connection can be reused. */
+const discard = () => new Writable({ write: (_chunk, _encoding, done) => done() });
+
+function sendAnswer(res: ServerResponse, answer: ErrorAnswer, closeConnection = false): void {
+  const body = errorBody(answer);
+  const headers: Record<string, string | number> = { ...errorHeaders(answer), 'content-length': Buffer.byteLength(body) };
   if (closeConnection) headers.connection = 'close';
-  res.writeHead(status, headers);
+  res.writeHead(answer.status, headers);
   res.end(body);
 }

@@ -1,0 +1,49 @@
+/** What the core and a runtime entrypoint promise each other: how to serve, what a connection says, what to forward with. */
+import type { Balancer } from '../balancer.ts';
+import type { UpstreamClient } from '../upstream/upstream-client.ts';
+import type { WorkerLauncher } from '../workers/supervisor.ts';
+
+export interface ClientInfo {
+  /** The peer address of the client's connection, as the runtime reports it. */
+  readonly address: string | undefined;
+  /**
+   * Settles once the response has been fully sent or the connection has failed, where the runtime can
+   * tell (Deno's `info.completed`). The core then hands the upstream body to the runtime untouched instead
+   * of passing every chunk through a JavaScript stream just to see where it ends.
+   */
+  readonly completed?: Promise<unknown>;
+  /** True when the client reached Fairway over TLS: X-Forwarded-Proto then says `https`. Absent means plain HTTP. */
+  readonly secure?: boolean;
+}
+
+/** What a runtime serves: a Web request plus what its connection says about the client. */
+export type FetchHandler = (request: Request, client: ClientInfo) => Response | Promise<Response>;
+
+export interface ListeningServer {
+  /** The port actually bound (differs from the one asked for when that was 0). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  readonly hostname: string;
+  readonly port: number;
+  /** Share the port with the other workers (SO_REUSEPORT): set in worker processes when WORKERS>1. */
+  readonly reusePort?: boolean;
+}
+
+/** What each runtime entrypoint provides: its env, a way to serve a fetch handler, and an upstream client. */
+export interface RuntimeAdapter {
+  readonly name: string;
+  readonly version: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Logical CPUs, for WORKERS=auto. */
+  readonly hardwareConcurrency: number | undefined;
+  serve(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer>;
+  /** A native I/O path for the balancer itself, driving the same Exchange lifecycle; `serve` is used when absent. */
+  serveBalancer?(balancer: Balancer, options: ServeOptions): Promise<ListeningServer>;
+  /** The client for health probes, and for forwarding when the runtime has no native path. */
+  readonly upstream: UpstreamClient;
+  /** Runs worker processes for WORKERS>1; without it WORKERS must be 1. */
+  readonly workers?: WorkerLauncher;
+}

@@ -1,0 +1,19 @@
+/** Serves a fetch handler with Bun.serve, with Fairway's limits and its one error shape. */
+import { errorResponse, internalError } from '../../core/proxy/json-error.ts';
+import type { FetchHandler, ListeningServer, ServeOptions } from '../../core/runtime/contracts.ts';
+
+export function serveBun(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
+  const server = Bun.serve({
+    hostname: options.hostname,
+    port: options.port,
+    reusePort: options.reusePort === true,
+    // Bun closes connections idle for 10 s by default, which would cut slow upstream answers and quiet streams.
+    idleTimeout: 0,
+    // Bun refuses bodies over 128 MiB by default; MAX_REQUEST_BODY_BYTES is the only limit Fairway applies.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    fetch: (request, server) => handler(request, { address: server.requestIP(request)?.address }),
+    // Without it Bun answers a thrown error with its own HTML page; every error Fairway sends has one shape.
+    error: (error) => errorResponse(internalError(error)),
+  });
+  return Promise.resolve({ port: server.port as number, close: () => server.stop() });
+}

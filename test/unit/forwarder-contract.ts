@@ -1,0 +1,477 @@
+/**
+ * The forwarding contract, one suite run against every I/O path (srvx's `addTests()` spirit): the Web
+ * forwarder with a fake fetch, and Node's native forwarder with real loopback node:http servers and undici.
+ * A behaviour that holds on one path but not the other fails here.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ServerConfig } from '../../src/core/config/config-types.ts';
+import type { ExchangeRecord, OutcomeKind } from '../../src/core/proxy/exchange.ts';
+import type { HealthChecker } from '../../src/core/upstream/health-checker.ts';
+import type { ServerPool } from '../../src/core/upstream/server-pool.ts';
+import type { StatsReport } from '../../src/core/stats/stats-report.ts';
+import { bodyTiedTo, controlledBody, readText, untilAborted, type UpstreamCall, type UpstreamHandler } from './fakes.ts';
+
+/** A balancer served through one forwarder, with its upstream servers scripted by an UpstreamHandler. */
+export interface Rig {
+  /** The configured server origins, in order. */
+  readonly servers: readonly string[];
+  readonly pool: ServerPool;
+  readonly health: HealthChecker;
+  stats(): StatsReport;
+  /** What each exchange's single exit reported, in order of exit. */
+  readonly records: readonly ExchangeRecord[];
+  /** What the upstream servers received, in order; `url` is origin plus path and query. */
+  readonly calls: readonly UpstreamCall[];
+  call(n: number): Promise<UpstreamCall>;
+  /** A request from a client through the forwarder, as fetch would send it. */
+  send(path: string, init?: RequestInit): Promise<Response>;
+  /**
+   * A request as a plain HTTP client sends it: any method (fetch refuses TRACE), head and body in one write
+   * (so a server that answers before reading the body cannot make the client's write fail).
+   */
+  sendMethod(method: string, path: string, init?: { headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: Headers; body: string }>;
+  /** A client that starts an upload and then breaks it off; resolves once the forwarder had it in hand. */
+  abandonUpload(path: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RigOptions {
+  /** Server count (default 1). */
+  readonly servers?: number;
+  readonly weights?: readonly number[];
+  readonly upstreamTimeoutMs?: number;
+  readonly maxRequestBodyBytes?: number;
+  /** Every read of a request body fails at the forwarder, as when the client's connection breaks mid-upload. */
+  readonly failUploadReads?: boolean;
+  /** What the upstream client says about decoding compressed bodies. */
+  readonly decodesCompressedBodies?: boolean;
+}
+
+export interface ForwarderHarness {
+  readonly name: string;
+  rig(handler: UpstreamHandler, options?: RigOptions): Promise<Rig>;
+  /** A rig whose server answers with something this path's runtime cannot represent to its client. */
+  unrepresentableRig(): Promise<Rig>;
+  /** A handler result that makes the server reset the connection before answering. */
+  readonly reset: UpstreamHandler;
+  /** How the exit records a server breaking off mid-body. */
+  readonly midBodyResetOutcome: OutcomeKind;
+  /** Whether the server's own reason phrase reaches the client. */
+  readonly relaysReasonPhrase: boolean;
+  /** Whether a client that left can still be handed a Response (the Web path returns one nobody reads). */
+  readonly answersGoneClients: boolean;
+}
+
+/** Polls a condition across sockets and timers; true at once on the in-memory path. */
+export async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`never true: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** activeConnections as the servers and the stats totals see it; both must always agree. */
+export function active(rig: Rig): number {
+  const stats = rig.stats();
+  const perServer = stats.servers.reduce((sum, s) => sum + s.activeConnections, 0);
+  assert.equal(perServer, stats.totals.activeConnections, 'per-server and total activeConnections disagree');
+  assert.equal(rig.pool.servers.reduce((sum, s) => sum + s.inFlight, 0), perServer);
+  return stats.totals.activeConnections;
+}
+
+/** Each exchange left through its single exit exactly once, with these outcomes. */
+function exitedOnce(rig: Rig, outcomes: readonly OutcomeKind[]): void {
+  assert.deepEqual(rig.records.map((r) => r.outcome), outcomes);
+  assert.equal(new Set(rig.records.map((r) => r.requestId)).size, rig.records.length, 'an exchange exited twice');
+}
+
+const activeIs = (rig: Rig, n: number) => eventually(() => active(rig) === n, `activeConnections === ${n} (is ${active(rig)})`);
+
+/** Every error Fairway answers itself has one shape: JSON `{error, requestId}`, not cached, the id also in a header. */
+export async function errorOf(status: number, headers: Headers, body: string): Promise<string> {
+  assert.match(headers.get('content-type') ?? '', /^application\/json/, `${status}: content-type`);
+  assert.equal(headers.get('cache-control'), 'no-store', `${status}: cache-control`);
+  const json = JSON.parse(body) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(json).sort(), ['error', 'requestId'], `${status}: body ${body}`);
+  assert.equal(typeof json.error, 'string');
+  assert.equal(headers.get('x-request-id'), json.requestId, `${status}: x-request-id matches requestId`);
+  return json.error as string;
+}
+
+const errorOfResponse = async (response: Response) => errorOf(response.status, response.headers, await response.text());
+
+export function forwarderContract(harness: ForwarderHarness): void {
+  const withRig = (name: string, handler: UpstreamHandler, options: RigOptions, body: (rig: Rig) => Promise<void>) =>
+    test(name, async () => {
+      const rig = await harness.rig(handler, options);
+      try {
+        await body(rig);
+      } finally {
+        await rig.close();
+      }
+    });
+
+  describe(`forwarding contract: ${harness.name}`, () => {
+    describe('request target and body', () => {
+      withRig('the upstream URL is the server origin plus the request path and query, exactly', () => new Response('ok'), {}, async (rig) => {
+        await (await rig.send('/a%2Fb//c?x=%20')).text();
+        assert.equal(rig.calls[0]!.url, `${rig.servers[0]}/a%2Fb//c?x=%20`);
+      });
+
+      withRig(
+        'method and request body are forwarded',
+        async ({ init }) => new Response(`got ${init.method} ${await readText(init.body)}`, { status: 201 }),
+        {},
+        async (rig) => {
+          const response = await rig.send('/items', { method: 'POST', body: 'hello upstream' });
+          assert.equal(response.status, 201);
+          assert.equal(await response.text(), 'got POST hello upstream');
+        },
+      );
+
+      withRig('a redirect from the server is passed to the client as is', () => new Response(null, { status: 302, headers: { location: '/elsewhere' } }), {}, async (rig) => {
+        const response = await rig.send('/old', { redirect: 'manual' });
+        assert.equal(response.status, 302);
+        assert.equal(response.headers.get('location'), '/elsewhere');
+        await response.body?.cancel();
+      });
+
+      withRig('status and status text come from the server', () => new Response('x', { status: 418, statusText: 'Short And Stout' }), {}, async (rig) => {
+        const response = await rig.send('/');
+        assert.equal(response.status, 418);
+        // undici's `stream` does not hand over the reason phrase, so the Node path sends its server's standard one (RFC 9112 §4: clients ignore it).
+        if (harness.relaysReasonPhrase) assert.equal(response.statusText, 'Short And Stout');
+        await response.text();
+      });
+    });
+
+    describe('headers', () => {
+      withRig(
+        'hop-by-hop response headers and those Connection names are removed; end-to-end ones pass',
+        () =>
+          new Response('ok', {
+            headers: { connection: 'keep-alive, X-Hop', 'x-hop': 'per-connection', 'keep-alive': 'timeout=99', trailer: 'x-checksum', 'proxy-authenticate': 'Basic', 'content-type': 'text/plain', etag: '"v1"' },
+          }),
+        {},
+        async (rig) => {
+          const response = await rig.send('/');
+          for (const name of ['x-hop', 'trailer', 'proxy-authenticate']) assert.equal(response.headers.get(name), null, name);
+          // A runtime's own server may speak for its own connection (Connection: close, Keep-Alive: timeout=5), never with the server's values.
+          assert.doesNotMatch(response.headers.get('connection') ?? '', /x-hop/i);
+          assert.notEqual(response.headers.get('keep-alive'), 'timeout=99');
+          assert.equal(response.headers.get('etag'), '"v1"');
+          assert.equal(response.headers.get('via'), '1.1 fairway');
+          assert.equal(await response.text(), 'ok');
+        },
+      );
+
+      withRig(
+        'several Set-Cookie headers stay separate',
+        () => new Response('ok', { headers: [['set-cookie', 'a=1; Path=/; HttpOnly'], ['set-cookie', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT']] }),
+        {},
+        async (rig) => {
+          const response = await rig.send('/');
+          assert.deepEqual(response.headers.getSetCookie(), ['a=1; Path=/; HttpOnly', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT']);
+          await response.text();
+        },
+      );
+
+      // The bytes are not gzip: only the headers matter here, so the test client is never asked to decode them.
+      const compressed = () => new Response('encoded bytes', { headers: { 'content-encoding': 'gzip', 'content-length': '13', 'content-type': 'text/plain' } });
+
+      withRig('when the upstream client decodes compressed bodies, Content-Encoding and Content-Length are dropped', compressed, { decodesCompressedBodies: true }, async (rig) => {
+        const response = await rig.send('/', { headers: { 'accept-encoding': 'gzip' } });
+        assert.equal(response.headers.get('content-encoding'), null);
+        assert.equal(response.headers.get('content-length'), null);
+        assert.equal(response.headers.get('content-type'), 'text/plain');
+        assert.equal(await response.text(), 'encoded bytes');
+      });
+
+      withRig('when the upstream client passes compressed bytes through, Content-Encoding and Content-Length are kept', compressed, { decodesCompressedBodies: false }, async (rig) => {
+        const response = await rig.send('/', { headers: { 'accept-encoding': 'gzip' } });
+        assert.equal(response.headers.get('content-encoding'), 'gzip');
+        assert.equal(response.headers.get('content-length'), '13');
+        await response.body?.cancel().catch(() => {});
+      });
+    });
+
+    describe('in-flight accounting', () => {
+      test('(a) counts 1 while the body streams and 0 once it has been read to the end', async () => {
+        const body = controlledBody();
+        const rig = await harness.rig(() => new Response(body.stream));
+        try {
+          assert.equal(active(rig), 0);
+          const response = await rig.send('/stream');
+          await activeIs(rig, 1);
+          const reader = response.body!.getReader();
+          body.push('chunk-1');
+          assert.equal(new TextDecoder().decode((await reader.read()).value), 'chunk-1');
+          assert.equal(active(rig), 1);
+          body.close();
+          assert.equal((await reader.read()).done, true);
+          await activeIs(rig, 0);
+          exitedOnce(rig, ['responded']);
+        } finally {
+          await rig.close();
+        }
+      });
+
+      test('(b) a client cancelling the response body releases the count and cancels the upstream body', async () => {
+        const body = controlledBody();
+        const rig = await harness.rig(() => new Response(body.stream));
+        try {
+          const response = await rig.send('/stream');
+          await activeIs(rig, 1);
+          await response.body!.cancel('client left');
+          await activeIs(rig, 0);
+          await body.cancelled;
+          assert.equal(rig.stats().totals.errors, 0);
+          exitedOnce(rig, ['client_gone']);
+        } finally {
+          await rig.close();
+        }
+      });
+
+      withRig('(c) an upstream reset before headers answers 502 in JSON, marks the server unhealthy and counts an error', harness.reset, {}, async (rig) => {
+        const response = await rig.send('/');
+        assert.equal(response.status, 502);
+        assert.match(await errorOfResponse(response), new RegExp(`${rig.servers[0]!.replace(/\./g, '\\.')} is unreachable`));
+        await activeIs(rig, 0);
+        assert.equal(rig.pool.servers[0]!.healthy, false);
+        const stats = rig.stats();
+        assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 1 });
+        assert.deepEqual({ requests: stats.servers[0]!.requests, errors: stats.servers[0]!.errors }, { requests: 1, errors: 1 });
+        exitedOnce(rig, ['unreachable']);
+      });
+
+      withRig('(d) an upstream that never answers gets 504 after upstreamTimeoutMs, is aborted and marked unhealthy', ({ init }) => untilAborted(init.signal), { upstreamTimeoutMs: 50 }, async (rig) => {
+        const pending = rig.send('/slow');
+        await rig.call(1);
+        assert.equal(active(rig), 1);
+        const response = await pending;
+        assert.equal(response.status, 504);
+        assert.match(await errorOfResponse(response), /50 ms/);
+        await eventually(() => rig.calls[0]!.init.signal.aborted, 'the upstream request was aborted');
+        await activeIs(rig, 0);
+        assert.equal(rig.pool.servers[0]!.healthy, false);
+        assert.equal(rig.stats().totals.errors, 1);
+        exitedOnce(rig, ['timeout']);
+      });
+
+      withRig('(e) the client leaving before headers aborts the upstream request and counts no error', ({ init }) => untilAborted(init.signal), {}, async (rig) => {
+        const clientGone = new AbortController();
+        const pending = rig.send('/', { signal: clientGone.signal }).then((r) => r.status, () => 'aborted');
+        const call = await rig.call(1);
+        assert.equal(active(rig), 1);
+        clientGone.abort();
+        assert.equal(await pending, harness.answersGoneClients ? 499 : 'aborted');
+        await eventually(() => call.init.signal.aborted, 'the upstream request was aborted');
+        await activeIs(rig, 0);
+        const stats = rig.stats();
+        assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 0 });
+        assert.equal(rig.pool.servers[0]!.healthy, true, 'a client leaving is not the server failing');
+        assert.equal(stats.servers[0]!.responseTimeMs, null);
+        exitedOnce(rig, ['client_gone']);
+      });
+
+      test('(f) the client leaving while the body streams releases the count and aborts the upstream request', async () => {
+        let body: ReturnType<typeof bodyTiedTo> | undefined;
+        const rig = await harness.rig(({ init }) => {
+          body = bodyTiedTo(init.signal);
+          return new Response(body.stream);
+        });
+        try {
+          const clientGone = new AbortController();
+          const response = await rig.send('/stream', { signal: clientGone.signal });
+          body!.push('partial');
+          await activeIs(rig, 1);
+          clientGone.abort();
+          await activeIs(rig, 0);
+          await eventually(() => rig.calls[0]!.init.signal.aborted, 'the upstream request was aborted');
+          await response.body?.cancel().catch(() => {});
+          assert.equal(active(rig), 0);
+          assert.equal(rig.stats().totals.errors, 0);
+        } finally {
+          await rig.close();
+        }
+      });
+
+      test('(g) an upstream body failing mid-stream makes the client read reject and releases the count', async () => {
+        const body = controlledBody();
+        const rig = await harness.rig(() => new Response(body.stream));
+        try {
+          const response = await rig.send('/stream');
+          const reader = response.body!.getReader();
+          body.push('first');
+          await reader.read();
+          assert.equal(active(rig), 1);
+          body.error(new Error('upstream reset'));
+          await assert.rejects(async () => {
+            while (!(await reader.read()).done);
+          });
+          await activeIs(rig, 0);
+          exitedOnce(rig, [harness.midBodyResetOutcome]);
+        } finally {
+          await rig.close();
+        }
+      });
+
+      withRig('(h) a HEAD response has no body, keeps its Content-Length, and releases at once', () => new Response(null, { headers: { 'content-length': '1234' } }), {}, async (rig) => {
+        const response = await rig.send('/file', { method: 'HEAD' });
+        assert.equal(response.status, 200);
+        assert.equal(await response.text(), '');
+        assert.equal(response.headers.get('content-length'), '1234');
+        await activeIs(rig, 0);
+      });
+
+      for (const status of [204, 304]) {
+        withRig(`(h) a ${status} response has no body and releases at once`, () => new Response(null, { status, headers: { etag: '"v1"' } }), {}, async (rig) => {
+          const response = await rig.send('/');
+          assert.equal(response.status, status);
+          assert.equal(await response.text(), '');
+          assert.equal(response.headers.get('etag'), '"v1"');
+          await activeIs(rig, 0);
+        });
+      }
+
+      test('concurrent streams each hold a count on their own server until they finish', async () => {
+        const bodies = [controlledBody(), controlledBody()];
+        let n = 0;
+        const rig = await harness.rig(() => new Response(bodies[n++]!.stream), { servers: 2 });
+        try {
+          const first = await rig.send('/1');
+          const second = await rig.send('/2');
+          await eventually(() => rig.pool.servers.every((s) => s.inFlight === 1), 'one in flight on each server');
+          assert.equal(active(rig), 2);
+          bodies[0]!.close();
+          await first.text();
+          await eventually(() => rig.pool.servers[0]!.inFlight === 0, 'first released');
+          assert.equal(rig.pool.servers[1]!.inFlight, 1);
+          bodies[1]!.close();
+          await second.text();
+          await activeIs(rig, 0);
+        } finally {
+          await rig.close();
+        }
+      });
+    });
+
+    describe('responses and metrics', () => {
+      withRig('a 5xx from the server is passed on, counted as an error, but does not take the server out', () => new Response('upstream broke', { status: 503 }), {}, async (rig) => {
+        const response = await rig.send('/');
+        assert.equal(response.status, 503);
+        assert.equal(await response.text(), 'upstream broke');
+        assert.equal(rig.stats().totals.errors, 1);
+        assert.equal(rig.pool.servers[0]!.healthy, true);
+      });
+
+      test('after a failed forward, the next request goes to another server', async () => {
+        let rig!: Rig;
+        rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? harness.reset(call) : new Response('from B')), { servers: 2 });
+        try {
+          assert.equal((await rig.send('/x')).status, 502);
+          for (let i = 0; i < 3; i++) assert.equal(await (await rig.send('/x')).text(), 'from B');
+          assert.deepEqual(rig.calls.map((c) => c.url.startsWith(rig.servers[0]!)), [true, false, false, false]);
+        } finally {
+          await rig.close();
+        }
+      });
+
+      withRig('with no healthy server the balancer answers 503 in JSON itself and counts an error', () => new Response('ok'), {}, async (rig) => {
+        rig.health.markUnhealthy(rig.pool.servers[0]!, 'test');
+        const response = await rig.send('/');
+        assert.equal(response.status, 503);
+        await errorOfResponse(response);
+        assert.equal(rig.calls.length, 0);
+        const stats = rig.stats();
+        assert.deepEqual(stats.totals, { requests: 1, errors: 1, errorRate: 1, activeConnections: 0 });
+        assert.equal(stats.servers[0]!.requests, 0);
+      });
+    });
+
+    describe('a response the runtime cannot represent', () => {
+      test('is answered 502 in JSON, counted as one request and one error, logged, and its slot released', async () => {
+        const rig = await harness.unrepresentableRig();
+        try {
+          const response = await rig.send('/');
+          assert.equal(response.status, 502);
+          assert.match(await errorOfResponse(response), /cannot be forwarded/);
+          await activeIs(rig, 0);
+          const stats = rig.stats();
+          assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 1 });
+          assert.deepEqual({ requests: stats.servers[0]!.requests, errors: stats.servers[0]!.errors }, { requests: 1, errors: 1 });
+          exitedOnce(rig, ['unrepresentable']);
+          assert.equal(rig.records[0]!.status, 502);
+        } finally {
+          await rig.close();
+        }
+      });
+    });
+
+    describe('requests refused or cut short by the client', () => {
+      // CONNECT and TRACK never reach node:http's request handler (its parser answers them itself); the Web tests cover them.
+      withRig('TRACE gets 405 in JSON before any server is chosen, which stays healthy', () => new Response('never'), {}, async (rig) => {
+        for (const method of ['TRACE']) {
+          const response = await rig.sendMethod(method, '/x');
+          assert.equal(response.status, 405, method);
+          assert.match(await errorOf(response.status, response.headers, response.body), new RegExp(method));
+        }
+        assert.equal(rig.calls.length, 0);
+        assert.equal(rig.pool.servers[0]!.healthy, true);
+      });
+
+      withRig('a client upload that breaks off counts as the client leaving, not as a server failure', async ({ init }) => {
+        await readText(init.body);
+        return new Response('unreachable');
+      }, {}, async (rig) => {
+        await rig.abandonUpload('/upload');
+        await activeIs(rig, 0);
+        assert.equal(rig.pool.servers[0]!.healthy, true);
+        assert.equal(rig.stats().totals.errors, 0);
+      });
+
+      for (const maxRequestBodyBytes of [undefined, 1_000_000]) {
+        withRig(
+          `an upload whose read fails counts as the client leaving, not as a server failure (${maxRequestBodyBytes === undefined ? 'no body limit' : 'metered body'})`,
+          async ({ init }) => new Response(await readText(init.body)),
+          { failUploadReads: true, maxRequestBodyBytes },
+          async (rig) => {
+            const status = await rig.send('/upload', { method: 'POST', body: 'some upload' }).then((r) => r.status, () => 'aborted');
+            assert.equal(status, 499);
+            await activeIs(rig, 0);
+            assert.equal(rig.pool.servers[0]!.healthy, true);
+            assert.equal(rig.stats().totals.errors, 0);
+            exitedOnce(rig, ['client_gone']);
+          },
+        );
+      }
+
+      withRig('a streamed body passing MAX_REQUEST_BODY_BYTES gets 413 and no error against the server', async ({ init }) => {
+        await readText(init.body);
+        return new Response('unreachable');
+      }, { maxRequestBodyBytes: 4 }, async (rig) => {
+        const body = new Blob(['0123456789']).stream();
+        const response = await rig.send('/upload', { method: 'POST', body, duplex: 'half' } as RequestInit);
+        assert.equal(response.status, 413);
+        await errorOfResponse(response);
+        await activeIs(rig, 0);
+        assert.equal(rig.pool.servers[0]!.healthy, true);
+        assert.equal(rig.stats().totals.errors, 0);
+      });
+
+      withRig('a declared Content-Length over the limit gets 413 without contacting any server', () => new Response('never'), { maxRequestBodyBytes: 4 }, async (rig) => {
+        const response = await rig.sendMethod('POST', '/upload', { body: '0123456789', headers: { 'content-length': '10' } });
+        assert.equal(response.status, 413);
+        await errorOf(response.status, response.headers, response.body);
+        assert.equal(rig.calls.length, 0);
+      });
+    });
+  });
+}
+
+/** Server configs for a rig: `count` origins, weight 1 unless given. */
+export function serverConfigs(origins: readonly string[], weights: readonly number[] = []): ServerConfig[] {
+  return origins.map((url, i) => ({ url, weight: weights[i] ?? 1 }));
+}
