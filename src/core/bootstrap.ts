@@ -2,7 +2,7 @@
  * Starts Fairway on any runtime: validate the env, configure logging, start backends in demo mode, serve.
  * With WORKERS>1 the first process becomes a supervisor that runs that many workers on the one port.
  */
-import { createBalancer } from './balancer.ts';
+import { createBalancer, type Balancer } from './balancer.ts';
 import { formatConfigErrors, parseConfig } from './config/config.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
 import { createDemoBackend } from './demo-backend.ts';
@@ -29,7 +29,7 @@ export async function startFairway(runtime: RuntimeAdapter): Promise<StartResult
   const config = parsed.config;
   const workerId = parseWorkerId(runtime.env[WORKER_ID_VAR]);
   if (!workerId.ok) return { ok: false, message: formatConfigErrors([workerId.message]) };
-  configureLogging(config.logLevel, config.logFormat);
+  configureLogging(config.logLevel, config.logFormat, config.accessLog);
   const count = resolveWorkerCount(config.workers, runtime.hardwareConcurrency);
   if (count > 1 && workerId.id === undefined) return startSupervisor(runtime, config, count);
   return startServing(runtime, config, workerId.id, count);
@@ -77,6 +77,13 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
     await closeAll(demos);
     return { ok: false, message: cannotListen(config, error) };
   }
+  const adminListener = await serveAdminPort(runtime, config, balancer, isWorker && count > 1);
+  if (!adminListener.ok) {
+    await server.close();
+    await balancer.stop();
+    await closeAll(demos);
+    return { ok: false, message: adminListener.message };
+  }
   balancer.start();
 
   // A worker's line is not the `listening` line: the supervisor logs that once every worker listens.
@@ -105,10 +112,28 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
         log.info('Shutting down', { event: 'shutdown' });
         // Stop accepting first and let in-flight responses finish; only then close the upstream client they use.
         await server.close();
+        await adminListener.server?.close();
         await balancer.stop();
         await closeAll(demos);
       })()),
   };
+}
+
+/** ADMIN_PORT: every /lb/ endpoint on its own listener (ADMIN_HOST, loopback by default), through the runtime's `serve`. */
+async function serveAdminPort(
+  runtime: RuntimeAdapter,
+  config: Config,
+  balancer: Balancer,
+  sharePort: boolean,
+): Promise<{ ok: true; server?: ListeningServer } | { ok: false; message: string }> {
+  if (config.adminPort === undefined) return { ok: true };
+  try {
+    const server = await runtime.serve((request) => balancer.admin.fetch(request), { hostname: config.adminHost, port: config.adminPort, reusePort: sharePort });
+    logger('main').info('Admin endpoints listening on {url}', { event: 'admin_listening', url: `http://${displayHost(config.adminHost)}:${server.port}`, port: server.port });
+    return { ok: true, server };
+  } catch (error) {
+    return { ok: false, message: `Fairway cannot listen on ADMIN_HOST=${config.adminHost} ADMIN_PORT=${config.adminPort}: ${error instanceof Error ? error.message : String(error)}` };
+  }
 }
 
 /** WORKERS>1: hold the port, start demo backends once, run `count` workers and wait until each listens. */

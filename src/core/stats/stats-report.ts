@@ -4,13 +4,18 @@ import type { LatencySummary } from './latency-window.ts';
 import type { Metrics } from './metrics.ts';
 import type { AlgorithmName } from '../selection/algorithm.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
+import type { AdminState } from '../admin/pool-control.ts';
 import type { HealthCheckResult } from '../upstream/upstream-server.ts';
 import { workerIdentity, type WorkerIdentity } from '../workers/worker-identity.ts';
 
 export interface ServerStats {
+  /** Stable short id of the origin (server-id.ts): what the admin API names it by. */
+  id: string;
   url: string;
   weight: number;
   healthy: boolean;
+  /** The operator's state from the admin API, apart from health: active, drain or disabled. */
+  adminState: AdminState;
   /** In-flight requests; the JSON name is the documented contract, kept from the original design. */
   activeConnections: number;
   requests: number;
@@ -53,9 +58,11 @@ export function buildStatsReport(input: {
     servers: input.pool.servers.map((server) => {
       const m = input.metrics.server(server);
       return {
+        id: server.serverId,
         url: server.url,
         weight: server.weight,
         healthy: server.healthy,
+        adminState: server.adminState,
         activeConnections: server.inFlight,
         requests: m.requests,
         errors: m.errors,

@@ -10,7 +10,7 @@ import type { Balancer } from '../../core/balancer.ts';
 import type { Exchange } from '../../core/proxy/exchange.ts';
 import { requestIdFor } from '../../core/proxy/forwarded-headers.ts';
 import { errorBody, errorHeaders, internalError, type ErrorAnswer } from '../../core/proxy/json-error.ts';
-import { isAdminTarget, targetFromRequestLine } from '../../core/proxy/request-target.ts';
+import { targetFromRequestLine } from '../../core/proxy/request-target.ts';
 import type { UndiciUpstream } from './undici-upstream.ts';
 import { NodeHeaders, type HeaderObject } from './node-headers.ts';
 
@@ -25,7 +25,7 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
       sendAnswer(res, { status: 400, error, requestId: requestIdFor(headers) });
       return;
     }
-    if (isAdminTarget(target)) {
+    if (balancer.answersOnProxyPort(target)) {
       req.url = target;
       void admin(req, res);
       return;

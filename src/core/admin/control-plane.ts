@@ -1,0 +1,68 @@
+/**
+ * Everything under /lb/ wired to the live balancer: the one recording call (stats window, Prometheus, access
+ * log), /lb/metrics, the admin API over the pool, and which /lb/ paths the proxy port answers when ADMIN_PORT is set.
+ */
+import type { Hono } from 'hono';
+import type { Config } from '../config/config-types.ts';
+import { logger } from '../logging.ts';
+import { isAdminTarget } from '../proxy/request-target.ts';
+import { createObservability, type Observability } from '../stats/observability.ts';
+import type { Metrics } from '../stats/metrics.ts';
+import type { StatsReport } from '../stats/stats-report.ts';
+import type { ServerPool } from '../upstream/server-pool.ts';
+import type { UpstreamServer } from '../upstream/upstream-server.ts';
+import { createAdminApi } from './admin-api.ts';
+import { createAdminRoutes } from './admin-routes.ts';
+import { createPoolControl, type BalancerPoolControl } from './balancer-pool-control.ts';
+
+export interface ControlPlane {
+  readonly observability: Observability<UpstreamServer>;
+  readonly poolControl: BalancerPoolControl;
+  /** Every /lb/ endpoint. */
+  readonly routes: Hono;
+  /** Does the proxy port answer this target itself? Every /lb/ path, or with ADMIN_PORT only /lb/health and /lb/ready. */
+  answersOnProxyPort(target: string): boolean;
+}
+
+export function createControlPlane(input: {
+  readonly config: Config;
+  readonly pool: ServerPool;
+  readonly metrics: Metrics;
+  readonly stats: () => StatsReport;
+  /** WORKERS>1: this worker's number, the `worker` label of every series. */
+  readonly worker?: number;
+  /** A server was added or removed through the admin API (selection and health follow the pool themselves). */
+  readonly membershipChanged?: () => void;
+}): ControlPlane {
+  const { config, pool } = input;
+  const observability = createObservability<UpstreamServer>({ window: input.metrics, accessLog: config.accessLog, worker: input.worker, servers: pool.servers });
+  const poolControl = createPoolControl(pool, {
+    added: (server) => {
+      observability.prometheus.addServer(server);
+      input.membershipChanged?.();
+    },
+    removed: (server) => {
+      observability.prometheus.removeServer(server);
+      input.membershipChanged?.();
+    },
+  });
+  const routes = createAdminRoutes({
+    stats: input.stats,
+    healthyServers: () => pool.healthy.length,
+    prometheus: () => observability.prometheus.render({ servers: pool.servers }),
+    adminApi: config.adminToken === undefined ? undefined : createAdminApi({ token: config.adminToken, pool: poolControl, log: logger('admin') }),
+  });
+  const separateAdminPort = config.adminPort !== undefined;
+  return {
+    observability,
+    poolControl,
+    routes,
+    answersOnProxyPort(target) {
+      if (!isAdminTarget(target)) return false;
+      if (!separateAdminPort) return true;
+      // Container health checks and outer balancers probe the proxy port: these two answer on both listeners.
+      const path = target.split('?', 1)[0];
+      return path === '/lb/health' || path === '/lb/ready';
+    },
+  };
+}
