@@ -56,6 +56,12 @@ async function backendsFor(runtime: RuntimeAdapter, config: Config, log: Logger)
   return { servers, demos };
 }
 
+/** The settings as the listening line shows them: the admin token only as set or not, never its value. */
+const loggedConfig = (config: Config, servers: readonly ServerConfig[]) => ({
+  ...config,
+  servers,
+  adminToken: config.adminToken === undefined ? undefined : '(set, not shown)',
+});
 const closeAll = (servers: readonly ListeningServer[]) => Promise.all(servers.map((s) => s.close()));
 const displayHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
 const cannotListen = (config: Config, error: unknown) =>
@@ -97,7 +103,7 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
     version: runtime.version,
     algorithm: config.algorithm,
     count: servers.length,
-    config: { ...config, servers },
+    config: loggedConfig(config, servers),
   });
   // Not a log record, so no LOG_LEVEL or LOG_FORMAT can hide it from the supervisor.
   if (isWorker) console.log(readyLine(server.port));
@@ -187,7 +193,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     count: servers.length,
     workers: count,
     pids: supervisor.pids,
-    config: { ...config, servers },
+    config: loggedConfig(config, servers),
   });
 
   let stopping: Promise<void> | undefined;
