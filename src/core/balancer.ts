@@ -27,8 +27,8 @@ export interface Balancer {
   /** Does the proxy port answer this target itself (through `admin`) rather than proxy it? See control-plane.ts. */
   answersOnProxyPort(target: string): boolean;
   stats(): StatsReport;
-  /** Starts active health checks. */
-  start(): void;
+  /** Starts active health checks, unless a supervisor probes for every worker (WORKERS>1). */
+  start(options?: { readonly activeHealthChecks?: boolean }): void;
   stop(): Promise<void>;
 }
 
@@ -99,7 +99,9 @@ export function assembleBalancer(
     admin,
     answersOnProxyPort: (target) => control.answersOnProxyPort(target),
     stats,
-    start: () => health.start(),
+    start: (options) => {
+      if (options?.activeHealthChecks !== false) health.start();
+    },
     stop: async () => {
       await health.stop();
       selector.close();

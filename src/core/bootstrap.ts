@@ -2,7 +2,9 @@
  * Starts Fairway on any runtime: validate the env, configure logging, start backends in demo mode, serve.
  * With WORKERS>1 the first process becomes a supervisor that runs that many workers on the one port.
  */
-import { createBalancer, type Balancer } from './balancer.ts';
+import { assembleBalancer, type Balancer } from './balancer.ts';
+import { ClusterHub } from './cluster/cluster-hub.ts';
+import { clusterMemberFor } from './cluster/cluster-member.ts';
 import { formatConfigErrors, parseConfig } from './config/config.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
 import { createDemoBackend } from './demo-backend.ts';
@@ -73,7 +75,10 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
   const { servers, demos } = await backendsFor(runtime, config, log);
   const isWorker = workerId !== undefined;
 
-  const balancer = createBalancer(config, servers, runtime.upstream, workerIdentity(workerId ?? 1, count, runtime.workers?.spreadBy));
+  const parts = assembleBalancer(config, servers, runtime.upstream, workerIdentity(workerId ?? 1, count, runtime.workers?.spreadBy));
+  const balancer = parts.balancer;
+  // WORKERS>1: the supervisor probes and aggregates for all workers (cluster/); this worker shares its view.
+  const member = clusterMemberFor(runtime.env, workerId, parts, log);
   let server: ListeningServer;
   try {
     const listen: ServeOptions = { hostname: config.host, port: config.port, reusePort: isWorker && count > 1 };
@@ -90,7 +95,11 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
     await closeAll(demos);
     return { ok: false, message: adminListener.message };
   }
-  balancer.start();
+  if (member !== undefined) {
+    await member.start();
+    parts.control.share(member);
+  }
+  balancer.start({ activeHealthChecks: member === undefined });
 
   // A worker's line is not the `listening` line: the supervisor logs that once every worker listens.
   log.info(isWorker ? 'Worker {worker} listening on {url} ({runtime} {version}), {algorithm} over {count} servers' : 'Fairway listening on {url} ({runtime} {version}), {algorithm} over {count} servers', {
@@ -117,6 +126,7 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
       (stopping ??= (async () => {
         log.info('Shutting down', { event: 'shutdown' });
         // Stop accepting first and let in-flight responses finish; only then close the upstream client they use.
+        member?.stop();
         await server.close();
         await adminListener.server?.close();
         await balancer.stop();
@@ -159,6 +169,15 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     return { ok: false, message: cannotListen(config, error) };
   }
 
+  const hub = new ClusterHub(runtime, config, servers, count);
+  let hubEnv: Record<string, string>;
+  try {
+    hubEnv = await hub.start(runtime);
+  } catch (error) {
+    await closeAll(demos);
+    return { ok: false, message: `Fairway cannot open its workers' control channel on 127.0.0.1: ${error instanceof Error ? error.message : String(error)}` };
+  }
+
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(runtime.env)) if (value !== undefined) env[key] = value;
   Object.assign(env, {
@@ -168,6 +187,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     LOG_FORMAT: 'json',
     // Every worker balances over the same servers: the demo backends run once, here.
     BACKEND_SERVERS: servers.map((s) => (s.weight === 1 ? s.url : `${s.url};weight=${s.weight}`)).join(','),
+    ...hubEnv,
   });
   const supervisor = new Supervisor({
     count,
@@ -178,6 +198,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
   });
   const started = await supervisor.start();
   if (!started.ok) {
+    await hub.stop();
     await closeAll(demos);
     return { ok: false, message: `Fairway cannot start its ${count} workers: ${started.message}` };
   }
@@ -205,6 +226,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
       (stopping ??= (async () => {
         log.info('Shutting down {workers} workers', { event: 'shutdown', workers: count });
         await supervisor.stop();
+        await hub.stop();
         await closeAll(demos);
       })()),
   };

@@ -214,3 +214,79 @@ for (const runtime of selectedRuntimes()) {
     });
   });
 }
+
+/** Requests on fresh connections (the kernel spreads them over the workers) until both workers have answered /lb/stats. */
+async function scrapesFromBothWorkers(url: string): Promise<Map<number, Record<string, any>>> {
+  const seen = new Map<number, Record<string, any>>();
+  await pollUntil(async () => {
+    const stats = (await request(`${url}/lb/stats`)).json<Record<string, any>>();
+    seen.set(stats.worker.id, stats);
+    return seen.size === 2 ? true : undefined;
+  }, { description: 'a /lb/stats answer from each worker', timeoutMs: 20_000 });
+  return seen;
+}
+
+for (const runtime of selectedRuntimes()) {
+  describe(`one view across WORKERS=2 [${runtime.name}]`, { timeout: TEST_TIMEOUT_MS * 2 }, () => {
+    let backends: Backend[];
+    let proxy: ProxyHandle;
+    before(async () => {
+      backends = await startBackends([{ name: 'a' }, { name: 'b' }]);
+      proxy = await startProxy(runtime, { WORKERS: '2', BACKEND_SERVERS: backendServers(backends), ADMIN_TOKEN: TOKEN, HEALTH_CHECK_INTERVAL_MS: '200' });
+    });
+    after(async () => {
+      await proxy?.stop();
+      await closeBackends(backends ?? []);
+    });
+
+    test('/lb/stats sums every worker with a per-worker breakdown, and either worker answers the same figures', async () => {
+      for (let i = 0; i < 20; i++) assert.equal((await request(`${proxy.url}/spread/${i}`)).status, 200);
+      const served = backends.map((b) => b.requests.filter((r) => r.url.startsWith('/spread/')).length);
+      await pollUntil(async () => ((await request(`${proxy.url}/lb/stats`)).json<{ totals: { requests: number } }>().totals.requests === 20 ? true : undefined), {
+        description: 'totals.requests reaching 20',
+      });
+      const byWorker = await scrapesFromBothWorkers(proxy.url);
+      for (const [id, stats] of byWorker) {
+        assert.equal(stats.totals.requests, 20, `worker ${id} answers the sum`);
+        assert.deepEqual(stats.servers.map((s: { requests: number }) => s.requests), served, `worker ${id}: per-server sums match what the servers saw`);
+        assert.deepEqual(stats.workers.map((w: { id: number }) => w.id), [1, 2]);
+        assert.equal(stats.workers.reduce((n: number, w: { totals: { requests: number } }) => n + w.totals.requests, 0), 20);
+      }
+      const [one, two] = [...byWorker.values()];
+      assert.deepEqual(one!.totals, two!.totals);
+      assert.deepEqual(one!.workers.map((w: any) => w.totals), two!.workers.map((w: any) => w.totals));
+    });
+
+    test('/lb/metrics labels every series with its worker (no unlabelled sums), and only the supervisor probes, once per interval per server', async () => {
+      const text = (await request(`${proxy.url}/lb/metrics`)).text();
+      const families = parsePrometheusText(text);
+      // Raw lines: the parser folds a histogram's labelled series together.
+      for (const line of text.split('\n')) if (line !== '' && !line.startsWith('#')) assert.match(line, /\{worker="(1|2|supervisor)"/, line);
+      for (const f of families) assert.equal(family(families, f.name).help.length > 0, true, `${f.name} once, with its HELP`);
+      const requests = family(families, 'fairway_requests_total').metrics;
+      assert.deepEqual([...new Set(requests.map((m) => m.labels!.worker))].sort(), ['1', '2']);
+      assert.equal(counterSum(families, 'fairway_requests_total', { code_class: '2xx' }) >= 20, true);
+      for (const b of backends) {
+        const byWorkers = ['1', '2'].map((w) => counterSum(families, 'fairway_health_checks_total', { server: b.url, worker: w }));
+        assert.deepEqual(byWorkers, [0, 0], 'workers send no probes of their own');
+        const bySupervisor = counterSum(families, 'fairway_health_checks_total', { server: b.url, worker: 'supervisor' });
+        // One prober: the server saw the supervisor's probes and no more (one may be on its way while the scrape is answered).
+        assert.ok(bySupervisor >= 1 && b.healthChecks >= bySupervisor && b.healthChecks <= bySupervisor + 1, `${b.name}: ${b.healthChecks} probes seen, ${bySupervisor} sent`);
+      }
+    });
+
+    test('an admin change made through one worker applies to every worker: a drained server stops getting requests', async () => {
+      const [a] = backends as [Backend, Backend];
+      const list = (await json(`${proxy.url}/lb/admin/servers`, 'GET')).json<{ servers: { id: string; url: string }[] }>().servers;
+      const aId = list.find((s) => s.url === a.url)!.id;
+      assert.equal((await json(`${proxy.url}/lb/admin/servers/${aId}`, 'PATCH', { adminState: 'drain' })).status, 200);
+      await pollUntil(async () => {
+        const before = a.requests.length;
+        for (let i = 0; i < 10; i++) await request(`${proxy.url}/drained/${i}`);
+        return a.requests.length === before ? true : undefined;
+      }, { description: 'ten requests on fresh connections, none to the drained server', timeoutMs: 15_000 });
+      const byWorker = await scrapesFromBothWorkers(proxy.url);
+      for (const stats of byWorker.values()) assert.equal(stats.servers.find((s: { url: string }) => s.url === a.url).adminState, 'drain');
+    });
+  });
+}

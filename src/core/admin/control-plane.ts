@@ -14,12 +14,24 @@ import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import { createAdminApi } from './admin-api.ts';
 import { createAdminRoutes } from './admin-routes.ts';
 import { createPoolControl, type BalancerPoolControl } from './balancer-pool-control.ts';
+import type { PoolControl } from './pool-control.ts';
+
+/** With WORKERS>1, what /lb/ serves instead of this worker's own figures (cluster-member.ts). */
+export interface SharedView {
+  stats(): Promise<StatsReport>;
+  metrics(): Promise<string>;
+  readonly pool: PoolControl;
+}
 
 export interface ControlPlane {
   readonly observability: Observability<UpstreamServer>;
   readonly poolControl: BalancerPoolControl;
   /** Every /lb/ endpoint. */
   readonly routes: Hono;
+  /** This worker's own exposition. */
+  localMetrics(): string;
+  /** From now on /lb/stats, /lb/metrics and the admin API serve the whole process group's view. */
+  share(view: SharedView): void;
   /** Does the proxy port answer this target itself? Every /lb/ path, or with ADMIN_PORT only /lb/health and /lb/ready. */
   answersOnProxyPort(target: string): boolean;
 }
@@ -46,17 +58,29 @@ export function createControlPlane(input: {
       input.membershipChanged?.();
     },
   });
+  let shared: SharedView | undefined;
+  const localMetrics = () => observability.prometheus.render({ servers: pool.servers });
+  const adminPool: PoolControl = {
+    list: () => (shared?.pool ?? poolControl).list(),
+    add: (server) => (shared?.pool ?? poolControl).add(server),
+    update: (id, change) => (shared?.pool ?? poolControl).update(id, change),
+    remove: (id) => (shared?.pool ?? poolControl).remove(id),
+  };
   const routes = createAdminRoutes({
-    stats: input.stats,
+    stats: () => (shared === undefined ? input.stats() : shared.stats()),
     healthyServers: () => pool.healthy.length,
-    prometheus: () => observability.prometheus.render({ servers: pool.servers }),
-    adminApi: config.adminToken === undefined ? undefined : createAdminApi({ token: config.adminToken, pool: poolControl, log: logger('admin') }),
+    prometheus: () => (shared === undefined ? localMetrics() : shared.metrics()),
+    adminApi: config.adminToken === undefined ? undefined : createAdminApi({ token: config.adminToken, pool: adminPool, log: logger('admin') }),
   });
   const separateAdminPort = config.adminPort !== undefined;
   return {
     observability,
     poolControl,
     routes,
+    localMetrics,
+    share: (view) => {
+      shared = view;
+    },
     answersOnProxyPort(target) {
       if (!isAdminTarget(target)) return false;
       if (!separateAdminPort) return true;

@@ -30,8 +30,16 @@ export interface StatsReport {
   uptimeSeconds: number;
   totals: { requests: number; errors: number; errorRate: number; activeConnections: number };
   servers: ServerStats[];
-  /** Which process answered, and so what the numbers above cover (with WORKERS>1: this worker only). */
+  /** Which process answered, and so what the numbers above cover (with WORKERS>1: all workers, summed). */
   worker: WorkerIdentity;
+  /** With WORKERS>1: each worker's own counts, beside the sums above. */
+  workers?: WorkerBreakdown[];
+}
+
+export interface WorkerBreakdown {
+  id: number;
+  totals: { requests: number; errors: number; activeConnections: number };
+  servers: { url: string; requests: number; errors: number; activeConnections: number; responseTimeMs: LatencySummary | null }[];
 }
 
 const rate = (errors: number, requests: number): number => (requests === 0 ? 0 : Math.round((errors / requests) * 10000) / 10000);
