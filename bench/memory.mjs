@@ -65,7 +65,7 @@ function systemNode() {
 
 const RUNTIMES = {
   node20: () => ({ cmd: systemNode(), args: ['--import', 'tsx', 'src/runtimes/node.ts'] }),
-  node26: () => ({ cmd: path.join(ROOT, 'node_modules/node/bin/node'), args: ['--import', 'tsx', 'src/runtimes/node.ts'] }),
+  node26: () => ({ cmd: path.join(ROOT, 'node_modules/node/bin/node'), args: ['src/runtimes/node.ts'] }), // strips types itself
   deno: () => ({ cmd: path.join(ROOT, 'node_modules/.bin/deno'), args: ['run', '-A', 'src/runtimes/deno.ts'] }),
   bun: () => ({ cmd: path.join(ROOT, 'node_modules/.bin/bun'), args: ['run', 'src/runtimes/bun.ts'] }),
 };
