@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * Fairway load benchmark: Fairway on Node 20, Node 26, Deno and Bun against nginx, HAProxy and Node proxy
- * libraries, all driven by wrk over loopback. Every figure is reported as a ratio to nginx-as-proxy measured in
- * the same round, because the machine is small, shared and noisy: absolute numbers move run to run, ratios much less.
+ * Fairway load benchmark: Fairway on Node 20, Node 26, Deno and Bun against nginx, HAProxy, JavaScript proxy
+ * libraries and a minimal proxy per runtime (its ceiling), all driven by wrk over loopback. Every figure is reported
+ * as a ratio to nginx-as-proxy measured right before and after it (A-B-A), because the machine is small, shared and
+ * noisy: absolute numbers move run to run, ratios much less. Fairway is also reported as a ratio to its runtime's ceiling.
  *
  *   npm run bench                          all scenarios, 3 rounds
  *   npm run bench -- --scenario small      one scenario (comma-separate several)
