@@ -3,8 +3,10 @@ import type { ServerConfig } from '../config/config-types.ts';
 import { UpstreamServer } from './upstream-server.ts';
 import type { AdminState } from '../admin/pool-control.ts';
 
-/** Selection may pick it: healthy and taking new traffic by the operator's say (drain and disabled take none). */
-const isUp = (server: UpstreamServer): boolean => server.healthy && server.adminState === 'active';
+/** Fit for traffic, whatever the operator says: health today (ejection joins here). */
+const fitForTraffic = (server: UpstreamServer): boolean => server.healthy;
+/** Selection may pick it: fit, and taking new traffic by the operator's say (drain and disabled take none). */
+const isUp = (server: UpstreamServer): boolean => fitForTraffic(server) && server.adminState === 'active';
 
 /** What the pool tells its subscribers (the selection algorithms). Every call is synchronous. */
 export interface PoolListener {
@@ -58,7 +60,7 @@ export class ServerPool {
 
   /** May a client pinned to it (sticky cookie or hash) still reach it? Drain keeps them, disabled does not (HAProxy's drain). */
   acceptsPinned(server: UpstreamServer): boolean {
-    return server.healthy && server.adminState !== 'disabled' && this.#byServerId.get(server.serverId) === server;
+    return fitForTraffic(server) && server.adminState !== 'disabled' && this.#byServerId.get(server.serverId) === server;
   }
 
   /**
