@@ -288,5 +288,27 @@ for (const runtime of selectedRuntimes()) {
       const byWorker = await scrapesFromBothWorkers(proxy.url);
       for (const stats of byWorker.values()) assert.equal(stats.servers.find((s: { url: string }) => s.url === a.url).adminState, 'drain');
     });
+
+    test('a restarted worker starts from the shared pool, and the sums keep what its predecessor counted', async () => {
+      const [a] = backends as [Backend, Backend];
+      // Every request so far reached a server: once both workers report all of them, the victim's counts are with the supervisor.
+      const before = backends.reduce((n, b) => n + b.requests.length, 0);
+      await pollUntil(async () => {
+        const byWorker = await scrapesFromBothWorkers(proxy.url);
+        return [...byWorker.values()].every((s) => s.totals.requests === before) ? true : undefined;
+      }, { description: `totals of ${before} before the restart`, timeoutMs: 15_000 });
+      const victim = proxy.events('worker_started').at(-1)!.properties!.pid as number;
+      const victimId = proxy.events('worker_started').at(-1)!.properties!.worker;
+      process.kill(victim, 'SIGKILL');
+      await proxy.waitForLog((l) => l.properties?.event === 'worker_listening' && l.properties?.worker === victimId && proxy.events('worker_started').length === 3, TEST_TIMEOUT_MS / 2);
+      // Still drained in the new worker: fresh connections reach both workers, none reaches the drained server.
+      const aBefore = a.requests.length;
+      for (let i = 0; i < 12; i++) assert.equal((await request(`${proxy.url}/after-restart/${i}`)).status, 200);
+      assert.equal(a.requests.length, aBefore, 'the restarted worker kept the drain');
+      await pollUntil(async () => {
+        const byWorker = await scrapesFromBothWorkers(proxy.url);
+        return [...byWorker.values()].every((s) => s.totals.requests === before + 12) ? true : undefined;
+      }, { description: `totals of ${before + 12}, the killed worker's counts included`, timeoutMs: 15_000 });
+    });
   });
 }
