@@ -152,6 +152,29 @@ for (const runtime of selectedRuntimes()) {
       }
     });
 
+    test("consistent_hash: an unhealthy server's keys move to the others, no other key moves, and they come back when it returns", { timeout: TEST_TIMEOUT_MS }, async () => {
+      backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
+      proxy = await startProxy(runtime, { ALGORITHM: 'consistent_hash', HASH_KEY: 'query:user', BACKEND_SERVERS: backendServers(backends) });
+      const p = proxy;
+      const mapping = async () => {
+        const out: string[] = [];
+        for (let i = 0; i < 30; i++) out.push(await whoAnswers(p.url, `/?user=u${i}`));
+        return out;
+      };
+      const before = await mapping();
+      const down = backends.find((b) => b.name === before[0])!;
+      down.healthStatus = 500;
+      await pollUntil(async () => serverStats(await getStats(p.url), down.url).healthy === false, { description: `${down.name} reported unhealthy` });
+      const during = await mapping();
+      for (const [i, name] of before.entries()) {
+        if (name === down.name) assert.notEqual(during[i], down.name, `u${i} stayed on the unhealthy server`);
+        else assert.equal(during[i], name, `u${i} moved though its server stayed healthy`);
+      }
+      down.healthStatus = 200;
+      await pollUntil(async () => serverStats(await getStats(p.url), down.url).healthy, { description: `${down.name} back in rotation` });
+      assert.deepEqual(await mapping(), before);
+    });
+
     test('consistent_hash: two separately started proxies send each key to the same server, even with the servers listed in another order', { timeout: TEST_TIMEOUT_MS }, async () => {
       backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }, { name: 'e' }]);
       const env = { ALGORITHM: 'consistent_hash', HASH_KEY: 'header:x-user' };
