@@ -62,7 +62,9 @@ async function waitUntilServing(url: string): Promise<void> {
       const res = await request(`${url}/lb/health`);
       await res.body.text();
       if (res.statusCode === 200) return;
-    } catch {}
+    } catch {
+      // Not listening yet.
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`Fairway at ${url} did not start`);
@@ -124,7 +126,7 @@ async function liveRun(algorithm: AlgorithmName, servers: string): Promise<Algor
 }
 
 const backends = start(['bench/study/live-backends.ts']);
-let live: AlgorithmResult[] = [];
+const live: AlgorithmResult[] = [];
 try {
   const { ports } = JSON.parse(await firstLine(backends, (line) => line.startsWith('{'))) as { ports: number[] };
   const servers = ports.map((port) => `http://127.0.0.1:${port}`).join(',');

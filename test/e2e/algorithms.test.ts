@@ -1,6 +1,6 @@
 /** Selection algorithms, observed from outside: which backend answers each request. */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
 import { getStats, request, sequence, serverStats, whoAnswers } from '../support/http.ts';
 import { createSelector } from '../../src/core/selection/selector.ts';

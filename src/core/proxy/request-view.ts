@@ -39,8 +39,8 @@ export function requestView(head: RequestHead, trustProxy: boolean): RequestView
 
 function clientAddress(header: (name: string) => string | null, peer: string | undefined, trustProxy: boolean): string | undefined {
   if (trustProxy) {
-    const first = header('x-forwarded-for')?.split(',', 1)[0]!.trim();
-    if (first !== undefined && first !== '') return plainAddress(first);
+    const first = (header('x-forwarded-for') ?? '').split(',', 1)[0]?.trim();
+    if (first) return plainAddress(first);
   }
   return plainAddress(peer);
 }
