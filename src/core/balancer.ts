@@ -74,7 +74,7 @@ export function assembleBalancer(
   );
   const admission = new Admission({
     pool,
-    algorithm: selector,
+    selection: selector,
     inFlight,
     record: control.observability.record,
     health,

@@ -1,6 +1,6 @@
 /**
  * Admission: the one place a request becomes an Exchange or a refusal. Request id, method refusal, declared
- * body limit, header rules and server pick happen here, in this order, for every I/O path.
+ * body limit, server pick and header rules happen here, in this order, for every I/O path.
  */
 import type { HealthChecker } from '../upstream/health-checker.ts';
 import type { InFlightTracker } from '../upstream/in-flight.ts';
@@ -8,12 +8,13 @@ import type { Logger } from '../logging.ts';
 import type { RequestOutcome } from '../stats/request-outcome.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import type { ClientInfo } from '../runtime/contracts.ts';
-import type { Selector } from '../selection/selector.ts';
+import type { RequestSelection } from '../selection/request-selection.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
 import { Exchange, type ExchangeDeps, type ExchangeObserver } from './exchange.ts';
 import { prepareUpstreamRequestHeaders, requestIdFor, type HeaderRuleOptions } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
 import type { ErrorAnswer } from './json-error.ts';
+import { requestView } from './request-view.ts';
 
 /** What admission reads from a request, whichever runtime parsed it. `headers` are rewritten in place for upstream. */
 export interface RequestHead {
@@ -35,14 +36,14 @@ const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 export class Admission {
   readonly #pool: ServerPool;
-  readonly #algorithm: Selector;
+  readonly #selection: RequestSelection;
   readonly #inFlight: InFlightTracker;
   readonly #rules: HeaderRuleOptions;
   readonly #deps: ExchangeDeps;
 
   constructor(deps: {
     pool: ServerPool;
-    algorithm: Selector;
+    selection: RequestSelection;
     inFlight: InFlightTracker;
     /** Observability's one recording call: every exchange at its exit, and every refusal here. */
     record: (outcome: RequestOutcome<UpstreamServer>) => void;
@@ -54,12 +55,12 @@ export class Admission {
     observers?: readonly ExchangeObserver[];
   }) {
     this.#pool = deps.pool;
-    this.#algorithm = deps.algorithm;
+    this.#selection = deps.selection;
     this.#inFlight = deps.inFlight;
     this.#rules = deps.headerRules;
     this.#deps = {
       record: deps.record,
-      selection: deps.algorithm,
+      selection: deps.selection,
       health: deps.health,
       log: deps.log,
       observers: deps.observers ?? [],
@@ -90,21 +91,23 @@ export class Admission {
       log.info('Request body of {bytes} bytes exceeds MAX_REQUEST_BODY_BYTES={limit}; answering 413', { event: 'body_too_large', bytes: Number(declared), limit, requestId });
       return refuse(413, `request body exceeds the limit of ${limit} bytes`, requestId);
     }
+    // The pick reads the headers as the client sent them (hash key, sticky cookie), before the header rules.
+    const view = requestView(head, this.#rules.trustProxy);
+    const clientTls = head.client.secure === true;
+    const choice = this.#selection.choose(view, clientTls);
+    if (choice === undefined) {
+      log.warn('No healthy server for a request; answering 503', { event: 'no_healthy_server', servers: this.#pool.servers.length, requestId });
+      return refuse(503, 'no healthy upstream server is available', requestId);
+    }
     // Read before the header rules, which may drop them: the access log's combined format shows both.
     const referer = headers.get('referer') ?? '';
     const userAgent = headers.get('user-agent') ?? '';
     prepareUpstreamRequestHeaders(headers, { client: head.client, requestId }, this.#rules);
-
-    const server = this.#algorithm.pick();
-    if (server === undefined) {
-      log.warn('No healthy server for a request; answering 503', { event: 'no_healthy_server', servers: this.#pool.servers.length, requestId });
-      return refuse(503, 'no healthy upstream server is available', requestId);
-    }
     const request = {
-      requestId, method, target, upstreamHeaders: headers, clientAddress: head.client.address ?? '', referer, userAgent,
-      declaredRequestBytes: declared === null ? 0 : Number(declared) || 0,
+      requestId, method, target, upstreamHeaders: headers, view, clientTls, setCookie: choice.setCookie,
+      clientAddress: head.client.address ?? '', referer, userAgent, declaredRequestBytes: declared === null ? 0 : Number(declared) || 0,
     };
-    const exchange = new Exchange(this.#deps, request, this.#inFlight.acquire(server));
+    const exchange = new Exchange(this.#deps, request, this.#inFlight.acquire(choice.server));
     return { ok: true, exchange };
   }
 }
