@@ -3,7 +3,9 @@ import { createAdminRoutes } from './admin/admin-routes.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
 import { Admission } from './proxy/admission.ts';
 import type { ExchangeObserver } from './proxy/exchange.ts';
+import type { Resilience } from './proxy/resilience.ts';
 import { HealthChecker } from './upstream/health-checker.ts';
+import { healthCheckOptions } from './config/resilience-options.ts';
 import { InFlightTracker } from './upstream/in-flight.ts';
 import { logger } from './logging.ts';
 import { Metrics } from './stats/metrics.ts';
@@ -14,6 +16,7 @@ import { ServerPool } from './upstream/server-pool.ts';
 import { buildStatsReport, type StatsReport } from './stats/stats-report.ts';
 import type { UpstreamClient } from './upstream/upstream-client.ts';
 import { WebForwarder } from './proxy/web-forwarder.ts';
+import { createResilience } from './resilience-wiring.ts';
 import type { WorkerIdentity } from './workers/worker-identity.ts';
 
 /** What a runtime needs from the balancer. */
@@ -35,6 +38,7 @@ export interface BalancerParts {
   readonly balancer: Balancer;
   readonly pool: ServerPool;
   readonly health: HealthChecker;
+  readonly resilience: Resilience;
 }
 
 /** `worker` is what /lb/stats says about this process (default: the whole of Fairway). */
@@ -55,18 +59,14 @@ export function assembleBalancer(
   const selector = createRequestSelection(pool, config);
   const inFlight = new InFlightTracker((server) => selector.loadChanged(server));
   const metrics = new Metrics(pool.servers.length);
-  const health = new HealthChecker(
-    pool,
-    client,
-    { path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs },
-    logger('health'),
-  );
+  const health = new HealthChecker(pool, client, healthCheckOptions(config), logger('health'));
+  const resilience = createResilience(config, pool, inFlight);
   const admission = new Admission({
     pool,
     algorithm: selector,
     inFlight,
     metrics,
-    health,
+    resilience: resilience.resilience,
     log: logger('proxy'),
     headerRules: { trustProxy: config.trustProxy, preserveHost: config.preserveHost },
     upstreamTimeoutMs: config.upstreamTimeoutMs,
@@ -75,7 +75,7 @@ export function assembleBalancer(
   });
   // Built on first use: a runtime with a native I/O path (Node) never sends proxied traffic through `fetch`.
   let web: WebForwarder | undefined;
-  const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker });
+  const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker, resilience: resilience.stats });
   const admin = createAdminRoutes({ stats, healthyServers: () => pool.healthy.length });
 
   const balancer: Balancer = {
@@ -90,10 +90,11 @@ export function assembleBalancer(
     stats,
     start: () => health.start(),
     stop: async () => {
+      resilience.stop();
       await health.stop();
       selector.close();
       await client.close?.();
     },
   };
-  return { balancer, pool, health };
+  return { balancer, pool, health, resilience: resilience.resilience };
 }

@@ -2,7 +2,6 @@
  * Admission: the one place a request becomes an Exchange or a refusal. Request id, method refusal, declared
  * body limit, header rules and server pick happen here, in this order, for every I/O path.
  */
-import type { HealthChecker } from '../upstream/health-checker.ts';
 import type { InFlightTracker } from '../upstream/in-flight.ts';
 import type { Logger } from '../logging.ts';
 import type { Metrics } from '../stats/metrics.ts';
@@ -13,6 +12,9 @@ import { Exchange, type ExchangeDeps, type ExchangeObserver, type ExchangeRecord
 import { prepareUpstreamRequestHeaders, requestIdFor, type HeaderRuleOptions } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
 import type { ErrorAnswer } from './json-error.ts';
+import { planRequestBody } from './replayable-body.ts';
+import type { Resilience } from './resilience.ts';
+import type { UpstreamServer } from '../upstream/upstream-server.ts';
 
 /** What admission reads from a request, whichever runtime parsed it. `headers` are rewritten in place for upstream. */
 export interface RequestHead {
@@ -21,6 +23,10 @@ export interface RequestHead {
   readonly target: string;
   readonly headers: HeaderMap;
   readonly client: ClientInfo;
+  /** Whether the request has a body (Content-Length above 0 or Transfer-Encoding), read before the header rules run. */
+  readonly hasBody?: boolean;
+  /** Aborted when the client leaves: ends a wait in the admission queue. */
+  readonly signal?: AbortSignal;
 }
 
 export type Admitted = { readonly ok: true; readonly exchange: Exchange } | { readonly ok: false; readonly answer: ErrorAnswer };
@@ -38,13 +44,15 @@ export class Admission {
   readonly #inFlight: InFlightTracker;
   readonly #rules: HeaderRuleOptions;
   readonly #deps: ExchangeDeps;
+  readonly #resilience: Resilience;
+  readonly #retryBufferBytes: number;
 
   constructor(deps: {
     pool: ServerPool;
     algorithm: Selector;
     inFlight: InFlightTracker;
     metrics: Metrics;
-    health: HealthChecker;
+    resilience: Resilience;
     log: Logger;
     headerRules: HeaderRuleOptions;
     upstreamTimeoutMs: number;
@@ -55,10 +63,13 @@ export class Admission {
     this.#algorithm = deps.algorithm;
     this.#inFlight = deps.inFlight;
     this.#rules = deps.headerRules;
+    this.#resilience = deps.resilience;
+    this.#retryBufferBytes = deps.resilience.parts.retryBufferBytes;
     this.#deps = {
       metrics: deps.metrics,
       selection: deps.algorithm,
-      health: deps.health,
+      resilience: deps.resilience,
+      acquire: (server) => deps.inFlight.acquire(server),
       log: deps.log,
       observers: [debugRequestLog(deps.log), ...(deps.observers ?? [])],
       upstreamTimeoutMs: deps.upstreamTimeoutMs,
@@ -66,8 +77,16 @@ export class Admission {
     };
   }
 
-  /** Everything that could throw on odd input happens here, before a lease is taken. */
-  admit(head: RequestHead): Admitted {
+  /** True when MAX_REQUESTS_PER_SERVER is set: a request may then wait, and should pass a `signal` for its client leaving. */
+  get queues(): boolean {
+    return this.#resilience.parts.queue.options.maxRequestsPerServer !== undefined;
+  }
+
+  /**
+   * Everything that could throw on odd input happens here, before a lease is taken. A promise only when
+   * MAX_REQUESTS_PER_SERVER is reached and the request waits in the admission queue.
+   */
+  admit(head: RequestHead): Admitted | Promise<Admitted> {
     const { method, target, headers } = head;
     const log = this.#deps.log;
     const requestId = requestIdFor(headers);
@@ -84,14 +103,63 @@ export class Admission {
     }
     prepareUpstreamRequestHeaders(headers, { client: head.client, requestId }, this.#rules);
 
-    const server = this.#algorithm.pick();
-    if (server === undefined) {
-      this.#deps.metrics.recordNoServer();
-      log.warn('No healthy server for a request; answering 503', { event: 'no_healthy_server', servers: this.#pool.servers.length, requestId });
-      return refuse(503, 'no healthy upstream server is available', requestId);
+    const bodyPlan = planRequestBody(head.hasBody ?? false, declared, this.#retryBufferBytes);
+    const open = (server: UpstreamServer): Admitted => ({
+      ok: true,
+      exchange: new Exchange(this.#deps, { requestId, method, target, upstreamHeaders: headers, bodyPlan }, this.#inFlight.acquire(server)),
+    });
+    const server = this.#pick();
+    if (server === undefined) return this.#noServer(requestId);
+    if (server !== 'full') return open(server);
+    return this.#queue(head.signal, requestId, open);
+  }
+
+  /** The algorithm's pick (or, in panic, any server), or 'full' when every candidate is at MAX_REQUESTS_PER_SERVER. */
+  #pick(): UpstreamServer | 'full' | undefined {
+    const resilience = this.#resilience;
+    const queue = resilience.parts.queue;
+    const server = resilience.inPanic() ? resilience.panicPick() : this.#algorithm.pick();
+    if (server === undefined) return undefined;
+    if (queue.options.maxRequestsPerServer === undefined) return server;
+    // Requests already waiting go first; otherwise another server with room (O(n), only once a cap is reached).
+    if (queue.length === 0 && queue.hasRoom(server.inFlight)) return server;
+    return (queue.length === 0 ? resilience.retryTarget([]) : undefined) ?? 'full';
+  }
+
+  /** Waits for room in the admission queue (HAProxy's queue), up to QUEUE_TIMEOUT_MS; then 503 with Retry-After. */
+  async #queue(signal: AbortSignal | undefined, requestId: string, open: (server: UpstreamServer) => Admitted): Promise<Admitted> {
+    const queue = this.#resilience.parts.queue;
+    const deadline = performance.now() + queue.options.timeoutMs;
+    for (;;) {
+      const remaining = deadline - performance.now();
+      const result = remaining <= 0 ? 'timeout' : await queue.wait(signal, remaining);
+      if (result === 'aborted') return refuse(499, 'client closed the request', requestId);
+      if (result === 'ready') {
+        const server = this.#resilience.inPanic() ? this.#resilience.panicPick() : this.#algorithm.pick();
+        if (server === undefined) return this.#noServer(requestId);
+        const withRoom = queue.hasRoom(server.inFlight) ? server : this.#resilience.retryTarget([]);
+        if (withRoom !== undefined) {
+          // The next waiter may find room too.
+          queue.released();
+          return open(withRoom);
+        }
+        continue;
+      }
+      const limit = queue.options.maxRequestsPerServer;
+      this.#deps.log.warn('Every server has MAX_REQUESTS_PER_SERVER={limit} requests in flight and the queue {why}; answering 503', {
+        event: 'queue_refused',
+        limit,
+        why: result === 'full' ? 'is full' : `did not move within ${queue.options.timeoutMs} ms`,
+        requestId,
+      });
+      return { ok: false, answer: { status: 503, error: `every upstream server is at its limit of ${limit} requests in flight`, requestId, retryAfterSeconds: queue.retryAfterSeconds } };
     }
-    const exchange = new Exchange(this.#deps, { requestId, method, target, upstreamHeaders: headers }, this.#inFlight.acquire(server));
-    return { ok: true, exchange };
+  }
+
+  #noServer(requestId: string): Admitted {
+    this.#deps.metrics.recordNoServer();
+    this.#deps.log.warn('No healthy server for a request; answering 503', { event: 'no_healthy_server', servers: this.#pool.servers.length, requestId });
+    return refuse(503, 'no healthy upstream server is available', requestId);
   }
 }
 

@@ -4,7 +4,6 @@
  * Like Pingora's ProxyHttp phases (one fixed order, I/O apart) and nginx's one peer-free exit per request
  * (`ngx_http_upstream_free_round_robin_peer`): the lease is released and the outcome recorded exactly once.
  */
-import type { HealthChecker } from '../upstream/health-checker.ts';
 import type { InFlightLease } from '../upstream/in-flight.ts';
 import type { Logger } from '../logging.ts';
 import type { Metrics } from '../stats/metrics.ts';
@@ -14,16 +13,16 @@ import type { HeaderMap } from './hop-by-hop.ts';
 import { describeError } from './describe-error.ts';
 import type { ErrorAnswer } from './json-error.ts';
 import { upstreamUrl } from './request-target.ts';
+import { classifyFailure, STOP_REASON } from './classify-attempt.ts';
+import { BodyLengthError, type BodyPlan } from './replayable-body.ts';
+import type { Resilience } from './resilience.ts';
+import type { RetryToken } from './retry-policy.ts';
+import type { AttemptOutcome } from '../upstream/attempt-outcome.ts';
 
-/** Why an exchange was stopped on purpose; carried as its AbortSignal's reason, so a failure can be told from the server's. */
-export const STOP_REASON = {
-  timeout: Symbol('upstream timeout'),
-  clientGone: Symbol('client gone'),
-  bodyTooLarge: Symbol('request body too large'),
-} as const;
+export { STOP_REASON };
 
 /** How an exchange ended. `responded` is the only one where the server's whole answer reached the client. */
-export type OutcomeKind = 'responded' | 'client_gone' | 'body_too_large' | 'timeout' | 'unreachable' | 'unrepresentable' | 'upstream_reset';
+export type OutcomeKind = 'responded' | 'client_gone' | 'body_too_large' | 'invalid_body' | 'timeout' | 'unreachable' | 'unrepresentable' | 'upstream_reset';
 
 /** What the single exit hands to observers (the seam for an access log or Prometheus counters). */
 export interface ExchangeRecord {
@@ -50,7 +49,9 @@ export interface ExchangeDeps {
   readonly metrics: Metrics;
   /** Latency-aware algorithms learn each server's time to response headers. */
   readonly selection: { responded(server: UpstreamServer, ms: number): void };
-  readonly health: HealthChecker;
+  readonly resilience: Resilience;
+  /** Takes a lease on the server a retry goes to. */
+  readonly acquire: (server: UpstreamServer) => InFlightLease;
   readonly log: Logger;
   readonly observers: readonly ExchangeObserver[];
   readonly upstreamTimeoutMs: number;
@@ -61,10 +62,17 @@ export interface ExchangeDeps {
 export interface ResponsePlan {
   /** False for HEAD and bodyless statuses: send the head alone and discard whatever body the server sent. */
   readonly withBody: boolean;
+  /** RETRY_ON_STATUS: send nothing, discard this response's body, and send the request again (to `upstreamUrl`). */
+  readonly retry?: true;
 }
 
 /** What the forwarder must do after a failure: answer (nothing was sent yet), or cut the client's connection. */
-export type FailureAction = { readonly do: 'answer'; readonly answer: ErrorAnswer } | { readonly do: 'reset' } | { readonly do: 'nothing' };
+export type FailureAction =
+  | { readonly do: 'answer'; readonly answer: ErrorAnswer }
+  | { readonly do: 'reset' }
+  | { readonly do: 'nothing' }
+  /** Send the request again, to `upstreamUrl` (another server), with `signal` and the replay body. */
+  | { readonly do: 'retry' };
 
 /** Statuses whose responses never carry a body (RFC 9110 §6.4.1, §15.3.5, §15.4.5), and replies to HEAD (§9.3.2). */
 export function responseCarriesBody(method: string, status: number): boolean {
@@ -87,14 +95,20 @@ export class Exchange {
   readonly target: string;
   /** The headers to send upstream, header rules already applied. */
   readonly upstreamHeaders: HeaderMap;
-  /** Aborted with a STOP_REASON when the exchange must stop: pass it to the upstream request. */
-  readonly signal: AbortSignal;
+  /** How the request body is sent: none, buffered for replay (RETRY_BUFFER_BYTES), or streamed once. */
+  readonly bodyPlan: BodyPlan;
   readonly #deps: ExchangeDeps;
-  readonly #controller = new AbortController();
   readonly #startedAt = performance.now();
-  readonly #timer: ReturnType<typeof setTimeout>;
-  // One attempt today; a retry would take a new lease on another server here, inside the same exchange.
-  readonly #lease: InFlightLease;
+  // One lease, controller and timer per attempt: a retry takes a new lease on another server, inside this exchange.
+  #controller = new AbortController();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lease: InFlightLease;
+  readonly #tried: UpstreamServer[] = [];
+  #retryToken: RetryToken | undefined;
+  #replayBody: Uint8Array | undefined;
+  /** The whole request has been handed to the upstream client: a timeout from then on is the server's. */
+  #requestSent: boolean;
+  #clientLeft = false;
   #phase: Phase = 'waiting';
   #status = 0;
   #headersMs: number | undefined;
@@ -102,15 +116,48 @@ export class Exchange {
   #counted = false;
   #atExit: (() => void)[] = [];
 
-  constructor(deps: ExchangeDeps, request: { requestId: string; method: string; target: string; upstreamHeaders: HeaderMap }, lease: InFlightLease) {
+  constructor(
+    deps: ExchangeDeps,
+    request: { requestId: string; method: string; target: string; upstreamHeaders: HeaderMap; bodyPlan?: BodyPlan },
+    lease: InFlightLease,
+  ) {
     this.#deps = deps;
     this.requestId = request.requestId;
     this.method = request.method;
     this.target = request.target;
     this.upstreamHeaders = request.upstreamHeaders;
+    this.bodyPlan = request.bodyPlan ?? { kind: 'none' };
+    this.#requestSent = this.bodyPlan.kind === 'none';
     this.#lease = lease;
-    this.signal = this.#controller.signal;
-    this.#timer = setTimeout(() => this.#controller.abort(STOP_REASON.timeout), deps.upstreamTimeoutMs);
+    this.#tried.push(lease.server);
+    this.#startTimer();
+  }
+
+  /** Aborted with a STOP_REASON when the current attempt must stop: pass it to the upstream request of this attempt. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** The buffered request body to send on every attempt (bodyPlan `buffer`), once `bodyBuffered` was called. */
+  get replayBody(): Uint8Array | undefined {
+    return this.#replayBody;
+  }
+
+  /** The body was read whole (bodyPlan `buffer`); every attempt sends these bytes. */
+  bodyBuffered(body: Uint8Array): void {
+    this.#replayBody = body;
+    this.#requestBytes = body.byteLength;
+    this.#requestSent = true;
+  }
+
+  /** A streamed request body was read to its end and handed upstream. */
+  requestBodySent(): void {
+    this.#requestSent = true;
+  }
+
+  #startTimer(): void {
+    const controller = this.#controller;
+    this.#timer = setTimeout(() => controller.abort(STOP_REASON.timeout), this.#deps.upstreamTimeoutMs);
   }
 
   /** The server this attempt goes to. */
@@ -144,6 +191,7 @@ export class Exchange {
    */
   clientGone(): void {
     if (this.#phase === 'ended') return;
+    this.#clientLeft = true;
     this.#controller.abort(STOP_REASON.clientGone);
     if (this.#phase === 'streaming') this.#exit('client_gone');
   }
@@ -164,6 +212,9 @@ export class Exchange {
    */
   responseHead(status: number, headers: HeaderMap, bodyWasDecoded: boolean): ResponsePlan {
     clearTimeout(this.#timer);
+    const outcome: AttemptOutcome = { kind: 'response', status };
+    this.#deps.resilience.record(this.server, outcome);
+    if (this.#deps.resilience.parts.retry.options.retryOnStatus.length > 0 && this.#retry(outcome)) return { withBody: false, retry: true };
     this.#headersMs = performance.now() - this.#startedAt;
     this.#status = status;
     prepareClientResponseHeaders(headers, this.requestId, bodyWasDecoded);
@@ -202,6 +253,11 @@ export class Exchange {
     }
     const reason: unknown = this.signal.aborted ? this.signal.reason : error;
     const server = this.server;
+    const failure = classifyFailure(error, this.signal.aborted ? this.signal.reason : undefined, this.#requestSent);
+    const outcome: AttemptOutcome = { kind: 'failure', failure };
+    this.#deps.resilience.record(server, outcome);
+    const description = describeError(error);
+    if (failure !== 'client_fault' && failure !== 'not_sent' && this.#retry(outcome, description)) return { do: 'retry' };
     const log = this.#deps.log;
     const requestId = this.requestId;
     if (reason === STOP_REASON.clientGone) {
@@ -216,10 +272,14 @@ export class Exchange {
       log.info('Request body exceeded MAX_REQUEST_BODY_BYTES={limit} while streaming; answering 413', { event: 'body_too_large', limit, server: server.url, requestId });
       return this.#answer('body_too_large', 413, `request body exceeds the limit of ${limit} bytes`);
     }
-    const description = describeError(error);
+    if (error instanceof BodyLengthError) {
+      this.#count(() => this.#deps.metrics.recordAbandoned(server));
+      log.info('Invalid request body: {reason}; answering 400', { event: 'invalid_body', reason: error.message, requestId });
+      return this.#answer('invalid_body', 400, error.message);
+    }
     const kind = reason === STOP_REASON.timeout ? 'timeout' : 'unreachable';
-    this.#count(() => this.#deps.metrics.recordFailure(server));
-    this.#deps.health.markUnhealthy(server, description);
+    // A timeout while the client was still uploading is the client's (issue 8, defect 1): no error against the server.
+    this.#count(() => (failure === 'client_fault' ? this.#deps.metrics.recordAbandoned(server) : this.#deps.metrics.recordFailure(server)));
     log.warn('Forwarding to {server} failed: {reason}', { event: 'forward_failed', server: server.url, kind, reason: description, requestId });
     return kind === 'timeout'
       ? this.#answer(kind, 504, `upstream server ${server.url} did not answer within ${this.#deps.upstreamTimeoutMs} ms`)
@@ -236,6 +296,55 @@ export class Exchange {
     this.#count(() => this.#deps.metrics.recordFailure(this.server));
     this.#deps.log.error('Response from {server} could not be forwarded: {reason}', { event: 'forward_failed', server, kind: 'bad_response', reason, requestId: this.requestId });
     return this.#answer('unrepresentable', 502, `upstream server ${server} sent a response that cannot be forwarded (${reason})`);
+  }
+
+  /**
+   * Starts a new attempt on another server when the retry policy allows it: the discarded attempt is stopped, its
+   * lease released, and the new one gets its own UPSTREAM_TIMEOUT_MS. True when the forwarder must send again.
+   */
+  #retry(outcome: AttemptOutcome, reason?: string): boolean {
+    if (this.#clientLeft) return false;
+    const resilience = this.#deps.resilience;
+    const next = resilience.retryTarget(this.#tried);
+    const decision = resilience.decide({
+      method: this.method,
+      outcome,
+      tries: this.#tried.length,
+      responseStarted: this.#phase !== 'waiting',
+      bodyReplayable: this.bodyPlan.kind === 'none' || (this.bodyPlan.kind === 'buffer' && this.#replayBody !== undefined),
+      elapsedMs: performance.now() - this.#startedAt,
+      otherServerAvailable: next !== undefined,
+    });
+    if (!decision.retry || next === undefined) return false;
+    const from = this.server;
+    clearTimeout(this.#timer);
+    this.#controller.abort(STOP_REASON.superseded);
+    this.#releaseAttempt();
+    this.#retryToken = decision.token;
+    resilience.retried(from, next);
+    this.#deps.log.info('Retrying {method} {target} on {next} after {server} failed: {reason}', {
+      event: 'retry',
+      method: this.method,
+      target: this.target,
+      server: from.url,
+      next: next.url,
+      reason: reason ?? (outcome.kind === 'response' ? `status ${outcome.status}` : outcome.failure),
+      tries: this.#tried.length,
+      requestId: this.requestId,
+    });
+    this.#lease = this.#deps.acquire(next);
+    this.#tried.push(next);
+    this.#controller = new AbortController();
+    this.#startTimer();
+    return true;
+  }
+
+  /** Releases the current attempt's lease and retry token, and wakes a request queued for room. */
+  #releaseAttempt(): void {
+    this.#lease.release();
+    this.#retryToken?.release();
+    this.#retryToken = undefined;
+    this.#deps.resilience.parts.queue.released();
   }
 
   #answer(outcome: OutcomeKind, status: number, error: string): FailureAction {
@@ -256,7 +365,7 @@ export class Exchange {
     if (this.#phase === 'ended') return;
     this.#phase = 'ended';
     clearTimeout(this.#timer);
-    this.#lease.release();
+    this.#releaseAttempt();
     for (const callback of this.#atExit) callback();
     const observers = this.#deps.observers;
     if (observers.length === 0) return;

@@ -4,10 +4,26 @@ import type { LatencySummary } from './latency-window.ts';
 import type { Metrics } from './metrics.ts';
 import type { AlgorithmName } from '../selection/algorithm.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
-import type { HealthCheckResult } from '../upstream/upstream-server.ts';
+import type { HealthCheckResult, UpstreamServer } from '../upstream/upstream-server.ts';
 import { workerIdentity, type WorkerIdentity } from '../workers/worker-identity.ts';
 
-export interface ServerStats {
+/** Issue 9's per-server fields: where the server stands (active checks, outlier ejection) and the retries around it. */
+export interface ServerResilienceStats {
+  /** `ejected` while outlier detection keeps it out, whatever its probes say. */
+  state: 'healthy' | 'unhealthy' | 'ejected';
+  /** ISO time the current ejection ends, or null. */
+  ejectedUntil: string | null;
+  /** The server's own failures in a row on real traffic (what OUTLIER_CONSECUTIVE_FAILURES counts). */
+  consecutiveFailures: number;
+  /** Times outlier detection ejected it. */
+  ejections: number;
+  /** Retries sent to it after another server failed. */
+  retriesTo: number;
+  /** Requests moved away from it by a retry after it failed. */
+  retriesAway: number;
+}
+
+export interface ServerStats extends Partial<ServerResilienceStats> {
   url: string;
   weight: number;
   healthy: boolean;
@@ -39,6 +55,7 @@ export function buildStatsReport(input: {
   metrics: Metrics;
   /** Defaults to the whole process. */
   worker?: WorkerIdentity;
+  resilience?: (server: UpstreamServer) => ServerResilienceStats;
 }): StatsReport {
   const totals = input.metrics.totals();
   return {
@@ -62,6 +79,7 @@ export function buildStatsReport(input: {
         errorRate: rate(m.errors, m.requests),
         responseTimeMs: m.latency,
         lastHealthCheck: server.lastHealthCheck,
+        ...input.resilience?.(server),
       };
     }),
     worker: input.worker ?? workerIdentity(1, 1),

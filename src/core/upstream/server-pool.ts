@@ -33,9 +33,9 @@ export class ServerPool {
     return this.#servers;
   }
 
-  /** Available servers in configured order. Kept for callers that list them; selection never reads it. */
+  /** Available servers (healthy and not ejected) in configured order. Kept for callers that list them; selection never reads it. */
   get healthy(): readonly UpstreamServer[] {
-    return (this.#healthyCache ??= this.#servers.filter((s) => s.healthy));
+    return (this.#healthyCache ??= this.#servers.filter(inRotation));
   }
 
   get availableCount(): number {
@@ -47,9 +47,9 @@ export class ServerPool {
     return this.#byServerId.get(serverId);
   }
 
-  /** May selection send a request to it now? Today that is "healthy"; ejection and draining will join here. */
+  /** May selection send a request to it now? Healthy (active checks) and not ejected (outlier detection). */
   isAvailable(server: UpstreamServer): boolean {
-    return server.healthy && this.#byServerId.get(server.serverId) === server;
+    return inRotation(server) && this.#byServerId.get(server.serverId) === server;
   }
 
   /**
@@ -59,22 +59,36 @@ export class ServerPool {
   subscribe(listener: PoolListener): () => void {
     this.#listeners.add(listener);
     listener.configured?.(this.#servers);
-    for (const server of this.#servers) if (server.healthy) listener.available(server);
+    for (const server of this.#servers) if (inRotation(server)) listener.available(server);
     return () => this.#listeners.delete(listener);
   }
 
   /** Records a server's health; returns true when that changed it. */
   setHealthy(server: UpstreamServer, healthy: boolean): boolean {
     if (server.healthy === healthy) return false;
-    server.healthy = healthy;
-    if (this.#byServerId.get(server.serverId) !== server) return true; // removed: nothing selects it any more
-    this.#availableCount += healthy ? 1 : -1;
+    this.#change(server, () => (server.healthy = healthy));
+    return true;
+  }
+
+  /** Records an outlier ejection starting or ending (outlier-detector.ts); returns true when that changed it. */
+  setEjected(server: UpstreamServer, ejected: boolean): boolean {
+    if (server.ejected === ejected) return false;
+    this.#change(server, () => (server.ejected = ejected));
+    return true;
+  }
+
+  /** Applies `update` and tells the listeners when it moved the server in or out of rotation. O(1). */
+  #change(server: UpstreamServer, update: () => void): void {
+    const before = inRotation(server);
+    update();
+    const after = inRotation(server);
+    if (before === after || this.#byServerId.get(server.serverId) !== server) return; // removed: nothing selects it any more
+    this.#availableCount += after ? 1 : -1;
     this.#healthyCache = undefined;
     for (const listener of this.#listeners) {
-      if (healthy) listener.available(server);
+      if (after) listener.available(server);
       else listener.unavailable(server);
     }
-    return true;
   }
 
   /** Adds a server (healthy until a probe says otherwise, like configured ones). Throws if its origin is already in the pool. */
@@ -94,7 +108,7 @@ export class ServerPool {
   /** Removes a server; requests already sent to it finish normally. Returns false if it was not in the pool. */
   remove(server: UpstreamServer): boolean {
     if (this.#byServerId.get(server.serverId) !== server) return false;
-    if (server.healthy) {
+    if (inRotation(server)) {
       this.#availableCount--;
       for (const listener of this.#listeners) listener.unavailable(server);
     }
@@ -109,10 +123,12 @@ export class ServerPool {
   setWeight(server: UpstreamServer, weight: number): void {
     if (!Number.isInteger(weight) || weight < 1) throw new RangeError(`weight ${weight} is not allowed; use a positive integer`);
     if (server.weight === weight || this.#byServerId.get(server.serverId) !== server) return;
-    const available = server.healthy;
+    const available = inRotation(server);
     if (available) for (const listener of this.#listeners) listener.unavailable(server);
     server.weight = weight;
     for (const listener of this.#listeners) listener.configured?.(this.#servers);
     if (available) for (const listener of this.#listeners) listener.available(server);
   }
 }
+
+const inRotation = (server: UpstreamServer): boolean => server.healthy && !server.ejected;

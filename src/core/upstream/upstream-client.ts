@@ -3,7 +3,8 @@
 export interface UpstreamRequestInit {
   method: string;
   headers: Headers;
-  body: ReadableStream<Uint8Array> | null;
+  /** A stream, or the bytes of a body buffered for replay (RETRY_BUFFER_BYTES). */
+  body: ReadableStream<Uint8Array> | Uint8Array | null;
   signal: AbortSignal;
   redirect: 'manual';
   /** Required by fetch implementations when `body` is a stream. */

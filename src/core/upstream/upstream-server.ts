@@ -26,6 +26,8 @@ export class UpstreamServer implements Candidate {
   /** Changed only through ServerPool.setWeight, which tells selection. */
   weight: number;
   healthy = true;
+  /** Out of rotation by outlier detection until its ejection ends; written only through ServerPool.setEjected. */
+  ejected = false;
   inFlight = 0;
   latencyEwmaMs: number | undefined = undefined;
   lastHealthCheck: HealthCheckResult | null = null;
