@@ -11,6 +11,8 @@ export type FaultMode = 'ok' | 'hang' | 'reset' | '503';
 export class FaultServer {
   readonly name: string;
   mode: FaultMode = 'ok';
+  /** Requests for these paths never get an answer, whatever the mode. */
+  readonly hangPaths = new Set<string>();
   /** Statuses /health answers, in turn; one entry means always that one (a flapping health is e.g. [200, 500]). */
   healthPattern: number[] = [200];
   /** Non-health requests answered 503 before `mode` applies again (a 503 burst). */
@@ -90,6 +92,10 @@ export class FaultServer {
         this.burst503--;
         this.counts.unavailable++;
         res.writeHead(503, { 'content-type': 'text/plain', 'x-backend': this.name }).end('draining');
+        return;
+      }
+      if (this.hangPaths.has(req.url ?? '')) {
+        this.counts.hung++;
         return;
       }
       switch (this.mode) {

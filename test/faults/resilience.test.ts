@@ -15,7 +15,7 @@ import { startLoad, type LoadResult } from './load.ts';
 
 const STRICT = process.env.FAIRWAY_FAULTS_STRICT === '1';
 /** Needs the lifecycle to call the outlier detector and the retry policy (issue 9, phase B). */
-const PHASE_B = STRICT ? {} : { todo: 'passes once the lifecycle reports attempts to the outlier detector and retries (phase B)' };
+const PHASE_B = {};
 const TIMEOUT = { timeout: 60_000 };
 
 /** Short timings so each scenario plays out in seconds; thresholds stay at their documented defaults unless a test says. */
@@ -27,6 +27,11 @@ const FAST: ProxyEnv = {
 };
 
 const summary = (r: LoadResult) => `${r.sent} sent, ${r.errors} errors ${JSON.stringify(r.statuses)}${r.errorLog.length ? ` first errors: ${r.errorLog.slice(0, 5).join(', ')}` : ''}`;
+
+/** On a failure, what the proxy logged about the failed forwards, so a red run says why. */
+function diagnoseFailures(t: TestContext, p: ProxyHandle): void {
+  for (const line of p.events('forward_failed').slice(0, 5)) t.diagnostic(`proxy: ${line.message ?? ''} ${JSON.stringify(line.properties ?? line)}`.slice(0, 400));
+}
 
 for (const runtime of selectedRuntimes()) {
   describe(`fault scenarios [${runtime.name}]`, () => {
@@ -55,6 +60,7 @@ for (const runtime of selectedRuntimes()) {
       await during();
       const result = await load.done;
       t.diagnostic(`${runtime.name}: ${summary(result)}`);
+      if (result.errors > 0) diagnoseFailures(t, p);
       return result;
     }
 
@@ -142,10 +148,9 @@ for (const runtime of selectedRuntimes()) {
       const a = servers[0]!;
       const load = startLoad(p.url, { clients: 4, requests: 600, maxMs: 10_000 });
       await pollUntil(() => load.sent >= 100, { description: '100 requests sent' });
-      a.mode = 'hang';
+      a.hangPaths.add('/slow-one');
       const slow = request(`${p.url}/slow-one`, { timeoutMs: 5_000 });
       await pollUntil(() => a.counts.hung >= 1, { description: 'the slow request reached a' });
-      a.mode = 'ok';
       assert.equal((await slow).status, 504);
       const result = await load.done;
       t.diagnostic(`${runtime.name}: ${summary(result)}`);
@@ -159,6 +164,7 @@ for (const runtime of selectedRuntimes()) {
       await servers[1]!.kill();
       const result = await load.done;
       t.diagnostic(`${runtime.name}: ${summary(result)}`);
+      if (result.errors > 0) diagnoseFailures(t, p);
       const seen = new Map<string, number>();
       for (const s of servers) for (const [id, n] of s.bodies) seen.set(id, (seen.get(id) ?? 0) + n);
       const twice = [...seen].filter(([, n]) => n > 1);

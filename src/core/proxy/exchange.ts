@@ -109,6 +109,8 @@ export class Exchange {
   /** The whole request has been handed to the upstream client: a timeout from then on is the server's. */
   #requestSent: boolean;
   #clientLeft = false;
+  /** Why the last failure was not retried, for the log. */
+  #noRetry: string | undefined;
   #phase: Phase = 'waiting';
   #status = 0;
   #headersMs: number | undefined;
@@ -280,7 +282,7 @@ export class Exchange {
     const kind = reason === STOP_REASON.timeout ? 'timeout' : 'unreachable';
     // A timeout while the client was still uploading is the client's (issue 8, defect 1): no error against the server.
     this.#count(() => (failure === 'client_fault' ? this.#deps.metrics.recordAbandoned(server) : this.#deps.metrics.recordFailure(server)));
-    log.warn('Forwarding to {server} failed: {reason}', { event: 'forward_failed', server: server.url, kind, reason: description, requestId });
+    log.warn('Forwarding to {server} failed: {reason}', { event: 'forward_failed', server: server.url, kind, reason: description, tries: this.#tried.length, noRetry: this.#noRetry ?? failure, requestId });
     return kind === 'timeout'
       ? this.#answer(kind, 504, `upstream server ${server.url} did not answer within ${this.#deps.upstreamTimeoutMs} ms`)
       : this.#answer(kind, 502, `upstream server ${server.url} is unreachable (${description})`);
@@ -315,7 +317,10 @@ export class Exchange {
       elapsedMs: performance.now() - this.#startedAt,
       otherServerAvailable: next !== undefined,
     });
-    if (!decision.retry || next === undefined) return false;
+    if (!decision.retry || next === undefined) {
+      this.#noRetry = decision.retry ? 'no_other_server' : decision.reason;
+      return false;
+    }
     const from = this.server;
     clearTimeout(this.#timer);
     this.#controller.abort(STOP_REASON.superseded);
