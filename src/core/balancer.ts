@@ -28,6 +28,14 @@ export interface Balancer {
   /** The /lb/ endpoints alone, for a native I/O path that routes proxied traffic itself. */
   readonly admin: { fetch(request: Request): Response | Promise<Response> };
   stats(): StatsReport;
+  /** True once shutdown began: /lb/ready fails, and a native I/O path sends `Connection: close`. */
+  readonly draining: boolean;
+  /** Shutdown begins (see shutdown.ts). */
+  drain(): void;
+  /** Requests in flight now. */
+  inFlight(): number;
+  /** The shutdown deadline passed: ends every exchange still open and answers queued requests. */
+  terminate(): void;
   /** Starts active health checks. */
   start(): void;
   stop(): Promise<void>;
@@ -76,7 +84,8 @@ export function assembleBalancer(
   // Built on first use: a runtime with a native I/O path (Node) never sends proxied traffic through `fetch`.
   let web: WebForwarder | undefined;
   const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker, resilience: resilience.stats });
-  const admin = createAdminRoutes({ stats, healthyServers: () => pool.healthy.length });
+  let draining = false;
+  const admin = createAdminRoutes({ stats, healthyServers: () => pool.healthy.length, draining: () => draining });
 
   const balancer: Balancer = {
     // Proxied traffic bypasses the router: Hono's HEAD handling would re-wrap upstream responses.
@@ -88,6 +97,15 @@ export function assembleBalancer(
     admission,
     admin,
     stats,
+    get draining() {
+      return draining;
+    },
+    drain: () => void (draining = true),
+    inFlight: () => inFlight.total,
+    terminate: () => {
+      resilience.stop();
+      for (const exchange of [...admission.open]) exchange.terminate();
+    },
     start: () => health.start(),
     stop: async () => {
       resilience.stop();

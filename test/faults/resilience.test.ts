@@ -5,6 +5,7 @@
  * not fail the run. FAIRWAY_FAULTS_STRICT=1 treats them as ordinary tests.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { afterEach, describe, test, type TestContext } from 'node:test';
 import { getStats, request } from '../support/http.ts';
 import { pollUntil } from '../support/poll.ts';
@@ -30,7 +31,8 @@ const summary = (r: LoadResult) => `${r.sent} sent, ${r.errors} errors ${JSON.st
 
 /** On a failure, what the proxy logged about the failed forwards, so a red run says why. */
 function diagnoseFailures(t: TestContext, p: ProxyHandle): void {
-  for (const line of p.events('forward_failed').slice(0, 5)) t.diagnostic(`proxy: ${line.message ?? ''} ${JSON.stringify(line.properties ?? line)}`.slice(0, 400));
+  const lines = ['forward_failed', 'no_healthy_server', 'server_unhealthy', 'server_healthy', 'server_ejected', 'queue_refused'].flatMap((e) => p.events(e).slice(0, 4));
+  for (const line of lines) t.diagnostic(`proxy: ${line['@timestamp'] ?? ''} ${line.message ?? ''} ${JSON.stringify(line.properties ?? line)}`.slice(0, 400));
 }
 
 for (const runtime of selectedRuntimes()) {
@@ -170,6 +172,71 @@ for (const runtime of selectedRuntimes()) {
       const twice = [...seen].filter(([, n]) => n > 1);
       assert.deepEqual(twice, [], 'bodies sent more than once');
       assert.equal(result.errors, 0, summary(result));
+    });
+  });
+}
+
+/** Graceful shutdown (issue 9): the same bound and the same guarantees on every runtime, with one process or WORKERS=2. */
+const SHUTDOWN: ProxyEnv = { SHUTDOWN_DELAY_MS: '1000', SHUTDOWN_TIMEOUT_MS: '2000' };
+/** delay + timeout + the margins shutdown.ts allows, plus process start-up slack on a shared machine. */
+const SHUTDOWN_BOUND_MS = 1000 + 2000 + 4000;
+/** Connection-level outcomes that mean the request was never accepted: the listener was closed, or an idle connection was. */
+const NOT_ACCEPTED = new Set(['network: ECONNREFUSED', 'network: ECONNRESET', 'network: socket hang up']);
+
+for (const runtime of selectedRuntimes()) {
+  describe(`graceful shutdown [${runtime.name}]`, () => {
+    let servers: FaultServer[] = [];
+    let proxy: ProxyHandle | undefined;
+
+    afterEach(async () => {
+      await proxy?.stop();
+      proxy = undefined;
+      await killAll(servers);
+      servers = [];
+    });
+
+    async function setup(env: ProxyEnv): Promise<ProxyHandle> {
+      servers = await startFaultServers(['a', 'b', 'c']);
+      proxy = await startProxy(runtime, { ...FAST, ...SHUTDOWN, ALGORITHM: 'round_robin', BACKEND_SERVERS: servers.map((s) => s.url).join(','), ...env });
+      const p = proxy;
+      await pollUntil(async () => (await getStats(p.url)).servers.every((s) => s.lastHealthCheck?.ok === true), { description: 'first passing probes' });
+      return p;
+    }
+
+    for (const workers of ['1', '2']) {
+      test(`SIGTERM under load (WORKERS=${workers}): readiness fails at once, every accepted request completes, exit code 0`, TIMEOUT, async (t) => {
+        const p = await setup({ WORKERS: workers });
+        for (const s of servers) s.delayMs = 100;
+        const load = startLoad(p.url, { clients: 6, requests: 3_000, maxMs: 20_000 });
+        await pollUntil(() => load.sent >= 60, { timeoutMs: 10_000, description: '60 requests sent' });
+        const exiting = p.stop(SHUTDOWN_BOUND_MS);
+        await pollUntil(async () => (await request(`${p.url}/lb/ready`)).status === 503, { timeoutMs: 900, intervalMs: 20, description: 'readiness failing within SHUTDOWN_DELAY_MS' });
+        const exit = await exiting;
+        load.stop();
+        const result = await load.done;
+        const refused = result.errorLog.filter((e) => NOT_ACCEPTED.has(e)).length;
+        t.diagnostic(`${runtime.name}: ${summary(result)}; ${refused} never accepted (connection refused or idle connection closed)`);
+        assert.deepEqual(exit, { code: 0, signal: null });
+        assert.deepEqual(result.errorLog.filter((e) => !NOT_ACCEPTED.has(e)), [], 'an accepted request failed');
+      });
+    }
+
+    test('SIGTERM with an open SSE stream and a busy keep-alive client: exits 0 within delay + timeout', TIMEOUT, async (t) => {
+      const p = await setup({ SHUTDOWN_DELAY_MS: '0' });
+      const sse = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.get(`${p.url}/sse`, (res) => res.once('data', () => resolve(res)));
+        req.on('error', reject);
+      });
+      sse.on('error', () => {});
+      const load = startLoad(p.url, { clients: 2, requests: 100_000, maxMs: 20_000 });
+      await pollUntil(() => load.sent >= 20, { description: '20 requests sent' });
+      const started = Date.now();
+      const exit = await p.stop(SHUTDOWN_BOUND_MS);
+      t.diagnostic(`${runtime.name}: exited ${Date.now() - started} ms after SIGTERM`);
+      load.stop();
+      await load.done;
+      sse.destroy();
+      assert.deepEqual(exit, { code: 0, signal: null }, 'killed: shutdown did not end within its bound');
     });
   });
 }

@@ -7,6 +7,8 @@ import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.ts';
 export interface AdminSources {
   stats(): StatsReport;
   healthyServers(): number;
+  /** True once shutdown began: readiness fails at once so outer load balancers stop sending. */
+  draining?(): boolean;
   /** The Prometheus text for GET /lb/metrics (`PrometheusMetrics.render`); without it /lb/metrics is not served. */
   prometheus?(): string;
   /** The admin API (`createAdminApi`), mounted only when ADMIN_TOKEN is set. */
@@ -26,6 +28,7 @@ export function createAdminRoutes(sources: AdminSources): Hono {
   // Readiness: worth sending traffic to only while some server can take it.
   app.get('/lb/ready', (c) => {
     const healthyServers = sources.healthyServers();
+    if (sources.draining?.() === true) return c.json({ status: 'draining', healthyServers, error: 'Fairway is shutting down' }, 503);
     return healthyServers > 0
       ? c.json({ status: 'ready', healthyServers })
       : c.json({ status: 'not ready', healthyServers, error: 'no healthy upstream server' }, 503);

@@ -45,6 +45,8 @@ export class Admission {
   readonly #rules: HeaderRuleOptions;
   readonly #deps: ExchangeDeps;
   readonly #resilience: Resilience;
+  /** Exchanges not yet at their exit (see Exchange.terminate). */
+  readonly open = new Set<Exchange>();
   readonly #retryBufferBytes: number;
 
   constructor(deps: {
@@ -71,6 +73,7 @@ export class Admission {
       resilience: deps.resilience,
       acquire: (server) => deps.inFlight.acquire(server),
       log: deps.log,
+      open: this.open,
       observers: [debugRequestLog(deps.log), ...(deps.observers ?? [])],
       upstreamTimeoutMs: deps.upstreamTimeoutMs,
       maxRequestBodyBytes: deps.maxRequestBodyBytes,

@@ -14,6 +14,8 @@ export const STOP_REASON = {
   bodyTooLarge: Symbol('request body too large'),
   /** The attempt was abandoned for a retry on another server, or at shutdown. */
   superseded: Symbol('attempt superseded'),
+  /** SHUTDOWN_TIMEOUT_MS passed while the exchange was still open. */
+  shutdown: Symbol('shutting down'),
 } as const;
 
 const REFUSED = /ECONNREFUSED|ConnectionRefused|connection refused|EHOSTUNREACH|ENETUNREACH/i;
@@ -44,7 +46,7 @@ function chainText(error: unknown): string {
  */
 export function classifyFailure(error: unknown, stopReason: unknown, requestSent: boolean): AttemptFailure {
   if (stopReason === STOP_REASON.clientGone || stopReason === STOP_REASON.bodyTooLarge) return 'client_fault';
-  if (stopReason === STOP_REASON.superseded) return 'not_sent';
+  if (stopReason === STOP_REASON.superseded || stopReason === STOP_REASON.shutdown) return 'not_sent';
   if (stopReason === STOP_REASON.timeout) return requestSent ? 'upstream_timeout' : 'client_fault';
   if (error instanceof BodyLengthError) return 'client_fault';
   const text = chainText(error);

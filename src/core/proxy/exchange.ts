@@ -53,6 +53,8 @@ export interface ExchangeDeps {
   /** Takes a lease on the server a retry goes to. */
   readonly acquire: (server: UpstreamServer) => InFlightLease;
   readonly log: Logger;
+  /** Every exchange not yet at its exit, so shutdown can end those still open at its deadline. */
+  readonly open: Set<Exchange>;
   readonly observers: readonly ExchangeObserver[];
   readonly upstreamTimeoutMs: number;
   readonly maxRequestBodyBytes: number | undefined;
@@ -133,6 +135,13 @@ export class Exchange {
     this.#lease = lease;
     this.#tried.push(lease.server);
     this.#startTimer();
+    deps.open.add(this);
+  }
+
+  /** SHUTDOWN_TIMEOUT_MS has passed: stop the upstream request; a stream still open is cut, a wait answered 503. */
+  terminate(): void {
+    this.#clientLeft = true;
+    this.#controller.abort(STOP_REASON.shutdown);
   }
 
   /** Aborted with a STOP_REASON when the current attempt must stop: pass it to the upstream request of this attempt. */
@@ -262,6 +271,10 @@ export class Exchange {
     if (failure !== 'client_fault' && failure !== 'not_sent' && this.#retry(outcome, description)) return { do: 'retry' };
     const log = this.#deps.log;
     const requestId = this.requestId;
+    if (reason === STOP_REASON.shutdown) {
+      this.#count(() => this.#deps.metrics.recordAbandoned(server));
+      return this.#answer('unreachable', 503, 'Fairway is shutting down');
+    }
     if (reason === STOP_REASON.clientGone) {
       this.#count(() => this.#deps.metrics.recordAbandoned(server));
       log.debug('Client went away before {server} answered', { event: 'client_gone', server: server.url, requestId });
@@ -369,6 +382,7 @@ export class Exchange {
   #exit(outcome: OutcomeKind): void {
     if (this.#phase === 'ended') return;
     this.#phase = 'ended';
+    this.#deps.open.delete(this);
     clearTimeout(this.#timer);
     this.#releaseAttempt();
     for (const callback of this.#atExit) callback();

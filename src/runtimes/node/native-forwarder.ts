@@ -21,6 +21,8 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
   const admission = balancer.admission;
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    // Shutting down: this response carries `Connection: close` and no further request is read from the connection.
+    if (balancer.draining) res.shouldKeepAlive = false;
     const headers = new NodeHeaders(req.headers as HeaderObject);
     const target = targetFromRequestLine(req.url ?? '/');
     if (target === undefined) {
