@@ -22,7 +22,7 @@ const TIMEOUT = { timeout: 60_000 };
 /** Short timings so each scenario plays out in seconds; thresholds stay at their documented defaults unless a test says. */
 const FAST: ProxyEnv = {
   HEALTH_CHECK_INTERVAL_MS: '200',
-  HEALTH_CHECK_TIMEOUT_MS: '300',
+  HEALTH_CHECK_TIMEOUT_MS: '1000',
   UPSTREAM_TIMEOUT_MS: '500',
   OUTLIER_BASE_EJECTION_MS: '2000',
 };
@@ -162,7 +162,7 @@ for (const runtime of selectedRuntimes()) {
     test('POST bodies under a kill: no server sees a body twice', { ...TIMEOUT, ...PHASE_B }, async (t) => {
       const p = await setup(3);
       const load = startLoad(p.url, { clients: 4, requests: 800, maxMs: 10_000, method: 'POST', body: (n) => Buffer.from(`body ${n}`) });
-      await pollUntil(() => load.sent >= 200, { description: '200 requests sent' });
+      await pollUntil(() => load.sent >= 200, { timeoutMs: 10_000, description: '200 requests sent' });
       await servers[1]!.kill();
       const result = await load.done;
       t.diagnostic(`${runtime.name}: ${summary(result)}`);
