@@ -107,7 +107,7 @@ export class Exchange {
   #lease: InFlightLease;
   readonly #tried: UpstreamServer[] = [];
   #retryToken: RetryToken | undefined;
-  #replayBody: Uint8Array | undefined;
+  #replayBody: Uint8Array<ArrayBuffer> | undefined;
   /** The whole request has been handed to the upstream client: a timeout from then on is the server's. */
   #requestSent: boolean;
   #clientLeft = false;
@@ -150,12 +150,12 @@ export class Exchange {
   }
 
   /** The buffered request body to send on every attempt (bodyPlan `buffer`), once `bodyBuffered` was called. */
-  get replayBody(): Uint8Array | undefined {
+  get replayBody(): Uint8Array<ArrayBuffer> | undefined {
     return this.#replayBody;
   }
 
   /** The body was read whole (bodyPlan `buffer`); every attempt sends these bytes. */
-  bodyBuffered(body: Uint8Array): void {
+  bodyBuffered(body: Uint8Array<ArrayBuffer>): void {
     this.#replayBody = body;
     this.#requestBytes = body.byteLength;
     this.#requestSent = true;

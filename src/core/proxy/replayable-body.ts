@@ -44,7 +44,7 @@ export class BodyLengthError extends Error {
  * a byte beyond the declared length arrives, so a lying client can never make Fairway hold more than it declared.
  * Written by hand: `new Response(stream).arrayBuffer()` has no bound, and the bound is the point.
  */
-export async function readBodyUpTo(stream: ReadableStream<Uint8Array>, declaredLength: number): Promise<Uint8Array> {
+export async function readBodyUpTo(stream: ReadableStream<Uint8Array>, declaredLength: number): Promise<Uint8Array<ArrayBuffer>> {
   const body = new Uint8Array(declaredLength);
   const reader = stream.getReader();
   let received = 0;

@@ -4,7 +4,7 @@ export interface UpstreamRequestInit {
   method: string;
   headers: Headers;
   /** A stream, or the bytes of a body buffered for replay (RETRY_BUFFER_BYTES). */
-  body: ReadableStream<Uint8Array> | Uint8Array | null;
+  body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null;
   signal: AbortSignal;
   redirect: 'manual';
   /** Required by fetch implementations when `body` is a stream. */
