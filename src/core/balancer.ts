@@ -63,6 +63,7 @@ export function assembleBalancer(
   observers: readonly ExchangeObserver[] = [],
 ): BalancerParts {
   const startedAt = performance.now();
+  client.configure?.({ connectTimeoutMs: config.resilience.upstreamConnectTimeoutMs });
   const pool = new ServerPool(servers);
   const selector = createRequestSelection(pool, config);
   const inFlight = new InFlightTracker((server) => selector.loadChanged(server));

@@ -19,4 +19,9 @@ export interface UpstreamClient {
    */
   readonly decodesCompressedBodies: boolean;
   close?(): Promise<void>;
+  /**
+   * Settings from the validated config, before the first request. Node's undici client applies
+   * UPSTREAM_CONNECT_TIMEOUT_MS; Deno's and Bun's fetch have no connect timeout (see the README's runtime table).
+   */
+  configure?(options: { readonly connectTimeoutMs: number }): void;
 }
