@@ -25,7 +25,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const servers = await startFaultServers(['a', 'b', 'c']);
 const proxy = await startProxy(getRuntime(runtimeName), {
-  LOG_LEVEL: 'error',
   ALGORITHM: 'least_connections',
   BACKEND_SERVERS: servers.map((s) => s.url).join(','),
   HEALTH_CHECK_INTERVAL_MS: '200',
