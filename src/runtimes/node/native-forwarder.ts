@@ -4,12 +4,12 @@
  * bytes and reports events.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Balancer } from '../../core/balancer.ts';
 import type { Admitted } from '../../core/proxy/admission.ts';
 import type { Exchange } from '../../core/proxy/exchange.ts';
-import { BodyLengthError, readBodyUpTo } from '../../core/proxy/replayable-body.ts';
+import { BodyLengthError, readIterableUpTo } from '../../core/proxy/replayable-body.ts';
 import { isServerFailure } from '../../core/proxy/classify-attempt.ts';
 import { requestIdFor } from '../../core/proxy/forwarded-headers.ts';
 import { errorBody, errorHeaders, internalError, type ErrorAnswer } from '../../core/proxy/json-error.ts';
@@ -61,7 +61,8 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
     if (hasBody) {
       // A failed upload read is the client leaving, as on the Web path, never the server failing; but undici also
       // destroys the body with the server's error (a refused connection), which must stay the server's.
-      const onUploadError = (error: unknown) => void (isServerFailure(error) || exchange.clientGone());
+      // node:http's own 'aborted' (the client's connection closed mid-upload) is the client's, whatever its code says.
+      const onUploadError = (error: unknown) => void ((isServerFailure(error) && (error as Error).message !== 'aborted') || exchange.clientGone());
       req.once('error', onUploadError);
       exchange.atExit(() => req.off('error', onUploadError));
       if (exchange.bodyPlan.kind === 'stream') req.once('end', () => exchange.requestBodySent());
@@ -69,7 +70,7 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
     const plan = exchange.bodyPlan;
     if (plan.kind === 'buffer') {
       try {
-        exchange.bodyBuffered(await readBodyUpTo(Readable.toWeb(req) as ReadableStream<Uint8Array>, plan.length));
+        exchange.bodyBuffered(await readIterableUpTo(req as AsyncIterable<Uint8Array>, plan.length));
       } catch (error) {
         // Anything but a length mismatch is the upload failing: the client leaving, never the server.
         if (!(error instanceof BodyLengthError)) exchange.clientGone();
@@ -121,6 +122,8 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
         return;
       } catch (error) {
         if (retried) continue;
+        // The client's connection is already gone: whatever the upstream error says, nobody is left to answer.
+        if (res.destroyed && !res.errored) exchange.clientGone();
         const action = exchange.failed(error);
         if (action.do === 'retry') continue;
         if (action.do === 'reset') res.destroy();
