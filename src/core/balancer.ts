@@ -72,7 +72,7 @@ export function assembleBalancer(
   const resilience = createResilience(config, pool, inFlight);
   const admission = new Admission({
     pool,
-    algorithm: selector,
+    selection: selector,
     inFlight,
     metrics,
     resilience: resilience.resilience,

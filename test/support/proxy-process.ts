@@ -80,6 +80,12 @@ export const CONFIG_VARS = [
   'QUEUE_MAX_LENGTH',
   'SHUTDOWN_DELAY_MS',
   'SHUTDOWN_TIMEOUT_MS',
+  'HASH_KEY',
+  'HASH_FALLBACK',
+  'STICKY_COOKIE',
+  'STICKY_COOKIE_MAX_AGE',
+  'STICKY_COOKIE_SAMESITE',
+  'STICKY_COOKIE_SECURE',
 ] as const;
 
 /** Defaults every test gets unless it overrides them. */

@@ -33,7 +33,7 @@ const webHarness: ForwarderHarness = {
     const scripted: UpstreamHandler = options.refuseFirst ? (call) => (call.url.startsWith(origins[0]!) ? refused() : handler(call)) : handler;
     const client = new FakeUpstream(scripted, { decodesCompressedBodies: options.decodesCompressedBodies ?? false });
     const servers = serverConfigs(origins, options.weights);
-    const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes, resilience: rigResilience(options) });
+    const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes, resilience: rigResilience(options), ...options.config });
     const records: ExchangeRecord[] = [];
     const { balancer, pool, health } = assembleBalancer(config, servers, client, undefined, [{ exchangeEnded: (r) => records.push(r) }]);
     const failing = () =>

@@ -1,12 +1,12 @@
 /**
  * Admission: the one place a request becomes an Exchange or a refusal. Request id, method refusal, declared
- * body limit, header rules and server pick happen here, in this order, for every I/O path.
+ * body limit, server pick and header rules happen here, in this order, for every I/O path.
  */
 import type { InFlightTracker } from '../upstream/in-flight.ts';
 import type { Logger } from '../logging.ts';
 import type { Metrics } from '../stats/metrics.ts';
 import type { ClientInfo } from '../runtime/contracts.ts';
-import type { Selector } from '../selection/selector.ts';
+import type { RequestSelection } from '../selection/request-selection.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
 import { Exchange, type ExchangeDeps, type ExchangeObserver, type ExchangeRecord } from './exchange.ts';
 import { prepareUpstreamRequestHeaders, requestIdFor, type HeaderRuleOptions } from './forwarded-headers.ts';
@@ -15,6 +15,7 @@ import type { ErrorAnswer } from './json-error.ts';
 import { planRequestBody } from './replayable-body.ts';
 import type { Resilience } from './resilience.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
+import { requestView } from './request-view.ts';
 
 /** What admission reads from a request, whichever runtime parsed it. `headers` are rewritten in place for upstream. */
 export interface RequestHead {
@@ -40,7 +41,7 @@ const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 export class Admission {
   readonly #pool: ServerPool;
-  readonly #algorithm: Selector;
+  readonly #selection: RequestSelection;
   readonly #inFlight: InFlightTracker;
   readonly #rules: HeaderRuleOptions;
   readonly #deps: ExchangeDeps;
@@ -51,7 +52,7 @@ export class Admission {
 
   constructor(deps: {
     pool: ServerPool;
-    algorithm: Selector;
+    selection: RequestSelection;
     inFlight: InFlightTracker;
     metrics: Metrics;
     resilience: Resilience;
@@ -62,14 +63,14 @@ export class Admission {
     observers?: readonly ExchangeObserver[];
   }) {
     this.#pool = deps.pool;
-    this.#algorithm = deps.algorithm;
+    this.#selection = deps.selection;
     this.#inFlight = deps.inFlight;
     this.#rules = deps.headerRules;
     this.#resilience = deps.resilience;
     this.#retryBufferBytes = deps.resilience.parts.retryBufferBytes;
     this.#deps = {
       metrics: deps.metrics,
-      selection: deps.algorithm,
+      selection: deps.selection,
       resilience: deps.resilience,
       acquire: (server) => deps.inFlight.acquire(server),
       log: deps.log,
@@ -104,33 +105,40 @@ export class Admission {
       log.info('Request body of {bytes} bytes exceeds MAX_REQUEST_BODY_BYTES={limit}; answering 413', { event: 'body_too_large', bytes: Number(declared), limit, requestId });
       return refuse(413, `request body exceeds the limit of ${limit} bytes`, requestId);
     }
-    prepareUpstreamRequestHeaders(headers, { client: head.client, requestId }, this.#rules);
-
+    // The pick reads the headers as the client sent them (hash key, sticky cookie), before the header rules.
+    const view = requestView(head, this.#rules.trustProxy);
+    const clientTls = head.client.secure === true;
     const bodyPlan = planRequestBody(head.hasBody ?? false, declared, this.#retryBufferBytes);
-    const open = (server: UpstreamServer): Admitted => ({
-      ok: true,
-      exchange: new Exchange(this.#deps, { requestId, method, target, upstreamHeaders: headers, bodyPlan }, this.#inFlight.acquire(server)),
-    });
-    const server = this.#pick();
-    if (server === undefined) return this.#noServer(requestId);
-    if (server !== 'full') return open(server);
-    return this.#queue(head.signal, requestId, open);
+    const open = (server: UpstreamServer, setCookie: string | undefined): Admitted => {
+      prepareUpstreamRequestHeaders(headers, { client: head.client, requestId }, this.#rules);
+      const request = { requestId, method, target, upstreamHeaders: headers, view, clientTls, setCookie, bodyPlan };
+      return { ok: true, exchange: new Exchange(this.#deps, request, this.#inFlight.acquire(server)) };
+    };
+    const pick = () => (this.#resilience.inPanic() ? { server: this.#resilience.panicPick(), setCookie: undefined } : this.#selection.choose(view, clientTls));
+    const choice = this.#withRoom(pick());
+    if (choice === undefined) return this.#noServer(requestId);
+    if (choice !== 'full') return open(choice.server, choice.setCookie);
+    return this.#queue(head.signal, requestId, pick, open);
   }
 
-  /** The algorithm's pick (or, in panic, any server), or 'full' when every candidate is at MAX_REQUESTS_PER_SERVER. */
-  #pick(): UpstreamServer | 'full' | undefined {
-    const resilience = this.#resilience;
-    const queue = resilience.parts.queue;
-    const server = resilience.inPanic() ? resilience.panicPick() : this.#algorithm.pick();
-    if (server === undefined) return undefined;
-    if (queue.options.maxRequestsPerServer === undefined) return server;
+  /** The pick, or another server with room when it is at MAX_REQUESTS_PER_SERVER ('full' when none has room). */
+  #withRoom(choice: { server: UpstreamServer | undefined; setCookie: string | undefined } | undefined): Choice | 'full' | undefined {
+    if (choice?.server === undefined) return undefined;
+    const queue = this.#resilience.parts.queue;
+    if (queue.options.maxRequestsPerServer === undefined) return choice as Choice;
     // Requests already waiting go first; otherwise another server with room (O(n), only once a cap is reached).
-    if (queue.length === 0 && queue.hasRoom(server.inFlight)) return server;
-    return (queue.length === 0 ? resilience.retryTarget([]) : undefined) ?? 'full';
+    if (queue.length === 0 && queue.hasRoom(choice.server.inFlight)) return choice as Choice;
+    const other = queue.length === 0 ? this.#resilience.retryTarget([]) : undefined;
+    return other === undefined ? 'full' : { server: other, setCookie: undefined };
   }
 
   /** Waits for room in the admission queue (HAProxy's queue), up to QUEUE_TIMEOUT_MS; then 503 with Retry-After. */
-  async #queue(signal: AbortSignal | undefined, requestId: string, open: (server: UpstreamServer) => Admitted): Promise<Admitted> {
+  async #queue(
+    signal: AbortSignal | undefined,
+    requestId: string,
+    pick: () => { server: UpstreamServer | undefined; setCookie: string | undefined } | undefined,
+    open: (server: UpstreamServer, setCookie: string | undefined) => Admitted,
+  ): Promise<Admitted> {
     const queue = this.#resilience.parts.queue;
     const deadline = performance.now() + queue.options.timeoutMs;
     for (;;) {
@@ -138,13 +146,13 @@ export class Admission {
       const result = remaining <= 0 ? 'timeout' : await queue.wait(signal, remaining);
       if (result === 'aborted') return refuse(499, 'client closed the request', requestId);
       if (result === 'ready') {
-        const server = this.#resilience.inPanic() ? this.#resilience.panicPick() : this.#algorithm.pick();
-        if (server === undefined) return this.#noServer(requestId);
-        const withRoom = queue.hasRoom(server.inFlight) ? server : this.#resilience.retryTarget([]);
-        if (withRoom !== undefined) {
+        const choice = pick();
+        if (choice?.server === undefined) return this.#noServer(requestId);
+        const server = queue.hasRoom(choice.server.inFlight) ? choice.server : this.#resilience.retryTarget([]);
+        if (server !== undefined) {
           // The next waiter may find room too.
           queue.released();
-          return open(withRoom);
+          return open(server, server === choice.server ? choice.setCookie : undefined);
         }
         continue;
       }
@@ -165,6 +173,8 @@ export class Admission {
     return refuse(503, 'no healthy upstream server is available', requestId);
   }
 }
+
+type Choice = { readonly server: UpstreamServer; readonly setCookie: string | undefined };
 
 const refuse = (status: number, error: string, requestId: string): Admitted => ({ ok: false, answer: { status, error, requestId } });
 

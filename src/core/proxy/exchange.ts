@@ -7,6 +7,8 @@
 import type { InFlightLease } from '../upstream/in-flight.ts';
 import type { Logger } from '../logging.ts';
 import type { Metrics } from '../stats/metrics.ts';
+import type { RequestView } from '../selection/hash-key.ts';
+import type { RequestSelection } from '../selection/request-selection.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import { prepareClientResponseHeaders } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
@@ -47,8 +49,8 @@ export interface ExchangeObserver {
 /** What an Exchange shares with every other one: set once by Admission. */
 export interface ExchangeDeps {
   readonly metrics: Metrics;
-  /** Latency-aware algorithms learn each server's time to response headers. */
-  readonly selection: { responded(server: UpstreamServer, ms: number): void };
+  /** Latency-aware algorithms learn each server's time to response headers; a retry chooses another server with `choose`. */
+  readonly selection: Pick<RequestSelection, 'responded' | 'choose'>;
   readonly resilience: Resilience;
   /** Takes a lease on the server a retry goes to. */
   readonly acquire: (server: UpstreamServer) => InFlightLease;
@@ -99,6 +101,11 @@ export class Exchange {
   readonly upstreamHeaders: HeaderMap;
   /** How the request body is sent: none, buffered for replay (RETRY_BUFFER_BYTES), or streamed once. */
   readonly bodyPlan: BodyPlan;
+  /** What selection read about the request, and whether it came over TLS: a retry chooses again with them. */
+  readonly view: RequestView;
+  readonly clientTls: boolean;
+  /** The sticky cookie to set on the response (request-selection.ts), if any; a retry on another server replaces it. */
+  setCookie: string | undefined;
   readonly #deps: ExchangeDeps;
   readonly #startedAt = performance.now();
   // One lease, controller and timer per attempt: a retry takes a new lease on another server, inside this exchange.
@@ -122,7 +129,16 @@ export class Exchange {
 
   constructor(
     deps: ExchangeDeps,
-    request: { requestId: string; method: string; target: string; upstreamHeaders: HeaderMap; bodyPlan?: BodyPlan },
+    request: {
+      requestId: string;
+      method: string;
+      target: string;
+      upstreamHeaders: HeaderMap;
+      view: RequestView;
+      clientTls: boolean;
+      setCookie: string | undefined;
+      bodyPlan?: BodyPlan;
+    },
     lease: InFlightLease,
   ) {
     this.#deps = deps;
@@ -132,6 +148,9 @@ export class Exchange {
     this.upstreamHeaders = request.upstreamHeaders;
     this.bodyPlan = request.bodyPlan ?? { kind: 'none' };
     this.#requestSent = this.bodyPlan.kind === 'none';
+    this.view = request.view;
+    this.clientTls = request.clientTls;
+    this.setCookie = request.setCookie;
     this.#lease = lease;
     this.#tried.push(lease.server);
     this.#startTimer();
@@ -229,6 +248,8 @@ export class Exchange {
     this.#headersMs = performance.now() - this.#startedAt;
     this.#status = status;
     prepareClientResponseHeaders(headers, this.requestId, bodyWasDecoded);
+    // Sticky sessions: appended, so the server's own cookies stay as they are (RFC 6265 §3: one cookie per line).
+    if (this.setCookie !== undefined) headers.append('set-cookie', this.setCookie);
     // A 205 never has content (RFC 9110 §15.3.6), but HTTP/1.1 framing does not know that (RFC 9112 §6.3): say so.
     if (status === 205) headers.set('content-length', '0');
     return { withBody: responseCarriesBody(this.method, status) };
@@ -352,6 +373,8 @@ export class Exchange {
     });
     this.#lease = this.#deps.acquire(next);
     this.#tried.push(next);
+    // A sticky cookie naming the failed server must not be set; the client's next request chooses afresh.
+    this.setCookie = undefined;
     this.#controller = new AbortController();
     this.#startTimer();
     return true;

@@ -42,7 +42,7 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
     // Only a request that may wait in the admission queue needs to hear that its client left.
     const left = admission.queues ? new AbortController() : undefined;
     if (left !== undefined) res.once('close', () => left.abort());
-    const admitted = admission.admit({ method, target, headers, client: { address: req.socket.remoteAddress }, hasBody, signal: left?.signal });
+    const admitted = admission.admit({ method, target, headers, client: { address: req.socket.remoteAddress, secure: (req.socket as { encrypted?: boolean }).encrypted === true }, hasBody, signal: left?.signal });
     const proceed = (admitted: Admitted) => {
       // The body is never read, so the connection cannot carry another request.
       if (!admitted.ok) sendAnswer(res, admitted.answer, hasBody);
