@@ -155,7 +155,7 @@ for (const runtime of selectedRuntimes()) {
       assert.equal(result.errors, 0, summary(result));
     });
 
-    test('POST bodies under a kill: no server sees a body twice', TIMEOUT, async (t) => {
+    test('POST bodies under a kill: no server sees a body twice, and only POSTs in flight at the kill may fail', TIMEOUT, async (t) => {
       const p = await setup(3);
       const load = startLoad(p.url, { clients: 4, requests: 800, maxMs: 10_000, method: 'POST', body: (n) => Buffer.from(`body ${n}`) });
       await pollUntil(() => load.sent >= 200, { timeoutMs: 10_000, description: '200 requests sent' });
@@ -167,7 +167,9 @@ for (const runtime of selectedRuntimes()) {
       for (const s of servers) for (const [id, n] of s.bodies) seen.set(id, (seen.get(id) ?? 0) + n);
       const twice = [...seen].filter(([, n]) => n > 1);
       assert.deepEqual(twice, [], 'bodies sent more than once');
-      assert.equal(result.errors, 0, summary(result));
+      // A POST reset mid-flight by the kill may have reached the server and must not be retried (RFC 9110 §9.2.2):
+      // at most one such 502 per client; every request refused before reaching it is retried.
+      assert.ok(result.errors <= 4, summary(result));
     });
   });
 }
