@@ -14,6 +14,7 @@ import { ServerPool } from './upstream/server-pool.ts';
 import { buildStatsReport, type StatsReport } from './stats/stats-report.ts';
 import type { UpstreamClient } from './upstream/upstream-client.ts';
 import { WebForwarder } from './proxy/web-forwarder.ts';
+import { TunnelRegistry } from './proxy/websocket/tunnels.ts';
 import type { WorkerIdentity } from './workers/worker-identity.ts';
 
 /** What a runtime needs from the balancer. */
@@ -24,6 +25,8 @@ export interface Balancer {
   readonly admission: Admission;
   /** The /lb/ endpoints alone, for a native I/O path that routes proxied traffic itself. */
   readonly admin: { fetch(request: Request): Response | Promise<Response> };
+  /** Open WebSocket and Upgrade tunnels; `tunnels.closeAll()` closes them with 1001 at shutdown, after the drain. */
+  readonly tunnels: TunnelRegistry;
   stats(): StatsReport;
   /** Starts active health checks. */
   start(): void;
@@ -75,7 +78,8 @@ export function assembleBalancer(
   });
   // Built on first use: a runtime with a native I/O path (Node) never sends proxied traffic through `fetch`.
   let web: WebForwarder | undefined;
-  const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker });
+  const tunnels = new TunnelRegistry();
+  const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker, tunnels });
   const admin = createAdminRoutes({ stats, healthyServers: () => pool.healthy.length });
 
   const balancer: Balancer = {
@@ -87,6 +91,7 @@ export function assembleBalancer(
     },
     admission,
     admin,
+    tunnels,
     stats,
     start: () => health.start(),
     stop: async () => {

@@ -12,6 +12,7 @@ import { readyLine } from './workers/ready-line.ts';
 import { resolveWorkerCount } from './workers/worker-count.ts';
 import { parseWorkerId, WORKER_ID_VAR, workerIdentity } from './workers/worker-identity.ts';
 import type { ListeningServer, RuntimeAdapter, ServeOptions } from './runtime/contracts.ts';
+import { loadProtocols, serveRedirect } from './protocol-start.ts';
 
 /** Re-exported for the runtimes' worker launchers. */
 export type { WorkerExit, WorkerLauncher, WorkerProcess } from './workers/supervisor.ts';
@@ -30,6 +31,8 @@ export async function startFairway(runtime: RuntimeAdapter): Promise<StartResult
   const workerId = parseWorkerId(runtime.env[WORKER_ID_VAR]);
   if (!workerId.ok) return { ok: false, message: formatConfigErrors([workerId.message]) };
   configureLogging(config.logLevel, config.logFormat);
+  const protocols = loadProtocols(runtime, config);
+  if (!protocols.ok) return protocols;
   const count = resolveWorkerCount(config.workers, runtime.hardwareConcurrency);
   if (count > 1 && workerId.id === undefined) return startSupervisor(runtime, config, count);
   return startServing(runtime, config, workerId.id, count);
@@ -78,12 +81,13 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
     return { ok: false, message: cannotListen(config, error) };
   }
   balancer.start();
+  const redirect = await serveRedirect(runtime, config, server.port, isWorker && count > 1);
 
   // A worker's line is not the `listening` line: the supervisor logs that once every worker listens.
   log.info(isWorker ? 'Worker {worker} listening on {url} ({runtime} {version}), {algorithm} over {count} servers' : 'Fairway listening on {url} ({runtime} {version}), {algorithm} over {count} servers', {
     event: isWorker ? 'worker_listening' : 'listening',
     ...(isWorker ? { worker: workerId } : {}),
-    url: `http://${displayHost(config.host)}:${server.port}`,
+    url: `${config.tls ? 'https' : 'http'}://${displayHost(config.host)}:${server.port}`,
     host: config.host,
     port: server.port,
     runtime: runtime.name,
@@ -104,7 +108,11 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
       (stopping ??= (async () => {
         log.info('Shutting down', { event: 'shutdown' });
         // Stop accepting first and let in-flight responses finish; only then close the upstream client they use.
-        await server.close();
+        const closing = server.close();
+        // Open tunnels hold their connections, so close() would wait on them: they get 1001 here (the drain timeout's place).
+        balancer.tunnels.closeAll();
+        await closing;
+        await redirect?.close();
         await balancer.stop();
         await closeAll(demos);
       })()),
@@ -153,7 +161,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
 
   log.info('Fairway listening on {url} ({runtime} {version}) with {workers} workers, {algorithm} over {count} servers', {
     event: 'listening',
-    url: `http://${displayHost(config.host)}:${port}`,
+    url: `${config.tls ? 'https' : 'http'}://${displayHost(config.host)}:${port}`,
     host: config.host,
     port,
     runtime: runtime.name,

@@ -1,17 +1,22 @@
 /** Node entrypoint: node:http with undici for proxied traffic, @hono/node-server for /lb/ and demo backends. */
 import { getRequestListener } from '@hono/node-server';
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Balancer } from '../core/balancer.ts';
 import { startFairway } from '../core/bootstrap.ts';
 import type { FetchHandler, ListeningServer, ServeOptions } from '../core/runtime/contracts.ts';
+import { createBalancerServer, swapCertificate, type BalancerServer } from './node/balancer-server.ts';
 import { createNativeHandler } from './node/native-forwarder.ts';
-import { createUndiciUpstream } from './node/undici-upstream.ts';
+import { createUndiciUpstream, createUpstreamAgent } from './node/undici-upstream.ts';
+import { createUpgradeHandler } from './node/upgrade-handler.ts';
+import { ProtocolFiles } from './shared/protocol-files.ts';
 import { createNodeWorkers, hardwareConcurrency, REUSE_PORT } from './node/workers.ts';
 
-const upstream = createUndiciUpstream();
+const protocols = new ProtocolFiles();
+// Built on first use, once UPSTREAM_CA_FILE has been read; the same options go to every WebSocket tunnel.
+const upstream = createUndiciUpstream(() => createUpstreamAgent(protocols.upstream));
 
-function listen(server: Server, options: ServeOptions): Promise<ListeningServer> {
+function listen(server: BalancerServer, options: ServeOptions): Promise<ListeningServer> {
   // A cluster worker with its own SO_REUSEPORT socket (exclusive: not the primary's); before Node 22.12 the
   // primary holds the socket and hands connections out.
   const reusePort = options.reusePort === true && REUSE_PORT;
@@ -25,7 +30,7 @@ function listen(server: Server, options: ServeOptions): Promise<ListeningServer>
           new Promise<void>((done) => {
             server.close(() => done());
             // Idle keep-alive sockets would hold close() open; busy ones finish their response first.
-            server.closeIdleConnections();
+            if ('closeIdleConnections' in server) server.closeIdleConnections();
           }),
       });
     });
@@ -43,8 +48,10 @@ function serveFetch(handler: FetchHandler, options: ServeOptions): Promise<Liste
 /** The native path for the balancer: node:http in, undici out, the core's Exchange in between. */
 function serveBalancer(balancer: Balancer, options: ServeOptions): Promise<ListeningServer> {
   const admin = getRequestListener(balancer.admin.fetch) as RequestListener;
-  // Node's default 300 s limit on receiving a whole request would cut long uploads.
-  const server = createServer({ requestTimeout: 0 }, createNativeHandler(balancer, upstream, admin));
+  const handler = createNativeHandler(balancer, upstream, admin);
+  const server = createBalancerServer(handler, protocols.serverTls);
+  server.on('upgrade', createUpgradeHandler(balancer, handler, () => protocols.upstream));
+  if (protocols.serverTls !== undefined) protocols.onCertificateChange(async (tls) => swapCertificate(server, tls));
   return listen(server, options);
 }
 
@@ -56,6 +63,7 @@ const started = await startFairway({
   serve: serveFetch,
   serveBalancer,
   upstream,
+  protocols,
   workers: createNodeWorkers(),
 });
 if (!started.ok) {
@@ -65,3 +73,4 @@ if (!started.ok) {
 // A cluster worker needs no watch on its supervisor: Node ends it when the IPC channel to the primary closes.
 const stopAndExit = () => void started.stop().then(() => process.exit(0));
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stopAndExit);
+process.on('SIGHUP', () => void protocols.reload());

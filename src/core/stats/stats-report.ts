@@ -4,7 +4,7 @@ import type { LatencySummary } from './latency-window.ts';
 import type { Metrics } from './metrics.ts';
 import type { AlgorithmName } from '../selection/algorithm.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
-import type { HealthCheckResult } from '../upstream/upstream-server.ts';
+import type { HealthCheckResult, UpstreamServer } from '../upstream/upstream-server.ts';
 import { workerIdentity, type WorkerIdentity } from '../workers/worker-identity.ts';
 
 export interface ServerStats {
@@ -13,6 +13,8 @@ export interface ServerStats {
   healthy: boolean;
   /** In-flight requests; the JSON name is the documented contract, kept from the original design. */
   activeConnections: number;
+  /** Of those, open WebSocket and Upgrade tunnels. */
+  websockets: number;
   requests: number;
   errors: number;
   errorRate: number;
@@ -23,7 +25,7 @@ export interface ServerStats {
 export interface StatsReport {
   algorithm: AlgorithmName;
   uptimeSeconds: number;
-  totals: { requests: number; errors: number; errorRate: number; activeConnections: number };
+  totals: { requests: number; errors: number; errorRate: number; activeConnections: number; websockets: number };
   servers: ServerStats[];
   /** Which process answered, and so what the numbers above cover (with WORKERS>1: this worker only). */
   worker: WorkerIdentity;
@@ -39,6 +41,8 @@ export function buildStatsReport(input: {
   metrics: Metrics;
   /** Defaults to the whole process. */
   worker?: WorkerIdentity;
+  /** Open tunnels, counted per server; none when absent. */
+  tunnels?: { count(server?: UpstreamServer): number };
 }): StatsReport {
   const totals = input.metrics.totals();
   return {
@@ -49,6 +53,7 @@ export function buildStatsReport(input: {
       errors: totals.errors,
       errorRate: rate(totals.errors, totals.requests),
       activeConnections: input.inFlight.total,
+      websockets: input.tunnels?.count() ?? 0,
     },
     servers: input.pool.servers.map((server) => {
       const m = input.metrics.server(server);
@@ -57,6 +62,7 @@ export function buildStatsReport(input: {
         weight: server.weight,
         healthy: server.healthy,
         activeConnections: server.inFlight,
+        websockets: input.tunnels?.count(server) ?? 0,
         requests: m.requests,
         errors: m.errors,
         errorRate: rate(m.errors, m.requests),

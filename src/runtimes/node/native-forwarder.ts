@@ -4,6 +4,7 @@
  * bytes and reports events.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { Writable, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Balancer } from '../../core/balancer.ts';
@@ -34,7 +35,8 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
     // Before the header rules strip Transfer-Encoding, which is how a chunked body announces itself.
     const hasBody = headers.has('transfer-encoding') || (headers.has('content-length') && headers.get('content-length') !== '0');
     const method = req.method ?? 'GET';
-    const admitted = admission.admit({ method, target, headers, client: { address: req.socket.remoteAddress } });
+    const client = { address: req.socket.remoteAddress, secure: (req.socket as TLSSocket).encrypted === true };
+    const admitted = admission.admit({ method, target, headers, client });
     if (!admitted.ok) {
       // The body is never read, so the connection cannot carry another request.
       sendAnswer(res, admitted.answer, hasBody);
@@ -127,7 +129,8 @@ const discard = () => new Writable({ write: (_chunk, _encoding, done) => done() 
 function sendAnswer(res: ServerResponse, answer: ErrorAnswer, closeConnection = false): void {
   const body = errorBody(answer);
   const headers: Record<string, string | number> = { ...errorHeaders(answer), 'content-length': Buffer.byteLength(body) };
-  if (closeConnection) headers.connection = 'close';
+  // HTTP/2 has no Connection header (RFC 9113 §8.2.2); there the stream ends, not the connection.
+  if (closeConnection && res.req.httpVersionMajor < 2) headers.connection = 'close';
   res.writeHead(answer.status, headers);
   res.end(body);
 }

@@ -1,6 +1,7 @@
 /** Node's upstream client: one undici Agent, used by the native forwarder for traffic and by the health checker for probes. */
 import { Agent, type Dispatcher } from 'undici';
 import type { UpstreamClient, UpstreamRequestInit } from '../../core/upstream/upstream-client.ts';
+import type { UpstreamTls } from '../shared/upstream-tls.ts';
 
 /** The core's UpstreamClient plus the dispatcher the native forwarder streams through. */
 export interface UndiciUpstream extends UpstreamClient {
@@ -8,9 +9,11 @@ export interface UndiciUpstream extends UpstreamClient {
 }
 
 /** One connection pool per server origin, shared by health checks and forwarding. */
-export function createUpstreamAgent(): Agent {
+export function createUpstreamAgent(tls?: UpstreamTls): Agent {
   // The core enforces UPSTREAM_TIMEOUT_MS itself; undici's own timers would cut long or quiet streams (SSE).
-  return new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4_000 });
+  // `connect` carries UPSTREAM_CA_FILE (with the bundled roots) and UPSTREAM_TLS_INSECURE to https:// servers, probes included.
+  const connect = tls === undefined ? {} : { connect: { rejectUnauthorized: tls.rejectUnauthorized, ...(tls.ca ? { ca: tls.ca } : {}) } };
+  return new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4_000, ...connect });
 }
 
 /**
@@ -18,15 +21,20 @@ export function createUpstreamAgent(): Agent {
  * serves only the health probe, which needs the status alone: the body is dumped, never turned into a Web
  * stream (which also retires the hand-written stream that worked around nodejs/node#64529 on Node 20).
  */
-export function createUndiciUpstream(dispatcher: Dispatcher = createUpstreamAgent()): UndiciUpstream {
+export function createUndiciUpstream(dispatcherOrFactory: Dispatcher | (() => Dispatcher) = createUpstreamAgent()): UndiciUpstream {
+  // A factory builds the dispatcher on first use: the entrypoint reads UPSTREAM_CA_FILE only once the config is known.
+  let built: Dispatcher | undefined = typeof dispatcherOrFactory === 'function' ? undefined : dispatcherOrFactory;
+  const dispatcherOf = (): Dispatcher => (built ??= (dispatcherOrFactory as () => Dispatcher)());
   return {
-    dispatcher,
+    get dispatcher() {
+      return dispatcherOf();
+    },
     // undici passes the server's bytes through untouched, so Content-Encoding still matches them.
     decodesCompressedBodies: false,
     async fetch(url: string, init: UpstreamRequestInit): Promise<Response> {
       if (init.body !== null) throw new TypeError('the Node upstream client sends bodiless probes only; proxied traffic takes the native path');
       const pathAt = url.indexOf('/', url.indexOf('//') + 2);
-      const { statusCode, headers, body } = await dispatcher.request({
+      const { statusCode, headers, body } = await dispatcherOf().request({
         origin: url.slice(0, pathAt),
         path: url.slice(pathAt),
         method: init.method as Dispatcher.HttpMethod,
@@ -41,6 +49,8 @@ export function createUndiciUpstream(dispatcher: Dispatcher = createUpstreamAgen
       }
       return new Response(null, { status: statusCode, headers: responseHeaders });
     },
-    close: () => dispatcher.close(),
+    close: async () => {
+      await built?.close();
+    },
   };
 }

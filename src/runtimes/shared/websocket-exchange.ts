@@ -1,0 +1,70 @@
+/**
+ * The part of Deno's and Bun's WebSocket path that is the same on both: admission, the 502 for a handshake the
+ * server refused or could not be reached for, and the tunnel's place in the lifecycle once the relay runs.
+ */
+import type { Balancer } from '../../core/balancer.ts';
+import { errorResponse } from '../../core/proxy/json-error.ts';
+import { requestTarget } from '../../core/proxy/request-target.ts';
+import { isWebSocketUpgrade, webSocketUrl } from '../../core/proxy/websocket/handshake.ts';
+import type { WebSocketRelay } from '../../core/proxy/websocket/relay.ts';
+import { admitUpgrade, handshakeRefused, tunnelOpened } from '../../core/proxy/websocket/upgrade-exchange.ts';
+import type { Exchange } from '../../core/proxy/exchange.ts';
+import type { ClientInfo } from '../../core/runtime/contracts.ts';
+
+/** True for a request the relay takes: a WebSocket handshake outside /lb/. Other upgrades are forwarded as plain requests. */
+export function isRelayedWebSocket(request: Request): boolean {
+  return request.headers.has('upgrade') && isWebSocketUpgrade(request.method, request.headers) && !requestTarget(request.url).startsWith('/lb/');
+}
+
+/** What a runtime's relay start reports, in the shape both share. */
+export type RelayStart =
+  | { readonly ok: true; readonly relay: WebSocketRelay; readonly response: Response | undefined }
+  | { readonly ok: false; readonly kind: string; readonly reason: string };
+
+export interface RelayContext {
+  readonly exchange: Exchange;
+  /** The server's WebSocket URL: its origin, ws: or wss:, plus the request's own path and query. */
+  readonly url: string;
+  /** The handshake's headers after the header rules, for the relay's own WebSocket client. */
+  readonly headers: Headers;
+  /** Call once the relay has ended (both sides closed). */
+  readonly onEnd: () => void;
+}
+
+/**
+ * Admits a WebSocket handshake and runs `start` (the runtime's relay) for it. Returns the response for the
+ * client: the runtime's 101 (`undefined` on Bun, which answers itself), or an error answer.
+ */
+export async function relayWebSocket(
+  balancer: Balancer,
+  request: Request,
+  client: ClientInfo,
+  start: (context: RelayContext) => Promise<RelayStart>,
+): Promise<Response | undefined> {
+  const headers = new Headers(request.headers);
+  const admitted = admitUpgrade(balancer.admission, { method: request.method, target: requestTarget(request.url), headers, client });
+  if (admitted === undefined) return balancer.fetch(request, client);
+  if (!admitted.ok) return errorResponse(admitted.answer);
+  const exchange = admitted.exchange;
+  let ended: (() => void) | undefined;
+  let endedEarly = false;
+  const started = await start({
+    exchange,
+    url: webSocketUrl(exchange.server.url, exchange.target),
+    headers,
+    onEnd: () => (ended === undefined ? (endedEarly = true) : ended()),
+  });
+  if (!started.ok) {
+    const answer =
+      started.kind === 'refused'
+        ? handshakeRefused(exchange, started.reason)
+        : (() => {
+            const action = exchange.failed(new Error(started.reason));
+            return action.do === 'answer' ? action.answer : undefined;
+          })();
+    return answer === undefined ? new Response(null, { status: 499 }) : errorResponse(answer);
+  }
+  ended = tunnelOpened(exchange, balancer.tunnels, () => started.relay.shutdown());
+  if (endedEarly) ended();
+  return started.response;
+}
