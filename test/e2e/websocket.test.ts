@@ -87,7 +87,7 @@ for (const runtime of selectedRuntimes()) {
       await waitForIdle(proxy.url);
     });
 
-    test('the subprotocol the server chose reaches the client (graphql-ws, offered as "a, b" and as "a,b")', async () => {
+    test('the subprotocol the server chose reaches the client (graphql-ws, offered as "other,graphql-ws", the ws package's spelling)', async () => {
       const ws = await connect(wsUrl(proxy), ['other', 'graphql-ws']);
       assert.equal(ws.protocol, 'graphql-ws');
       ws.close();
@@ -172,7 +172,10 @@ for (const runtime of selectedRuntimes()) {
       if (relay) {
         // A relay cannot pause reading: past WEBSOCKET_MAX_BUFFERED_BYTES (32 MiB) it closes the tunnel.
         const got = await pollUntil(() => server.closes[closesBefore], { timeoutMs: 20_000, description: 'the relay closed the tunnel' });
-        assert.ok([1008, 1000].includes(got.code), `closed with ${got.code} ${got.reason}`);
+        // Deno's WebSocket client can send the server only 1000 (runtime limit); the log names the cause.
+        assert.equal(got.code, runtime.name === 'deno' ? 1000 : 1008, `closed with ${got.code} ${got.reason}`);
+        const line = await proxy.waitForLog((l) => l.properties?.event === 'websocket_closed' && l.properties?.cause === 'buffer_limit');
+        assert.equal(line.properties?.code, 1008);
       } else {
         // A byte tunnel pauses the server's socket: the proxy holds a few socket buffers, not 96 MiB.
         await pollUntil(() => server.open.size > 0 && [...server.open].some((s) => s.bufferedAmount > 16 * MIB), {
@@ -180,8 +183,10 @@ for (const runtime of selectedRuntimes()) {
           description: 'the server is held back by backpressure',
         });
       }
-      const grown = rssBytes(proxy.pid) - before;
-      assert.ok(grown < 64 * MIB, `proxy RSS grew by ${Math.round(grown / MIB)} MiB`);
+      if (!relay) {
+        const grown = rssBytes(proxy.pid) - before;
+        assert.ok(grown < 48 * MIB, `proxy RSS grew by ${Math.round(grown / MIB)} MiB`);
+      }
       ws.terminate();
       await waitForIdle(proxy.url, 10_000);
     });
@@ -190,6 +195,7 @@ for (const runtime of selectedRuntimes()) {
       const down = await startWsBackend('down');
       const solo = await startProxy(runtime, { BACKEND_SERVERS: down.url, HEALTH_CHECK_INTERVAL_MS: '60000' });
       // Down after the first health check passed: the next handshake is the first to find out.
+      await pollUntil(async () => (await getStats(solo.url)).servers[0]?.lastHealthCheck?.ok, { description: 'the first probe passed' });
       await down.close();
       try {
         const refusal = await connect(wsUrl(solo)).then(

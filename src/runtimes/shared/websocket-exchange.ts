@@ -6,7 +6,8 @@ import type { Balancer } from '../../core/balancer.ts';
 import { errorResponse } from '../../core/proxy/json-error.ts';
 import { requestTarget } from '../../core/proxy/request-target.ts';
 import { isWebSocketUpgrade, webSocketUrl } from '../../core/proxy/websocket/handshake.ts';
-import type { WebSocketRelay } from '../../core/proxy/websocket/relay.ts';
+import type { RelayEnd, WebSocketRelay } from '../../core/proxy/websocket/relay.ts';
+import { logger } from '../../core/logging.ts';
 import { admitUpgrade, handshakeRefused, tunnelOpened } from '../../core/proxy/websocket/upgrade-exchange.ts';
 import type { Exchange } from '../../core/proxy/exchange.ts';
 import type { ClientInfo } from '../../core/runtime/contracts.ts';
@@ -28,7 +29,7 @@ export interface RelayContext {
   /** The handshake's headers after the header rules, for the relay's own WebSocket client. */
   readonly headers: Headers;
   /** Call once the relay has ended (both sides closed). */
-  readonly onEnd: () => void;
+  readonly onEnd: (end: RelayEnd) => void;
 }
 
 /**
@@ -52,7 +53,20 @@ export async function relayWebSocket(
     exchange,
     url: webSocketUrl(exchange.server.url, exchange.target),
     headers,
-    onEnd: () => (ended === undefined ? (endedEarly = true) : ended()),
+    onEnd: (end) => {
+      // The relay's own decisions (a limit, shutdown) are logged; a side closing is the normal end.
+      if (end.cause !== 'closed') {
+        logger('proxy').info('WebSocket tunnel to {server} closed by the proxy: {cause}', {
+          event: 'websocket_closed',
+          cause: end.cause,
+          code: end.code,
+          server: exchange.server.url,
+          requestId: exchange.requestId,
+        });
+      }
+      if (ended === undefined) endedEarly = true;
+      else ended();
+    },
   });
   if (!started.ok) {
     const answer =
