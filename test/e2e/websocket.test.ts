@@ -87,7 +87,7 @@ for (const runtime of selectedRuntimes()) {
       await waitForIdle(proxy.url);
     });
 
-    test('the subprotocol the server chose reaches the client (graphql-ws, offered as "other,graphql-ws", the ws package's spelling)', async () => {
+    test('the subprotocol the server chose reaches the client (graphql-ws, offered as "other,graphql-ws", as the ws package sends it)', async () => {
       const ws = await connect(wsUrl(proxy), ['other', 'graphql-ws']);
       assert.equal(ws.protocol, 'graphql-ws');
       ws.close();
