@@ -19,6 +19,8 @@ export interface WsBackend {
   readonly url: string;
   /** Sockets currently open on this server. */
   readonly open: Set<WebSocket>;
+  /** Headers of every plain HTTP request this server answered. */
+  readonly requests: IncomingMessage['headers'][];
   /** Every handshake this server accepted, with its request headers. */
   readonly handshakes: IncomingMessage['headers'][];
   /** Close codes and reasons this server received, in order. */
@@ -54,7 +56,14 @@ function onConnection(backend: { name: string; closes: ClosedOnServer[] }, socke
 
 export async function startWsBackend(name: string, tls?: { cert: string; key: string }): Promise<WsBackend> {
   const sockets = new Set<Socket>();
+  const requests: IncomingMessage['headers'][] = [];
   const handler = (req: IncomingMessage, res: import('node:http').ServerResponse) => {
+    requests.push(req.headers);
+    // The body is read before the answer, as most servers do.
+    req.resume();
+    req.once('end', () => respond(req, res));
+  };
+  const respond = (req: IncomingMessage, res: import('node:http').ServerResponse) => {
     res.writeHead(req.url === '/health' ? 200 : 404, { 'content-type': 'text/plain', 'x-backend': name });
     res.end(req.url === '/health' ? 'ok' : 'not found');
   };
@@ -94,6 +103,7 @@ export async function startWsBackend(name: string, tls?: { cert: string; key: st
     name,
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     open,
+    requests,
     handshakes,
     closes,
     kill: async () => {

@@ -19,7 +19,7 @@ export function serveDenoBalancer(
   httpClient: () => Deno.HttpClient | undefined,
 ): Promise<ListeningServer> {
   const handler = async (request: Request, client: Parameters<Balancer['fetch']>[1]): Promise<Response> => {
-    if (!isRelayedWebSocket(request)) return balancer.fetch(request, client);
+    if (!isRelayedWebSocket(request)) return balancer.fetch(client.secure === true ? withHost(request) : request, client);
     const response = await relayWebSocket(balancer, request, client, async ({ exchange, url, headers, onEnd }) => {
       const client = httpClient();
       const started = await startDenoRelay({
@@ -42,4 +42,16 @@ export function serveDenoBalancer(
     protocols,
     options.port,
   );
+}
+
+/**
+ * An HTTP/2 request has `:authority` instead of Host (RFC 9113 §8.3.1), and Deno's Request shows neither
+ * header, only the URL built from it: Host is put back from there, so X-Forwarded-Host and PRESERVE_HOST
+ * work as over HTTP/1.1. Only over TLS, where Deno offers h2.
+ */
+function withHost(request: Request): Request {
+  if (request.headers.has('host')) return request;
+  const headers = new Headers(request.headers);
+  headers.set('host', new URL(request.url).host);
+  return new Request(request, { headers });
 }

@@ -23,7 +23,8 @@ function fromHttp2(handler: RequestListener): RequestListener {
       const headers = http1HeadersOf(req.headers as HeaderObject);
       const stream = (req as unknown as Http2ServerRequest).stream;
       if (!stream.endAfterHeaders && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
-      (req as { headers: HeaderObject }).headers = headers;
+      // Http2ServerRequest's `headers` is a getter; an own property shadows it.
+      Object.defineProperty(req, 'headers', { value: headers, writable: true, configurable: true });
     }
     handler(req, res);
   };
