@@ -10,6 +10,7 @@ import { getStats, request } from '../support/http.ts';
 import { pollUntil, TEST_TIMEOUT_MS } from '../support/poll.ts';
 import { runToExit, startProxy, type ProxyHandle } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
+import { limit } from '../conformance/runtime-limits.ts';
 import { startWsBackend, type WsBackend } from '../support/ws-backend.ts';
 
 const run = promisify(execFile);
@@ -36,7 +37,9 @@ function servedFingerprint(port: number, ca: string): Promise<string> {
 const logged = (proxy: ProxyHandle, event: string) => proxy.waitForLog((l) => l.properties?.event === event);
 
 for (const runtime of selectedRuntimes()) {
-  const offersH2 = runtime.name !== 'bun';
+  const noH2 = limit(runtime, 'noHttp2');
+  const offersH2 = noH2 === undefined;
+  const noInsecure = limit(runtime, 'noUpstreamInsecure');
   describe(`TLS [${runtime.name}]`, { timeout: TEST_TIMEOUT_MS * 3 }, () => {
     let ca: Pem;
     let files: ReturnType<typeof pemFolder>;
@@ -68,7 +71,7 @@ for (const runtime of selectedRuntimes()) {
       assert.equal(plain.requests.find((h) => h['x-mark'] === 'h1')?.['x-forwarded-proto'], 'https');
     });
 
-    test(offersH2 ? 'curl --http2 gets the page over HTTP/2 (ALPN h2)' : 'curl --http2 gets HTTP/1.1 (runtime limit: Bun.serve offers no ALPN h2)', async () => {
+    test(offersH2 ? 'curl --http2 gets the page over HTTP/2 (ALPN h2)' : `curl --http2 gets HTTP/1.1 (runtime limit: ${noH2})`, async () => {
       const got = await curl(`https://localhost:${proxy.port}/health`, caFile, '--http2', '-H', 'x-mark: h2');
       assert.deepEqual(got, { status: 200, version: offersH2 ? '2' : '1.1', body: 'ok' });
       const seen = plain.requests.find((h) => h['x-mark'] === 'h2');
@@ -200,8 +203,8 @@ for (const runtime of selectedRuntimes()) {
       }
     });
 
-    test(runtime.name === 'deno' ? 'UPSTREAM_TLS_INSECURE=true stops the start, pointing to --unsafely-ignore-certificate-errors (runtime limit)' : 'UPSTREAM_TLS_INSECURE=true: works, with a warning at start', async () => {
-      if (runtime.name === 'deno') {
+    test(noInsecure ? `UPSTREAM_TLS_INSECURE=true stops the start (runtime limit: ${noInsecure})` : 'UPSTREAM_TLS_INSECURE=true: works, with a warning at start', async () => {
+      if (noInsecure) {
         const result = await runToExit(runtime, { BACKEND_SERVERS: secure.url, UPSTREAM_TLS_INSECURE: 'true' });
         assert.equal(result.code, 1);
         assert.match(result.stderr, /UPSTREAM_TLS_INSECURE=true is not supported on Deno.*--unsafely-ignore-certificate-errors/);

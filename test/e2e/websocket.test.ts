@@ -1,12 +1,14 @@
 /** WebSocket through Fairway, with the `ws` package as client and server: frames, closes, accounting, failures, limits, shutdown. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { getStats, request, waitForIdle } from '../support/http.ts';
 import { pollUntil, TEST_TIMEOUT_MS, withTimeout } from '../support/poll.ts';
 import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
+import { limit } from '../conformance/runtime-limits.ts';
 import { startWsBackend, type WsBackend } from '../support/ws-backend.ts';
 
 const MIB = 1024 * 1024;
@@ -37,11 +39,32 @@ const closed = (ws: WebSocket): Promise<{ code: number; reason: string }> =>
     ? Promise.resolve({ code: -1, reason: 'already closed' })
     : new Promise((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
 
+/** Sends a raw request head and returns what comes back until the connection closes or goes quiet. */
+function rawUpgrade(port: number, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp(port, '127.0.0.1', () => socket.write(head));
+    let text = '';
+    const done = () => {
+      socket.destroy();
+      resolve(text);
+    };
+    socket.setTimeout(2000, done);
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (/\r\n\r\n/.test(text)) done();
+    });
+    socket.once('end', done);
+    socket.once('error', reject);
+  });
+}
+
 /** Resident memory of a process, from /proc (Linux). */
 const rssBytes = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
 for (const runtime of selectedRuntimes()) {
-  const relay = runtime.name === 'deno' || runtime.name === 'bun';
+  const relay = limit(runtime, 'webSocketOnly') !== undefined;
+  const refusedAs502 = limit(runtime, 'webSocketRefusalAs502');
+  const whatwgCloseCodes = limit(runtime, 'webSocketClientCloseCodes');
   describe(`WebSocket [${runtime.name}]`, { timeout: TEST_TIMEOUT_MS * 3 }, () => {
     let a: WsBackend;
     let b: WsBackend;
@@ -112,7 +135,7 @@ for (const runtime of selectedRuntimes()) {
       await waitForIdle(proxy.url);
     });
 
-    test(`a client's close code 1001 reaches the server as ${runtime.name === 'deno' ? '1000 (runtime limit: Deno\'s WebSocket client sends only 1000 and 3000-4999)' : '1001'}`, async () => {
+    test(`a client's close code 1001 reaches the server as ${whatwgCloseCodes ? `1000 (runtime limit: ${whatwgCloseCodes})` : '1001'}`, async () => {
       const ws = await connect(wsUrl(proxy));
       ws.send('whoami');
       const server = (await nextMessage(ws)).data.toString() === 'a' ? a : b;
@@ -120,7 +143,7 @@ for (const runtime of selectedRuntimes()) {
       ws.close(1001, 'page left');
       await closed(ws);
       const got = await pollUntil(() => server.closes[before], { description: 'the server saw the close' });
-      assert.equal(got.code, runtime.name === 'deno' ? 1000 : 1001);
+      assert.equal(got.code, whatwgCloseCodes ? 1000 : 1001);
     });
 
     test('200 concurrent tunnels are spread by the algorithm, count as in flight and as websockets, and return to 0', async () => {
@@ -144,12 +167,12 @@ for (const runtime of selectedRuntimes()) {
       assert.equal((idle.totals as typeof idle.totals & { websockets: number }).websockets, 0);
     });
 
-    test(`a refused handshake reaches the client ${relay ? 'as a 502 naming the status (runtime limit: no status, headers or body from the WebSocket client)' : 'as the server sent it'}`, async () => {
+    test(`a refused handshake reaches the client ${refusedAs502 ? `as a 502 (runtime limit: ${refusedAs502})` : 'as the server sent it'}`, async () => {
       const refusal = await connect(wsUrl(proxy, '/refuse')).then(
         () => assert.fail('the handshake should have been refused'),
         (error: { status?: number; headers?: Record<string, string>; body?: string }) => error,
       );
-      if (relay) {
+      if (refusedAs502) {
         assert.equal(refusal.status, 502);
         assert.match(refusal.body ?? '', /refused the WebSocket handshake with status 403/);
       } else {
@@ -173,7 +196,7 @@ for (const runtime of selectedRuntimes()) {
         // A relay cannot pause reading: past WEBSOCKET_MAX_BUFFERED_BYTES (32 MiB) it closes the tunnel.
         const got = await pollUntil(() => server.closes[closesBefore], { timeoutMs: 20_000, description: 'the relay closed the tunnel' });
         // Deno's WebSocket client can send the server only 1000 (runtime limit); the log names the cause.
-        assert.equal(got.code, runtime.name === 'deno' ? 1000 : 1008, `closed with ${got.code} ${got.reason}`);
+        assert.equal(got.code, whatwgCloseCodes ? 1000 : 1008, `closed with ${got.code} ${got.reason}`);
         const line = await proxy.waitForLog((l) => l.properties?.event === 'websocket_closed' && l.properties?.cause === 'buffer_limit');
         assert.equal(line.properties?.code, 1008);
       } else {
@@ -238,11 +261,17 @@ for (const runtime of selectedRuntimes()) {
         assert.equal((await withTimeout(seen, 10_000, 'the client saw the close')).code, 1001);
         assert.equal((await exited).code, 0);
         const server = await pollUntil(() => c.closes[0], { description: 'the server saw the close' });
-        assert.equal(server.code, runtime.name === 'deno' ? 1000 : 1001);
+        assert.equal(server.code, whatwgCloseCodes ? 1000 : 1001);
       } finally {
         await solo.stop();
         await c.close();
       }
+    });
+
+    test(relay ? `another Upgrade protocol is forwarded as a plain request (runtime limit: ${limit(runtime, 'webSocketOnly')})` : 'any Upgrade protocol is tunnelled, not only WebSocket (a Node extra)', async () => {
+      const answer = await rawUpgrade(proxy.port, 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: fairway-test/1\r\n\r\n');
+      // The ws backend refuses a non-WebSocket upgrade with 400 (Node tunnels it there); as a plain GET /health it answers 200.
+      assert.match(answer, relay ? /^HTTP\/1\.1 200/ : /^HTTP\/1\.1 400/);
     });
 
     test('a plain request still works beside WebSocket traffic', async () => {
