@@ -19,7 +19,7 @@ export type { WorkerExit, WorkerLauncher, WorkerProcess } from './workers/superv
 
 /** `role` says what this process is: the only one, a worker, or the supervisor of WORKERS workers. */
 export type StartResult =
-  | { ok: true; role: 'single' | 'worker' | 'supervisor'; port: number; stop(): Promise<void> }
+  | { ok: true; role: 'single' | 'worker' | 'supervisor'; port: number; stop(): Promise<void>; workerPids?(): number[] }
   | { ok: false; message: string };
 
 const DEMO_BACKENDS = 2;
@@ -178,6 +178,8 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     ok: true,
     role: 'supervisor',
     port,
+    // SIGHUP goes on to the workers: each serves TLS itself (the entrypoints forward it).
+    workerPids: () => supervisor.pids,
     stop: () =>
       (stopping ??= (async () => {
         log.info('Shutting down {workers} workers', { event: 'shutdown', workers: count });

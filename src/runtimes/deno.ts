@@ -44,4 +44,8 @@ if (!started.ok) {
 const stopAndExit = () => void started.stop().then(() => Deno.exit(0));
 for (const signal of ['SIGINT', 'SIGTERM'] as const) Deno.addSignalListener(signal, stopAndExit);
 if (started.role === 'worker') whenSupervisorGone(stopAndExit);
-Deno.addSignalListener('SIGHUP', () => void protocols.reload());
+// SIGHUP re-reads TLS_CERT_FILE and TLS_KEY_FILE; a supervisor passes it on to its workers, which serve TLS.
+Deno.addSignalListener('SIGHUP', () => {
+  if (started.role === 'supervisor') for (const pid of started.workerPids?.() ?? []) Deno.kill(pid, 'SIGHUP');
+  else void protocols.reload();
+});

@@ -73,4 +73,8 @@ if (!started.ok) {
 // A cluster worker needs no watch on its supervisor: Node ends it when the IPC channel to the primary closes.
 const stopAndExit = () => void started.stop().then(() => process.exit(0));
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stopAndExit);
-process.on('SIGHUP', () => void protocols.reload());
+// SIGHUP re-reads TLS_CERT_FILE and TLS_KEY_FILE; a supervisor passes it on to its workers, which serve TLS.
+process.on('SIGHUP', () => {
+  if (started.role === 'supervisor') for (const pid of started.workerPids?.() ?? []) process.kill(pid, 'SIGHUP');
+  else void protocols.reload();
+});

@@ -124,6 +124,18 @@ for (const runtime of selectedRuntimes()) {
       assert.equal(got.status, 200);
     });
 
+    test('with WORKERS=2, SIGHUP to the supervisor reaches every worker, and both share PORT over TLS', async () => {
+      const workers = await startProxy(runtime, { BACKEND_SERVERS: plain.url, TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, WORKERS: '2' });
+      try {
+        assert.equal((await curl(`https://localhost:${workers.port}/health`, caFile, '--http1.1')).status, 200);
+        process.kill(workers.pid, 'SIGHUP');
+        await pollUntil(() => workers.events('tls_reloaded').length === 2, { timeoutMs: 10_000, description: 'both workers reloaded' });
+        assert.equal((await curl(`https://localhost:${workers.port}/health`, caFile, '--http1.1')).status, 200);
+      } finally {
+        await workers.stop();
+      }
+    });
+
     test('a key that does not match its certificate, or a missing file, stops the start with a message naming the file', async () => {
       const other = await makeLeaf({ ca });
       const wrongKey = files.write('wrong-key.pem', other.key);
