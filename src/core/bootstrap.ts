@@ -81,7 +81,14 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
     return { ok: false, message: cannotListen(config, error) };
   }
   balancer.start();
-  const redirect = await serveRedirect(runtime, config, server.port, isWorker && count > 1);
+  const redirecting = await serveRedirect(runtime, config, server.port, isWorker && count > 1);
+  if (!redirecting.ok) {
+    await server.close();
+    await balancer.stop();
+    await closeAll(demos);
+    return redirecting;
+  }
+  const redirect = redirecting.server;
 
   // A worker's line is not the `listening` line: the supervisor logs that once every worker listens.
   log.info(isWorker ? 'Worker {worker} listening on {url} ({runtime} {version}), {algorithm} over {count} servers' : 'Fairway listening on {url} ({runtime} {version}), {algorithm} over {count} servers', {

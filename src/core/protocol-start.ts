@@ -19,9 +19,20 @@ export function loadProtocols(runtime: RuntimeAdapter, config: Config): { ok: tr
 }
 
 /** HTTP_REDIRECT_PORT: plain HTTP answered with a 308 to HTTPS on `httpsPort` (shared by the workers, as PORT is). */
-export async function serveRedirect(runtime: RuntimeAdapter, config: Config, httpsPort: number, reusePort: boolean): Promise<ListeningServer | undefined> {
-  if (config.httpRedirectPort === undefined || config.tls === undefined) return undefined;
-  const server = await runtime.serve(httpsRedirectHandler(httpsPort), { hostname: config.host, port: config.httpRedirectPort, reusePort });
+export async function serveRedirect(
+  runtime: RuntimeAdapter,
+  config: Config,
+  httpsPort: number,
+  reusePort: boolean,
+): Promise<{ ok: true; server: ListeningServer | undefined } | { ok: false; message: string }> {
+  if (config.httpRedirectPort === undefined || config.tls === undefined) return { ok: true, server: undefined };
+  let server: ListeningServer;
+  try {
+    server = await runtime.serve(httpsRedirectHandler(httpsPort), { hostname: config.host, port: config.httpRedirectPort, reusePort });
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return { ok: false, message: `Fairway cannot listen on HOST=${config.host} HTTP_REDIRECT_PORT=${config.httpRedirectPort}: ${why}` };
+  }
   logger('main').info('Redirecting plain HTTP on port {port} to HTTPS on port {httpsPort}', { event: 'redirect_listening', port: server.port, httpsPort });
-  return server;
+  return { ok: true, server };
 }

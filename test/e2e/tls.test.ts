@@ -147,6 +147,14 @@ for (const runtime of selectedRuntimes()) {
       assert.match(missing.stderr, /TLS_CERT_FILE="\/nonexistent\/cert\.pem" cannot be read: no such file/);
     });
 
+    test('a redirect port already in use stops the start with a message naming it', async () => {
+      const line = await logged(proxy, 'redirect_listening');
+      const busy = String(line.properties?.port);
+      const result = await runToExit(runtime, { BACKEND_SERVERS: plain.url, TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, HTTP_REDIRECT_PORT: busy });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, new RegExp(`cannot listen on HOST=127\\.0\\.0\\.1 HTTP_REDIRECT_PORT=${busy}`));
+    });
+
     test('an expired certificate starts with a warning naming the file', async () => {
       const expired = await makeLeaf({ ca, notBefore: new Date(Date.now() - 10 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
       const expiredCert = files.write('expired.pem', expired.cert);
