@@ -4,7 +4,6 @@
  * bytes and reports events.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import { Writable, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Balancer } from '../../core/balancer.ts';
@@ -35,8 +34,7 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
     // Before the header rules strip Transfer-Encoding, which is how a chunked body announces itself.
     const hasBody = headers.has('transfer-encoding') || (headers.has('content-length') && headers.get('content-length') !== '0');
     const method = req.method ?? 'GET';
-    const client = { address: req.socket.remoteAddress, secure: (req.socket as TLSSocket).encrypted === true };
-    const admitted = admission.admit({ method, target, headers, client });
+    const admitted = admission.admit({ method, target, headers, client: { address: req.socket.remoteAddress, secure: (req.socket as { encrypted?: boolean }).encrypted === true } });
     if (!admitted.ok) {
       // The body is never read, so the connection cannot carry another request.
       sendAnswer(res, admitted.answer, hasBody);
