@@ -2,8 +2,9 @@
 import { errorResponse, internalError } from '../../core/proxy/json-error.ts';
 import type { FetchHandler, ListeningServer, ServeOptions } from '../../core/runtime/contracts.ts';
 
-export function serveBun(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
-  const server = Bun.serve({
+/** Bun.serve's options every Fairway listener shares. */
+export function bunServeBase(options: ServeOptions) {
+  return {
     hostname: options.hostname,
     port: options.port,
     reusePort: options.reusePort === true,
@@ -11,9 +12,17 @@ export function serveBun(handler: FetchHandler, options: ServeOptions): Promise<
     idleTimeout: 0,
     // Bun refuses bodies over 128 MiB by default; MAX_REQUEST_BODY_BYTES is the only limit Fairway applies.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    fetch: (request, server) => handler(request, { address: server.requestIP(request)?.address }),
+    // Bun.serve offers no ALPN protocol with a certificate, so clients speak HTTP/1.1 (no h2).
+    ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
     // Without it Bun answers a thrown error with its own HTML page; every error Fairway sends has one shape.
-    error: (error) => errorResponse(internalError(error)),
+    error: (error: Error) => errorResponse(internalError(error)),
+  };
+}
+
+export function serveBun(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
+  const server = Bun.serve({
+    ...bunServeBase(options),
+    fetch: (request, server) => handler(request, { address: server.requestIP(request)?.address, secure: options.tls !== undefined }),
   });
   // stop(false) stops accepting and lets requests in flight finish; stop(true), at the shutdown deadline, ends them.
   return Promise.resolve({ port: server.port as number, close: () => server.stop(false), terminate: () => void server.stop(true) });
