@@ -70,7 +70,12 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
   const balancer = createBalancer(config, servers, runtime.upstream, workerIdentity(workerId ?? 1, count, runtime.workers?.spreadBy));
   let server: ListeningServer;
   try {
-    const listen: ServeOptions = { hostname: config.host, port: config.port, reusePort: isWorker && count > 1 };
+    const listen: ServeOptions = {
+      hostname: config.host,
+      port: config.port,
+      reusePort: isWorker && count > 1,
+      clientLimits: { headerTimeoutMs: config.clientHeaderTimeoutMs, keepAliveTimeoutMs: config.clientKeepAliveTimeoutMs },
+    };
     server = runtime.serveBalancer ? await runtime.serveBalancer(balancer, listen) : await runtime.serve(balancer.fetch, listen);
   } catch (error) {
     await balancer.stop();

@@ -6,6 +6,7 @@ import type { Balancer } from '../core/balancer.ts';
 import { startFairway } from '../core/bootstrap.ts';
 import type { FetchHandler, ListeningServer, ServeOptions } from '../core/runtime/contracts.ts';
 import { createNativeHandler } from './node/native-forwarder.ts';
+import { nodeServerLimits } from './node/server-limits.ts';
 import { createUndiciUpstream } from './node/undici-upstream.ts';
 import { createNodeWorkers, hardwareConcurrency, REUSE_PORT } from './node/workers.ts';
 
@@ -43,8 +44,10 @@ function serveFetch(handler: FetchHandler, options: ServeOptions): Promise<Liste
 /** The native path for the balancer: node:http in, undici out, the core's Exchange in between. */
 function serveBalancer(balancer: Balancer, options: ServeOptions): Promise<ListeningServer> {
   const admin = getRequestListener(balancer.admin.fetch) as RequestListener;
-  // Node's default 300 s limit on receiving a whole request would cut long uploads.
-  const server = createServer({ requestTimeout: 0 }, createNativeHandler(balancer, upstream, admin));
+  const handler = createNativeHandler(balancer, upstream, admin);
+  const server = createServer(nodeServerLimits(options.clientLimits), handler);
+  // With a listener, node:http no longer answers `Expect: 100-continue` itself: Fairway admits first (413 without 100).
+  server.on('checkContinue', handler.checkContinue);
   return listen(server, options);
 }
 

@@ -11,13 +11,17 @@ import type { Metrics } from '../stats/metrics.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import { prepareClientResponseHeaders } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
-import { describeError } from './describe-error.ts';
+import { describeError, describeErrorChain } from './describe-error.ts';
 import type { ErrorAnswer } from './json-error.ts';
+import { LimitTimer } from './limit-timer.ts';
+import { rewriteLocationHeaders } from './location-rewrite.ts';
 import { upstreamUrl } from './request-target.ts';
 
 /** Why an exchange was stopped on purpose; carried as its AbortSignal's reason, so a failure can be told from the server's. */
 export const STOP_REASON = {
   timeout: Symbol('upstream timeout'),
+  clientBodyTimeout: Symbol('client body timeout'),
+  readTimeout: Symbol('upstream read timeout'),
   clientGone: Symbol('client gone'),
   bodyTooLarge: Symbol('request body too large'),
 } as const;
@@ -53,8 +57,17 @@ export interface ExchangeDeps {
   readonly health: HealthChecker;
   readonly log: Logger;
   readonly observers: readonly ExchangeObserver[];
+  /** From the request being fully sent to the response head (0: no limit). */
   readonly upstreamTimeoutMs: number;
+  /** CLIENT_BODY_TIMEOUT_MS: longest gap between request body chunks (0: no limit). */
+  readonly clientBodyTimeoutMs?: number;
+  /** UPSTREAM_READ_TIMEOUT_MS: longest gap between response body chunks once the response started (0: no limit). */
+  readonly upstreamReadTimeoutMs?: number;
   readonly maxRequestBodyBytes: number | undefined;
+  /** REWRITE_LOCATION: redirects to the server's own origin point at the client's origin instead. */
+  readonly rewriteLocation?: boolean;
+  /** VIA=off adds no Via header. */
+  readonly via?: boolean;
 }
 
 /** What the forwarder must do with the server's response head. */
@@ -92,7 +105,12 @@ export class Exchange {
   readonly #deps: ExchangeDeps;
   readonly #controller = new AbortController();
   readonly #startedAt = performance.now();
-  readonly #timer: ReturnType<typeof setTimeout>;
+  // Each limit is the fault of one side: the client's upload gaps (408), the server's wait and read gaps (504, cut).
+  readonly #upstreamTimer: LimitTimer;
+  readonly #clientBodyTimer: LimitTimer;
+  readonly #readTimer: LimitTimer;
+  /** `scheme://host` the client used (location-rewrite.ts), '' without a Host. */
+  readonly #clientOrigin: string;
   // One attempt today; a retry would take a new lease on another server here, inside the same exchange.
   readonly #lease: InFlightLease;
   #phase: Phase = 'waiting';
@@ -102,7 +120,11 @@ export class Exchange {
   #counted = false;
   #atExit: (() => void)[] = [];
 
-  constructor(deps: ExchangeDeps, request: { requestId: string; method: string; target: string; upstreamHeaders: HeaderMap }, lease: InFlightLease) {
+  constructor(
+    deps: ExchangeDeps,
+    request: { requestId: string; method: string; target: string; upstreamHeaders: HeaderMap; clientOrigin?: string },
+    lease: InFlightLease,
+  ) {
     this.#deps = deps;
     this.requestId = request.requestId;
     this.method = request.method;
@@ -110,7 +132,45 @@ export class Exchange {
     this.upstreamHeaders = request.upstreamHeaders;
     this.#lease = lease;
     this.signal = this.#controller.signal;
-    this.#timer = setTimeout(() => this.#controller.abort(STOP_REASON.timeout), deps.upstreamTimeoutMs);
+    this.#clientOrigin = request.clientOrigin ?? '';
+    const stop = (reason: symbol) => () => this.#controller.abort(reason);
+    this.#upstreamTimer = new LimitTimer(deps.upstreamTimeoutMs, stop(STOP_REASON.timeout));
+    this.#clientBodyTimer = new LimitTimer(deps.clientBodyTimeoutMs ?? 0, stop(STOP_REASON.clientBodyTimeout));
+    this.#readTimer = new LimitTimer(deps.upstreamReadTimeoutMs ?? 0, stop(STOP_REASON.readTimeout));
+  }
+
+  /** UPSTREAM_READ_TIMEOUT_MS, for a forwarder whose upstream client enforces it itself (undici's `bodyTimeout`). */
+  get upstreamReadTimeoutMs(): number {
+    return this.#readTimer.ms;
+  }
+
+  /** True when the forwarder must report each response body chunk to `responseBytes()` (UPSTREAM_READ_TIMEOUT_MS is set). */
+  get limitsResponseGaps(): boolean {
+    return this.#readTimer.limited;
+  }
+
+  /** The forwarder starts reading the request body: CLIENT_BODY_TIMEOUT_MS runs from now, restarted by each chunk. */
+  requestBodyStarted(): void {
+    if (this.#phase !== 'ended') this.#clientBodyTimer.restart();
+  }
+
+  /** The whole request, body included, has been handed to the upstream client: UPSTREAM_TIMEOUT_MS runs from now (issue 8). */
+  requestSent(): void {
+    this.#clientBodyTimer.cancel();
+    if (this.#phase === 'waiting' && this.#headersMs === undefined) this.#upstreamTimer.restart();
+  }
+
+  /**
+   * The forwarder waits for the next response body chunk: UPSTREAM_READ_TIMEOUT_MS runs from now until
+   * `responseChunk()`. The time a slow client takes to want the next chunk is not the server's gap.
+   */
+  awaitingResponseBytes(): void {
+    if (this.#phase !== 'ended') this.#readTimer.restart();
+  }
+
+  /** A response body chunk arrived from the server. */
+  responseChunk(): void {
+    this.#readTimer.cancel();
   }
 
   /** The server this attempt goes to. */
@@ -125,7 +185,7 @@ export class Exchange {
 
   /** True when MAX_REQUEST_BODY_BYTES is set: the forwarder must then report each chunk to `countRequestBytes`. */
   get metersRequestBody(): boolean {
-    return this.#deps.maxRequestBodyBytes !== undefined;
+    return this.#deps.maxRequestBodyBytes !== undefined || this.#clientBodyTimer.limited || this.#upstreamTimer.limited;
   }
 
   get ended(): boolean {
@@ -151,6 +211,7 @@ export class Exchange {
   /** `n` more bytes of request body were read. False once MAX_REQUEST_BODY_BYTES is passed: stop reading, the exchange is stopping. */
   countRequestBytes(n: number): boolean {
     this.#requestBytes += n;
+    if (this.#phase !== 'ended') this.#clientBodyTimer.restart();
     const limit = this.#deps.maxRequestBodyBytes;
     if (limit === undefined || this.#requestBytes <= limit) return true;
     this.#controller.abort(STOP_REASON.bodyTooLarge);
@@ -163,13 +224,18 @@ export class Exchange {
    * The forwarder then sends the head and reports `headSent()`, or `unrepresentable()` if it could not.
    */
   responseHead(status: number, headers: HeaderMap, bodyWasDecoded: boolean): ResponsePlan {
-    clearTimeout(this.#timer);
+    this.#upstreamTimer.cancel();
     this.#headersMs = performance.now() - this.#startedAt;
     this.#status = status;
-    prepareClientResponseHeaders(headers, this.requestId, bodyWasDecoded);
+    prepareClientResponseHeaders(headers, this.requestId, bodyWasDecoded, { via: this.#deps.via });
+    if (this.#deps.rewriteLocation === true) rewriteLocationHeaders(headers, this.server.url, this.#clientOrigin);
     // A 205 never has content (RFC 9110 §15.3.6), but HTTP/1.1 framing does not know that (RFC 9112 §6.3): say so.
     if (status === 205) headers.set('content-length', '0');
-    return { withBody: responseCarriesBody(this.method, status) };
+    // A 204 must not carry Content-Length (RFC 9110 §8.6); a 304 keeps it: it describes the selected representation.
+    if (status === 204) headers.delete('content-length');
+    const withBody = responseCarriesBody(this.method, status);
+    if (withBody) this.#readTimer.restart();
+    return { withBody };
   }
 
   /** The head reached the client's connection: the response counts now (time to headers). One sent without a body ends here. */
@@ -195,8 +261,9 @@ export class Exchange {
    */
   failed(error: unknown): FailureAction {
     if (this.#phase === 'ended') return { do: 'nothing' };
-    clearTimeout(this.#timer);
+    this.#cancelTimers();
     if (this.#phase === 'streaming') {
+      if (this.signal.reason === STOP_REASON.readTimeout) this.#deps.log.warn('{server} sent no response bytes for UPSTREAM_READ_TIMEOUT_MS={limit} ms; closing the client connection', { event: 'upstream_read_timeout', server: this.server.url, limit: this.#readTimer.ms, requestId: this.requestId });
       this.#exit(this.signal.aborted && this.signal.reason === STOP_REASON.clientGone ? 'client_gone' : 'upstream_reset');
       return { do: 'reset' };
     }
@@ -209,6 +276,12 @@ export class Exchange {
       log.debug('Client went away before {server} answered', { event: 'client_gone', server: server.url, requestId });
       return this.#answer('client_gone', 499, 'client closed the request');
     }
+    if (reason === STOP_REASON.clientBodyTimeout) {
+      // The client stopped sending: its fault, never the server's (issue 8).
+      this.#count(() => this.#deps.metrics.recordAbandoned(server));
+      log.info('Client sent no request body bytes for CLIENT_BODY_TIMEOUT_MS={limit} ms; answering 408', { event: 'client_body_timeout', limit: this.#clientBodyTimer.ms, requestId });
+      return this.#answer('client_gone', 408, 'the request body stopped arriving');
+    }
     const limit = this.#deps.maxRequestBodyBytes;
     if (reason === STOP_REASON.bodyTooLarge) {
       // The client's fault, not the server's: no error against the server, no health change.
@@ -220,28 +293,34 @@ export class Exchange {
     const kind = reason === STOP_REASON.timeout ? 'timeout' : 'unreachable';
     this.#count(() => this.#deps.metrics.recordFailure(server));
     this.#deps.health.markUnhealthy(server, description);
-    log.warn('Forwarding to {server} failed: {reason}', { event: 'forward_failed', server: server.url, kind, reason: description, requestId });
-    return kind === 'timeout'
-      ? this.#answer(kind, 504, `upstream server ${server.url} did not answer within ${this.#deps.upstreamTimeoutMs} ms`)
-      : this.#answer(kind, 502, `upstream server ${server.url} is unreachable (${description})`);
+    // The log gets the whole cause chain; the client gets a short reason and the request id, never an address or library text.
+    const cause = kind === 'timeout' ? `no response within UPSTREAM_TIMEOUT_MS=${this.#deps.upstreamTimeoutMs} ms` : describeErrorChain(error);
+    log.warn('Forwarding to {server} failed: {reason}', { event: 'forward_failed', server: server.url, kind, reason: cause, requestId });
+    return kind === 'timeout' ? this.#answer(kind, 504, 'the upstream server did not answer in time') : this.#answer(kind, 502, 'the upstream server could not be reached');
   }
 
   /** The server answered, but the runtime cannot represent its response to the client: 502, an error against the server. */
   unrepresentable(error: unknown): FailureAction {
     if (this.#phase === 'ended') return { do: 'nothing' };
     if (this.#phase === 'streaming') return this.failed(error);
-    clearTimeout(this.#timer);
-    const reason = describeError(error);
+    this.#cancelTimers();
+    const reason = describeErrorChain(error);
     const server = this.server.url;
     this.#count(() => this.#deps.metrics.recordFailure(this.server));
     this.#deps.log.error('Response from {server} could not be forwarded: {reason}', { event: 'forward_failed', server, kind: 'bad_response', reason, requestId: this.requestId });
-    return this.#answer('unrepresentable', 502, `upstream server ${server} sent a response that cannot be forwarded (${reason})`);
+    return this.#answer('unrepresentable', 502, 'the upstream server sent a response that cannot be forwarded');
   }
 
   #answer(outcome: OutcomeKind, status: number, error: string): FailureAction {
     this.#status = status;
     this.#exit(outcome);
     return { do: 'answer', answer: { status, error, requestId: this.requestId } };
+  }
+
+  #cancelTimers(): void {
+    this.#upstreamTimer.cancel();
+    this.#clientBodyTimer.cancel();
+    this.#readTimer.cancel();
   }
 
   /** Metrics count each exchange exactly once, whichever event comes first. */
@@ -255,7 +334,7 @@ export class Exchange {
   #exit(outcome: OutcomeKind): void {
     if (this.#phase === 'ended') return;
     this.#phase = 'ended';
-    clearTimeout(this.#timer);
+    this.#cancelTimers();
     this.#lease.release();
     for (const callback of this.#atExit) callback();
     const observers = this.#deps.observers;

@@ -5,6 +5,7 @@
 import type { Admission } from './admission.ts';
 import type { Exchange, FailureAction } from './exchange.ts';
 import { errorResponse } from './json-error.ts';
+import { unrelayableStatus } from './response-status.ts';
 import type { ClientInfo } from '../runtime/contracts.ts';
 import type { UpstreamClient } from '../upstream/upstream-client.ts';
 
@@ -20,7 +21,9 @@ export class WebForwarder {
   /** `target` is the request's path and query (see request-target.ts). */
   async forward(request: Request, client: ClientInfo, target: string): Promise<Response> {
     const upstreamHeaders = new Headers(request.headers);
-    const admitted = this.#admission.admit({ method: request.method, target, headers: upstreamHeaders, client });
+    // fetch cannot send a GET or HEAD body; the runtimes' servers still hand one over (Deno, Bun).
+    const unsendableBody = (request.method === 'GET' || request.method === 'HEAD') && request.body !== null;
+    const admitted = this.#admission.admit({ method: request.method, target, headers: upstreamHeaders, client, unsendableBody });
     if (!admitted.ok) return errorResponse(admitted.answer);
     const exchange = admitted.exchange;
 
@@ -33,6 +36,7 @@ export class WebForwarder {
     let upstream: Response;
     try {
       if (exchange.signal.aborted) throw exchange.signal.reason;
+      if (request.body === null) exchange.requestSent();
       upstream = await this.#client.fetch(exchange.upstreamUrl, {
         method: request.method,
         headers: upstreamHeaders,
@@ -45,6 +49,11 @@ export class WebForwarder {
       return answer(exchange.failed(error));
     }
 
+    const unrelayable = unrelayableStatus(upstream.status);
+    if (unrelayable !== undefined) {
+      upstream.body?.cancel().catch(() => {});
+      return answer(exchange.unrepresentable(new Error(unrelayable)));
+    }
     const headers = new Headers(upstream.headers);
     const plan = exchange.responseHead(upstream.status, headers, this.#client.decodesCompressedBodies);
     const init = { status: upstream.status, statusText: upstream.statusText, headers };
@@ -54,7 +63,7 @@ export class WebForwarder {
       if (!plan.withBody || body === null) {
         body?.cancel().catch(() => {});
         response = new Response(null, init);
-      } else if (client.completed !== undefined) {
+      } else if (client.completed !== undefined && !exchange.limitsResponseGaps) {
         // The runtime says when the response is done: hand it the upstream body untouched.
         response = new Response(body, init);
         void client.completed.then(() => exchange.end(), () => exchange.clientGone());
@@ -87,6 +96,9 @@ function meteredBody(body: ReadableStream<Uint8Array>, exchange: Exchange): Read
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>(
     {
+      start() {
+        exchange.requestBodyStarted();
+      },
       async pull(controller) {
         let chunk: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
         try {
@@ -96,7 +108,10 @@ function meteredBody(body: ReadableStream<Uint8Array>, exchange: Exchange): Read
           controller.error(error);
           return;
         }
-        if (chunk.done) return controller.close();
+        if (chunk.done) {
+          exchange.requestSent();
+          return controller.close();
+        }
         if (!exchange.countRequestBytes(chunk.value.byteLength)) {
           controller.error(exchange.signal.reason);
           void reader.cancel(exchange.signal.reason).catch(() => {});
@@ -126,7 +141,9 @@ function endWhenDone(body: ReadableStream<Uint8Array>, exchange: Exchange): Read
         let chunk: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
         try {
           reader ??= body.getReader();
+          exchange.awaitingResponseBytes();
           chunk = await reader.read();
+          exchange.responseChunk();
         } catch (error) {
           exchange.failed(error);
           controller.error(error);

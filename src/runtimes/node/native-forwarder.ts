@@ -9,15 +9,21 @@ import type { Dispatcher } from 'undici';
 import type { Balancer } from '../../core/balancer.ts';
 import type { Exchange } from '../../core/proxy/exchange.ts';
 import { requestIdFor } from '../../core/proxy/forwarded-headers.ts';
+import { hostLines } from '../../core/proxy/host.ts';
+import { unrelayableStatus } from '../../core/proxy/response-status.ts';
 import { errorBody, errorHeaders, internalError, type ErrorAnswer } from '../../core/proxy/json-error.ts';
 import { isAdminTarget, targetFromRequestLine } from '../../core/proxy/request-target.ts';
 import type { UndiciUpstream } from './undici-upstream.ts';
 import { NodeHeaders, type HeaderObject } from './node-headers.ts';
 
-export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream, admin: RequestListener): RequestListener {
+/** The request listener, plus one for node:http's 'checkContinue' (a request with `Expect: 100-continue`). */
+export type NativeHandler = RequestListener & { checkContinue: RequestListener };
+
+export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream, admin: RequestListener): NativeHandler {
   const admission = balancer.admission;
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  /** `expectsContinue`: send `100 Continue` only once the request is admitted, so a refused body is never uploaded (RFC 9110 §10.1.1). */
+  const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue = false): void => {
     const headers = new NodeHeaders(req.headers as HeaderObject);
     const target = targetFromRequestLine(req.url ?? '/');
     if (target === undefined) {
@@ -26,6 +32,7 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
       return;
     }
     if (isAdminTarget(target)) {
+      if (expectsContinue) res.writeContinue();
       req.url = target;
       void admin(req, res);
       return;
@@ -34,13 +41,21 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
     // Before the header rules strip Transfer-Encoding, which is how a chunked body announces itself.
     const hasBody = headers.has('transfer-encoding') || (headers.has('content-length') && headers.get('content-length') !== '0');
     const method = req.method ?? 'GET';
-    const admitted = admission.admit({ method, target, headers, client: { address: req.socket.remoteAddress } });
+    const admitted = admission.admit({
+      method,
+      target,
+      headers,
+      client: { address: req.socket.remoteAddress },
+      hostLines: hostLines(req.rawHeaders),
+      httpVersion: req.httpVersion,
+    });
     if (!admitted.ok) {
       // The body is never read, so the connection cannot carry another request.
       sendAnswer(res, admitted.answer, hasBody);
       return;
     }
     const exchange = admitted.exchange;
+    if (expectsContinue) res.writeContinue();
     res.once('close', () => {
       // undici destroys `res` with the error when the server breaks off mid-body: that is `failed()`, not the client.
       if (!res.writableFinished && !res.errored) exchange.clientGone();
@@ -60,9 +75,18 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
       // undici streams any async iterable, though its types name only Readable.
       body: (!hasBody ? null : exchange.metersRequestBody ? meteredBody(req, exchange) : req) as Readable | null,
       signal: exchange.signal,
+      // UPSTREAM_READ_TIMEOUT_MS: undici's own gap timer between body chunks (0: none), reported to failed() as an error mid-body.
+      bodyTimeout: exchange.upstreamReadTimeoutMs,
     };
+    if (!hasBody) exchange.requestSent();
     upstream.dispatcher
       .stream(options, ({ statusCode, headers: upstreamHeaders }) => {
+        const unrelayable = unrelayableStatus(statusCode);
+        if (unrelayable !== undefined) {
+          const action = exchange.unrepresentable(new Error(unrelayable));
+          if (action.do === 'answer') sendAnswer(res, action.answer);
+          return discard();
+        }
         const responseHeaders = new NodeHeaders(upstreamHeaders as HeaderObject);
         const plan = exchange.responseHead(statusCode, responseHeaders, upstream.decodesCompressedBodies);
         try {
@@ -88,19 +112,22 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
         (error: unknown) => {
           const action = exchange.failed(error);
           if (action.do === 'reset') res.destroy();
-          else if (action.do === 'answer' && !res.headersSent && !res.destroyed) sendAnswer(res, action.answer, action.answer.status === 413);
+          else if (action.do === 'answer' && !res.headersSent && !res.destroyed) sendAnswer(res, action.answer, action.answer.status === 413 || action.answer.status === 408);
         },
       );
   };
 
-  return (req, res) => {
+  const guarded = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
     try {
-      handle(req, res);
+      handle(req, res, expectsContinue);
     } catch (error) {
       if (res.headersSent) res.destroy();
       else sendAnswer(res, internalError(error));
     }
   };
+  return Object.assign((req: IncomingMessage, res: ServerResponse) => guarded(req, res, false), {
+    checkContinue: (req: IncomingMessage, res: ServerResponse) => guarded(req, res, true),
+  });
 }
 
 /**
@@ -109,11 +136,13 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
  * `req` itself, and the 'error' listener above reports a failed read.
  */
 async function* meteredBody(req: IncomingMessage, exchange: Exchange): AsyncGenerator<Buffer> {
+  exchange.requestBodyStarted();
   try {
     for await (const chunk of req as AsyncIterable<Buffer>) {
       if (!exchange.countRequestBytes(chunk.length)) return;
       yield chunk;
     }
+    exchange.requestSent();
   } catch (error) {
     // A failed upload read is the client leaving, as on the Web path, never the server failing.
     exchange.clientGone();
