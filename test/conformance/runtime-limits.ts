@@ -18,18 +18,25 @@ export type LimitKey =
   | 'connectClosed'
   | 'unknownMethod400'
   | 'unknownMethodClosed'
-  | 'noPipelining';
+  | 'noPipelining'
+  | 'noClientConnectionLimits'
+  | 'getBody501'
+  | 'unsolicited100';
 
 export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Record<LimitKey, string>>>>> = {
   node20: {
     connectClosed:
       "node:http hands a CONNECT request to a 'connect' listener and, as there is none, closes the connection without an answer; the request never reaches Fairway",
     unknownMethod400: "Node's parser does not know the method TRACK and answers 400 itself; the request never reaches Fairway",
+    unsolicited100:
+      "undici (Node's upstream client, 7.x) refuses an unsolicited 100 Continue from a server as a bad response, so Fairway answers 502 there; 102 and 103 are skipped",
   },
   node26: {
     connectClosed:
       "node:http hands a CONNECT request to a 'connect' listener and, as there is none, closes the connection without an answer; the request never reaches Fairway",
     unknownMethod400: "Node's parser does not know the method TRACK and answers 400 itself; the request never reaches Fairway",
+    unsolicited100:
+      "undici (Node's upstream client, 7.x) refuses an unsolicited 100 Continue from a server as a bad response, so Fairway answers 502 there; 102 and 103 are skipped",
   },
   deno: {
     preserveHost:
@@ -40,8 +47,12 @@ export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Recor
       "Deno's fetch adds User-Agent: Deno/<version>, Accept: */*, Accept-Language: * and Accept-Encoding: gzip,br upstream when the client sent none",
     nonAsciiTarget: "Deno's server accepts raw UTF-8 bytes in the target and percent-encodes them (WHATWG URL)",
     lenientParsing: "Deno's server accepts an HTTP/1.1 request without Host and bare-LF line endings, and the proxy forwards them",
+    noClientConnectionLimits:
+      'Deno.serve has no timeout options and gives no handle on a connection before its request head is complete or between requests, so CLIENT_HEADER_TIMEOUT_MS and CLIENT_KEEPALIVE_TIMEOUT_MS do not apply: an unfinished head or an idle keep-alive connection stays open (CLIENT_BODY_TIMEOUT_MS and UPSTREAM_READ_TIMEOUT_MS do apply)',
+    getBody501: "Deno's fetch cannot send a body with GET or HEAD, so such a request gets 501 instead of having its body dropped",
   },
   bun: {
+    getBody501: "Bun's fetch cannot send a body with GET or HEAD, so such a request gets 501 instead of having its body dropped",
     injectsRequestHeaders: "Bun's fetch adds User-Agent: Bun/<version> and Accept: */* upstream when the client sent none",
     doubleSlashTarget: "Bun's server collapses leading slashes of the target, so `//host/path` is forwarded as `/host/path`",
     nonAsciiTarget: "Bun's server accepts raw UTF-8 bytes in the target and percent-encodes them (WHATWG URL)",

@@ -59,6 +59,12 @@ export const CONFIG_VARS = [
   'TRUST_PROXY',
   'PRESERVE_HOST',
   'MAX_REQUEST_BODY_BYTES',
+  'CLIENT_HEADER_TIMEOUT_MS',
+  'CLIENT_KEEPALIVE_TIMEOUT_MS',
+  'CLIENT_BODY_TIMEOUT_MS',
+  'UPSTREAM_READ_TIMEOUT_MS',
+  'VIA',
+  'REWRITE_LOCATION',
 ] as const;
 
 /** Defaults every test gets unless it overrides them. */
