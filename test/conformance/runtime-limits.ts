@@ -21,7 +21,8 @@ export type LimitKey =
   | 'noPipelining'
   | 'noClientConnectionLimits'
   | 'getBody501'
-  | 'unsolicited100';
+  | 'unsolicited100'
+  | 'drops304Length';
 
 export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Record<LimitKey, string>>>>> = {
   node20: {
@@ -47,11 +48,14 @@ export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Recor
       "Deno's fetch adds User-Agent: Deno/<version>, Accept: */*, Accept-Language: * and Accept-Encoding: gzip,br upstream when the client sent none",
     nonAsciiTarget: "Deno's server accepts raw UTF-8 bytes in the target and percent-encodes them (WHATWG URL)",
     lenientParsing: "Deno's server accepts an HTTP/1.1 request without Host and bare-LF line endings, and the proxy forwards them",
+    drops304Length: "Deno drops the Content-Length of a 304 response, which RFC 9110 §8.6 allows it to keep; the 304 is otherwise passed on with its headers",
     noClientConnectionLimits:
       'Deno.serve has no timeout options and gives no handle on a connection before its request head is complete or between requests, so CLIENT_HEADER_TIMEOUT_MS and CLIENT_KEEPALIVE_TIMEOUT_MS do not apply: an unfinished head or an idle keep-alive connection stays open (CLIENT_BODY_TIMEOUT_MS and UPSTREAM_READ_TIMEOUT_MS do apply)',
     getBody501: "Deno's fetch cannot send a body with GET or HEAD, so such a request gets 501 instead of having its body dropped",
   },
   bun: {
+    noClientConnectionLimits:
+      "Bun.serve's idleTimeout (whole seconds, at most 255) never closes an idle keep-alive connection or an unfinished request head (Bun 1.4.5, measured), and Bun gives no handle on a connection before its request head is complete, so CLIENT_HEADER_TIMEOUT_MS and CLIENT_KEEPALIVE_TIMEOUT_MS do not apply: such connections stay open (CLIENT_BODY_TIMEOUT_MS and UPSTREAM_READ_TIMEOUT_MS do apply)",
     getBody501: "Bun's fetch cannot send a body with GET or HEAD, so such a request gets 501 instead of having its body dropped",
     injectsRequestHeaders: "Bun's fetch adds User-Agent: Bun/<version> and Accept: */* upstream when the client sent none",
     doubleSlashTarget: "Bun's server collapses leading slashes of the target, so `//host/path` is forwarded as `/host/path`",
