@@ -1,5 +1,6 @@
 /** Deno entrypoint: serves the core with Deno.serve and forwards with Deno's fetch. */
 import { startFairway } from '../core/bootstrap.ts';
+import { fetchWithDeclaredLength, hasDeclaredLengthBody } from './deno/declared-length-upstream.ts';
 import { serveDeno } from './deno/serve.ts';
 import { createDenoWorkers, whenSupervisorGone } from './deno/workers.ts';
 
@@ -15,7 +16,8 @@ const started = await startFairway({
       // identity: then it passes the bytes through untouched. So servers are asked for identity, and one
       // that compresses anyway reaches the client byte for byte with headers that match.
       init.headers.set('accept-encoding', 'identity');
-      return fetch(url, init);
+      // Deno's fetch would send a declared-length body chunked; its node:http client keeps the length.
+      return hasDeclaredLengthBody(init) ? fetchWithDeclaredLength(url, init) : fetch(url, init);
     },
     decodesCompressedBodies: false,
   },
