@@ -1,4 +1,4 @@
-# Fairway: the Node entrypoint (src/runtimes/node.ts), run through tsx.
+# Fairway: the Node entrypoint (src/runtimes/node.ts), run by Node 26's own type stripping (no loader).
 #
 # No Docker engine runs in CI, so scripts/container-check.mjs replays this file instead:
 # it reads the COPY, RUN, ENV, USER, HEALTHCHECK and CMD lines below and runs them. Keep to
@@ -14,7 +14,7 @@ FROM node:26-slim
 WORKDIR /app
 
 # Dependencies first, so a change under src/ reuses the cached install layer.
-# --omit=dev: production dependencies only (tsx is one; it runs the TypeScript).
+# --omit=dev: production dependencies only (tsx is one, for Node 20 outside the image; Node 26 here needs no loader).
 # --legacy-peer-deps: valibot declares an optional peer dependency on typescript, which makes npm
 # keep the typescript devDependency (and its 27 MB native compiler) despite --omit=dev. The flag
 # also stops npm installing peers automatically: a peer that production code needs must be listed
@@ -23,8 +23,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --legacy-peer-deps && npm cache clean --force
 
 # package.json (copied above) is needed at runtime too: "type": "module" makes the entrypoint ESM.
-# tsconfig.json is read by tsx, so the image transforms TypeScript as development and tests do.
-COPY tsconfig.json ./
+# Node strips the types of the erasable-only source itself and reads no tsconfig.json, so none is copied.
 COPY src ./src
 
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0
@@ -38,8 +37,8 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/lb/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
-# Exec form, and `node --import tsx` rather than the tsx CLI, so there is one process and no
-# shell: node is PID 1 and gets the SIGTERM from `docker stop` itself. src/runtimes/node.ts
+# Exec form, and plain `node` on the .ts file (Node 22.18+ strips types; no tsx CLI or loader), so
+# there is one process and no shell: node is PID 1 and gets the SIGTERM from `docker stop` itself. src/runtimes/node.ts
 # handles SIGTERM and SIGINT: it stops accepting connections, lets in-flight responses finish,
 # and exits 0.
-CMD ["node", "--import", "tsx", "src/runtimes/node.ts"]
+CMD ["node", "src/runtimes/node.ts"]

@@ -50,7 +50,7 @@ function parseArgs(argv) {
 
 const RUNTIMES = {
   node20: () => ({ cmd: findSystemNode(), args: ['--import', 'tsx', 'src/runtimes/node.ts'] }),
-  node26: () => ({ cmd: path.join(ROOT, 'node_modules/node/bin/node'), args: ['--import', 'tsx', 'src/runtimes/node.ts'] }),
+  node26: () => ({ cmd: path.join(ROOT, 'node_modules/node/bin/node'), args: ['src/runtimes/node.ts'] }), // strips types itself
   deno: () => ({ cmd: path.join(ROOT, 'node_modules/.bin/deno'), args: ['run', '-A', 'src/runtimes/deno.ts'] }),
   bun: () => ({ cmd: path.join(ROOT, 'node_modules/.bin/bun'), args: ['run', 'src/runtimes/bun.ts'] }),
 };

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * Fairway load benchmark: Fairway on Node 20, Node 26, Deno and Bun against nginx, HAProxy and Node proxy
- * libraries, all driven by wrk over loopback. Every figure is reported as a ratio to nginx-as-proxy measured in
- * the same round, because the machine is small, shared and noisy: absolute numbers move run to run, ratios much less.
+ * Fairway load benchmark: Fairway on Node 20, Node 26, Deno and Bun against nginx, HAProxy, JavaScript proxy
+ * libraries and a minimal proxy per runtime (its ceiling), all driven by wrk over loopback. Every figure is reported
+ * as a ratio to nginx-as-proxy measured right before and after it (A-B-A), because the machine is small, shared and
+ * noisy: absolute numbers move run to run, ratios much less. Fairway is also reported as a ratio to its runtime's ceiling.
  *
  *   npm run bench                          all scenarios, 3 rounds
  *   npm run bench -- --scenario small      one scenario (comma-separate several)
@@ -49,17 +50,57 @@ const SCENARIOS = {
   conns: { desc: `${SMALL_BYTES} B responses, 1000 connections, wrk -t1 -c1000`, path: '/small', connections: 1000, expectBytes: SMALL_BYTES },
   post: { desc: `POST of 64 KiB bodies, ${SMALL_BYTES} B responses, wrk -t1 -c50`, path: '/post', connections: 50, method: 'POST', bodyBytes: POST_BYTES, expectBytes: SMALL_BYTES },
   slow: { desc: `backend answers after ${SLOW_MS} ms (Node backend), wrk -t1 -c50`, path: '/slow', connections: 50, expectBytes: SMALL_BYTES, backend: 'slow' },
+  // A new client connection per request, as many real clients open them; the proxy's upstream side stays keep-alive.
+  close: { desc: `${SMALL_BYTES} B responses, one new connection per request (Connection: close), wrk -t1 -c50`, path: '/small', connections: 50, expectBytes: SMALL_BYTES, headers: ['Connection: close'] },
 };
+
+/** nginx keeps at least this many idle upstream connections, and never fewer than the scenario has clients. */
+const NGINX_MIN_KEEPALIVE = 1024;
+const nginxKeepalive = (scenario) => Math.max(NGINX_MIN_KEEPALIVE, scenario.connections);
+
+/** A run whose error rate passes this is flagged in every table (its req/s counts successful responses only). */
+const ERROR_FLAG_RATE = 0.01;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Targets. To add one, push an entry to the list built in buildTargets(); Fairway variants are easiest via
 // FAIRWAY_VARIANTS below or the --fairway-variant flag, e.g. --fairway-variant 'w2:WORKERS=2' (any env vars).
 
+/**
+ * Node 22.18 and later strip TypeScript types themselves (process.features.typescript); older Node needs tsx.
+ * So Node 26 runs the source as Fairway's users run it: no loader.
+ */
+function nodeStripsTypes(version) {
+  const [major, minor] = String(version ?? '').split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 18);
+}
+const nodeArgs = (tool, entry) => (nodeStripsTypes(tool?.version) ? [entry] : ['--import', 'tsx', entry]);
+
 const FAIRWAY_RUNTIMES = (tools) => [
-  { id: 'node20', label: `Node ${tools.node20?.version ?? '20'}`, cmd: tools.node20?.path, args: ['--import', 'tsx', 'src/runtimes/node.ts'], missing: tools.node20 ? null : 'system Node 20 (node outside node_modules)' },
-  { id: 'node26', label: `Node ${tools.node26?.version ?? '26'}`, cmd: tools.node26?.path, args: ['--import', 'tsx', 'src/runtimes/node.ts'], missing: tools.node26 ? null : 'node_modules/node/bin/node (npm install)' },
+  { id: 'node20', label: `Node ${tools.node20?.version ?? '20'}`, cmd: tools.node20?.path, args: nodeArgs(tools.node20, 'src/runtimes/node.ts'), missing: tools.node20 ? null : 'system Node 20 (node outside node_modules)' },
+  { id: 'node26', label: `Node ${tools.node26?.version ?? '26'}`, cmd: tools.node26?.path, args: nodeArgs(tools.node26, 'src/runtimes/node.ts'), missing: tools.node26 ? null : 'node_modules/node/bin/node (npm install)' },
   { id: 'deno', label: `Deno ${tools.deno?.version ?? ''}`.trim(), cmd: tools.deno?.path, args: ['run', '-A', 'src/runtimes/deno.ts'], missing: tools.deno ? null : 'node_modules/.bin/deno (npm install)' },
   { id: 'bun', label: `Bun ${tools.bun?.version ?? ''}`.trim(), cmd: tools.bun?.path, args: ['run', 'src/runtimes/bun.ts'], missing: tools.bun ? null : 'node_modules/.bin/bun (npm install)' },
+];
+
+/**
+ * Per runtime, the least a proxy on the same server and client APIs as Fairway can do (bench/ceilings/). Each
+ * Fairway target is also reported as a ratio to the ceiling of its runtime: that separates Fairway's own cost
+ * from the runtime's.
+ */
+const CEILINGS = (tools) => [
+  { runtime: 'node20', label: `node:http + undici Agent.stream, Node ${tools.node20?.version ?? '20'}`, cmd: tools.node20?.path, args: [path.join(BENCH_DIR, 'ceilings', 'node.mjs')] },
+  { runtime: 'node26', label: `node:http + undici Agent.stream, Node ${tools.node26?.version ?? '26'}`, cmd: tools.node26?.path, args: [path.join(BENCH_DIR, 'ceilings', 'node.mjs')] },
+  { runtime: 'deno', label: `Deno.serve + fetch, native body, Deno ${tools.deno?.version ?? ''}`.trim(), cmd: tools.deno?.path, args: ['run', '-A', path.join(BENCH_DIR, 'ceilings', 'deno.mjs')] },
+  { runtime: 'bun', label: `Bun.serve + fetch (decompress: false), native body, Bun ${tools.bun?.version ?? ''}`.trim(), cmd: tools.bun?.path, args: ['run', path.join(BENCH_DIR, 'ceilings', 'bun.mjs')] },
+];
+const ceilingName = (runtimeId) => `ceiling-${runtimeId}`;
+
+/** The runtimes the JavaScript peers run on: the same Node majors as Fairway, and Bun (each peer runs there). */
+const PEER_RUNTIMES = (tools) => [
+  // --no-deprecation: http-proxy's util._extend warning on Node 26 is the library's, not a problem under load.
+  { id: 'node20', label: `Node ${tools.node20?.version ?? '20'}`, cmd: tools.node20?.path, prefix: ['--no-deprecation'], missing: tools.node20 ? null : 'system Node 20' },
+  { id: 'node26', label: `Node ${tools.node26?.version ?? '26'}`, cmd: tools.node26?.path, prefix: ['--no-deprecation'], missing: tools.node26 ? null : 'node_modules/node/bin/node (npm install)' },
+  { id: 'bun', label: `Bun ${tools.bun?.version ?? ''}`.trim(), cmd: tools.bun?.path, prefix: ['run'], missing: tools.bun ? null : 'node_modules/.bin/bun (npm install)' },
 ];
 
 /** Each runtime above is run once per variant. `env` is added to the Fairway environment. */
@@ -70,23 +111,24 @@ const FAIRWAY_VARIANTS = [
 ];
 
 const PEERS = [
-  { id: 'http-proxy', script: 'http-proxy.mjs', pkg: 'http-proxy' },
-  { id: 'fastify-http-proxy', script: 'fastify-http-proxy.mjs', pkg: '@fastify/http-proxy' },
-  { id: 'httpxy', script: 'httpxy.mjs', pkg: 'httpxy' },
+  { id: 'http-proxy', script: 'http-proxy.mjs', pkg: 'http-proxy', runtimes: ['node20', 'node26', 'bun'] },
+  // Not on Bun: Bun swaps the undici package for its own partial shim, whose Pool has no request() (500 on every request).
+  { id: 'fastify-http-proxy', script: 'fastify-http-proxy.mjs', pkg: '@fastify/http-proxy', runtimes: ['node20', 'node26'] },
+  { id: 'httpxy', script: 'httpxy.mjs', pkg: 'httpxy', runtimes: ['node20', 'node26', 'bun'] },
 ];
 
-/** --quick runs these: nginx, one Fairway per runtime, one peer. */
-const QUICK_TARGETS = [BASELINE, 'fairway-node20-rr', 'fairway-deno-rr', 'fairway-bun-rr', 'http-proxy'];
+/** --quick runs these: nginx, one Fairway per runtime, the Bun ceiling, one peer. */
+const QUICK_TARGETS = [BASELINE, 'fairway-node20-rr', 'fairway-node26-rr', 'fairway-deno-rr', 'fairway-bun-rr', 'ceiling-bun', 'http-proxy-node26'];
 
 function buildTargets(tools, variants, baselineRoot = null) {
   const targets = [
-    { name: 'direct', label: 'backend directly (ceiling)', kind: 'ceiling', direct: true },
+    { name: 'direct', label: 'backend directly (the machine’s limit)', kind: 'direct', direct: true },
     {
       name: BASELINE,
-      label: `nginx${tools.nginx?.version ? ` ${tools.nginx.version}` : ''} proxy (1 worker, upstream keepalive 64)`,
+      label: `nginx${tools.nginx?.version ? ` ${tools.nginx.version}` : ''} proxy (1 worker, upstream keepalive ≥ ${NGINX_MIN_KEEPALIVE} and ≥ clients)`,
       kind: 'reference',
       missing: tools.nginx ? null : 'nginx',
-      launch: ({ port, backends, tmp }) => nginxProxyLaunch(tools.nginx.path, tmp, port, backends),
+      launch: ({ port, backends, tmp, scenario }) => nginxProxyLaunch(tools.nginx.path, tmp, port, backends, nginxKeepalive(scenario)),
     },
     {
       name: 'haproxy',
@@ -105,6 +147,7 @@ function buildTargets(tools, variants, baselineRoot = null) {
         name: `fairway-${runtime.id}-${variant.id}${root.suffix}`,
         label: `Fairway, ${runtime.label}, ${variant.label}${root.note}`,
         kind: 'fairway',
+        runtime: runtime.id,
         missing: runtime.missing,
         launch: ({ port, backends }) => ({
           cmd: runtime.cmd,
@@ -123,26 +166,45 @@ function buildTargets(tools, variants, baselineRoot = null) {
       });
     }
   }
-  for (const peer of PEERS) {
-    const installed = fs.existsSync(path.join(ROOT, 'node_modules', peer.pkg, 'package.json'));
+  for (const ceiling of CEILINGS(tools)) {
     targets.push({
-      name: peer.id,
-      label: `${peer.pkg} ${packageVersion(peer.pkg) ?? ''} on Node ${tools.node20?.version ?? '20'}`,
-      kind: 'peer',
-      missing: !tools.node20 ? 'system Node 20' : installed ? null : `${peer.pkg} (npm install)`,
+      name: ceilingName(ceiling.runtime),
+      label: `ceiling: ${ceiling.label}`,
+      kind: 'ceiling',
+      runtime: ceiling.runtime,
+      missing: ceiling.cmd ? null : FAIRWAY_RUNTIMES(tools).find((r) => r.id === ceiling.runtime).missing,
       launch: ({ port, backends }) => ({
-        cmd: tools.node20.path,
-        args: [path.join(BENCH_DIR, 'peers', peer.script)],
+        cmd: ceiling.cmd,
+        args: ceiling.args,
         env: { HOST: '127.0.0.1', PORT: String(port), BACKEND_SERVERS: backends.join(',') },
         readyPath: '/health',
         listeningLine: true,
       }),
     });
   }
+  for (const peer of PEERS) {
+    const installed = fs.existsSync(path.join(ROOT, 'node_modules', peer.pkg, 'package.json'));
+    for (const runtime of PEER_RUNTIMES(tools).filter((r) => peer.runtimes.includes(r.id))) {
+      targets.push({
+        name: `${peer.id}-${runtime.id}`,
+        label: `${peer.pkg} ${packageVersion(peer.pkg) ?? ''} on ${runtime.label}`,
+        kind: 'peer',
+        runtime: runtime.id,
+        missing: runtime.missing ?? (installed ? null : `${peer.pkg} (npm install)`),
+        launch: ({ port, backends }) => ({
+          cmd: runtime.cmd,
+          args: [...(runtime.prefix ?? []), path.join(BENCH_DIR, 'peers', peer.script)],
+          env: { HOST: '127.0.0.1', PORT: String(port), BACKEND_SERVERS: backends.join(',') },
+          readyPath: '/health',
+          listeningLine: true,
+        }),
+      });
+    }
+  }
   return targets;
 }
 
-function nginxProxyLaunch(nginx, tmp, port, backends) {
+function nginxProxyLaunch(nginx, tmp, port, backends, keepalive) {
   const dir = path.join(tmp, `nginx-proxy-${port}`);
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   const conf = `
@@ -164,7 +226,9 @@ http {
   proxy_max_temp_file_size 0;
   upstream backends {
     ${backends.map((b) => `server ${new URL(b).host};`).join('\n    ')}
-    keepalive 64;
+    # Idle connections kept per worker: at least one per client, so nginx never reconnects under load,
+    # as the JavaScript proxies (no cap) and HAProxy (http-reuse always) do not.
+    keepalive ${keepalive};
     keepalive_requests 1000000;
   }
   server {
@@ -226,6 +290,8 @@ function usage() {
                              exits 1 if any target fails to start or answers mostly errors
   --scenario LIST            comma-separated, from: ${Object.keys(SCENARIOS).join(', ')} (default: all)
   --rounds N                 rounds per scenario, targets interleaved, order rotated (default 3)
+  --nginx-every N            run nginx-as-proxy before the first target and after every N targets; each ratio
+                             uses nginx interpolated between the runs around it (default 1: A-B-A; quick: all)
   --duration S               measured seconds per wrk run (default 8; quick 2)
   --warmup S                 warm-up seconds per run before measuring (default 2; quick 1)
   --targets REGEX            only targets whose name matches (nginx-proxy is always kept as the baseline)
@@ -243,7 +309,7 @@ function usage() {
 }
 
 function parseArgs(argv) {
-  const opts = { quick: false, scenarios: null, rounds: null, duration: null, warmup: null, targets: null, variants: [], baselineRoot: null, install: true, keepTmp: false, list: false, out: null };
+  const opts = { quick: false, scenarios: null, rounds: null, nginxEvery: null, duration: null, warmup: null, targets: null, variants: [], baselineRoot: null, install: true, keepTmp: false, list: false, out: null };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let inline;
@@ -265,6 +331,7 @@ function parseArgs(argv) {
       case '--quick': opts.quick = true; break;
       case '--scenario': case '--scenarios': opts.scenarios = value().split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--rounds': opts.rounds = Math.round(number()); break;
+      case '--nginx-every': opts.nginxEvery = Math.round(number()); break;
       case '--duration': opts.duration = number(); break;
       case '--warmup': { const v = Number(value()); if (!(v >= 0)) fail('--warmup needs a number >= 0'); opts.warmup = v; break; }
       case '--targets': opts.targets = new RegExp(value()); break;
@@ -289,6 +356,8 @@ function parseArgs(argv) {
   }
   opts.scenarios ??= Object.keys(SCENARIOS);
   opts.rounds ??= opts.quick ? 1 : 3;
+  // A smoke run needs only some reference, so it brackets the whole round once.
+  opts.nginxEvery ??= opts.quick ? 1000 : 1;
   opts.duration ??= opts.quick ? 2 : 8;
   opts.warmup ??= opts.quick ? 1 : 2;
   // Ad-hoc runs must not overwrite the results the README quotes.
@@ -676,8 +745,8 @@ ${done}`);
   return { GET: get, POST: post };
 }
 
-async function runWrk(wrk, { url, connections, seconds, script }) {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', `${WRK_TIMEOUT_S}s`, '--latency', '-s', script, url];
+async function runWrk(wrk, { url, connections, seconds, script, headers = [] }) {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', `${WRK_TIMEOUT_S}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), '-s', script, url];
   const proc = startProcess('wrk', wrk, args, { pipe: true });
   let out = '';
   proc.child.stdout.on('data', (d) => (out += d));
@@ -801,7 +870,7 @@ function logIssues(file) {
 async function runOne(ctx, target, scenarioName, round) {
   const scenario = SCENARIOS[scenarioName];
   const backendSet = scenario.backend === 'slow' ? ctx.backends.slow : ctx.backends.fast;
-  const rec = { scenario: scenarioName, round, target: target.name, ok: false, times: { start: new Date().toISOString() } };
+  const rec = { scenario: scenarioName, round, target: target.name, kind: target.kind, runtime: target.runtime ?? null, ok: false, times: { start: new Date().toISOString() } };
   let proc = null;
   try {
     let base;
@@ -811,7 +880,7 @@ async function runOne(ctx, target, scenarioName, round) {
       rootPid = backendSet.proc.pid;
     } else {
       const port = await freePort();
-      const spec = target.launch({ port, backends: backendSet.urls, tmp: ctx.tmp });
+      const spec = target.launch({ port, backends: backendSet.urls, tmp: ctx.tmp, scenario });
       const logFile = path.join(ctx.tmp, `${target.name}.${scenarioName}.r${round + 1}.log`);
       const t0 = performance.now();
       proc = startProcess(target.name, spec.cmd, spec.args, { env: spec.env, logFile, cwd: spec.cwd ?? ROOT });
@@ -832,9 +901,12 @@ async function runOne(ctx, target, scenarioName, round) {
     if (probe.status !== 200 || probe.bytes !== scenario.expectBytes) {
       throw new Error(`probe ${scenario.method ?? 'GET'} ${scenario.path}: status ${probe.status}, ${probe.bytes} bytes (expected 200, ${scenario.expectBytes} bytes)`);
     }
+    // The probe asks for Connection: close (agent: false). A server SHOULD answer with it (RFC 9112 §9.6); without it
+    // wrk takes the connection for reusable and counts the close that follows each complete response as a read error.
+    const closeUnannounced = scenario.headers?.includes('Connection: close') && !/\bclose\b/i.test(String(probe.headers.connection ?? ''));
 
     const script = ctx.wrkScripts[scenario.method ?? 'GET'];
-    const wrkArgs = { url, connections: scenario.connections, script };
+    const wrkArgs = { url, connections: scenario.connections, script, headers: scenario.headers };
     if (ctx.opts.warmup > 0) {
       rec.times.warmup = new Date().toISOString();
       const w = await runWrk(ctx.tools.wrk.path, { ...wrkArgs, seconds: ctx.opts.warmup });
@@ -852,9 +924,20 @@ async function runOne(ctx, target, scenarioName, round) {
     rec.times.end = new Date().toISOString();
     const cpuSeconds = cpuDeltaSeconds(cpuBefore, cpuSnapshot(rootPid));
 
+    // With closeUnannounced, up to one read error per complete response is that close, not a failure: counted apart.
+    const eofAfterResponse = closeUnannounced ? Math.min(w.read, w.requests) : 0;
+    w.read -= eofAfterResponse;
+    w.errors -= eofAfterResponse;
+    // wrk counts a response of status >= 400 as a request and as an error; socket errors complete no request.
+    const answered = w.requests + w.connect + w.read + w.write + w.timeout;
+    const succeeded = w.requests - w.status;
     Object.assign(rec, {
-      rps: w.rps,
+      // req/s of successful responses only: a proxy answering errors fast must not look fast.
+      rps: succeeded / (w.duration_us / 1e6),
+      rpsAll: w.rps,
       requests: w.requests,
+      succeeded,
+      answered,
       durationS: w.duration_us / 1e6,
       mbPerS: w.bytes / (w.duration_us / 1e6) / 1e6,
       p50Ms: w.p50_us / 1000,
@@ -867,10 +950,13 @@ async function runOne(ctx, target, scenarioName, round) {
       peakRssMiB: peakKiB / 1024,
       hwmMiB: Math.max(hwmBefore, treeKiB(rootPid, 'VmHWM')) / 1024,
       errors: { connect: w.connect, read: w.read, write: w.write, status: w.status, timeout: w.timeout, total: w.errors },
-      errorRate: w.errors / Math.max(w.requests, 1),
+      ...(closeUnannounced ? { closeUnannounced: true, eofAfterResponse } : {}),
+      errorRate: w.errors / Math.max(answered, 1),
     });
+    rec.flagged = rec.errorRate > ERROR_FLAG_RATE;
     if (proc?.exitInfo) throw new Error(`${target.name} exited during the run (${describeExit(proc.exitInfo)}); log:\n${tail(proc.logFile)}`);
     if (w.requests === 0) throw new Error('wrk completed no request');
+    if (succeeded <= 0) throw new Error('wrk completed no successful request');
     if (rec.errorRate > 0.5) throw new Error(`mostly errors: ${w.errors} errors for ${w.requests} responses (${JSON.stringify(rec.errors)})`);
     rec.ok = true;
   } catch (error) {
@@ -879,7 +965,7 @@ async function runOne(ctx, target, scenarioName, round) {
     if (proc) {
       const ended = await stopProcess(proc);
       rec.stop = describeStop(ended);
-      if (target.kind === 'fairway' || target.kind === 'peer') {
+      if (target.kind === 'fairway' || target.kind === 'peer' || target.kind === 'ceiling') {
         const issues = logIssues(proc.logFile);
         if (issues) rec.logIssues = issues;
       }
@@ -913,25 +999,74 @@ function median(values) {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
+const midpointMs = (r) => (Date.parse(r.times.measure) + Date.parse(r.times.end)) / 2;
+
+/**
+ * nginx's figures at the moment a run was measured: interpolated in time between the nearest good nginx runs
+ * before and after it (with A-B-A, the two runs bracketing it), or the nearer one when only one side exists.
+ */
+function nginxReference(run, nginxRuns) {
+  const t = midpointMs(run);
+  const before = nginxRuns.filter((n) => midpointMs(n) <= t).at(-1);
+  const after = nginxRuns.find((n) => midpointMs(n) > t);
+  if (!before && !after) return null;
+  const ref = { before: before ? before.times.measure : null, after: after ? after.times.measure : null };
+  for (const m of METRICS) {
+    const a = before?.[m.key];
+    const b = after?.[m.key];
+    if (typeof a === 'number' && typeof b === 'number') {
+      const ta = midpointMs(before);
+      const w = (t - ta) / (midpointMs(after) - ta);
+      ref[m.key] = a + (b - a) * w;
+    } else {
+      ref[m.key] = typeof a === 'number' ? a : typeof b === 'number' ? b : null;
+    }
+  }
+  if (before && after) ref.drift = after.rps / before.rps; // how much nginx itself moved across the run
+  return ref;
+}
+
+/** Gives every good run its nginx reference and, for a target on a runtime with a ceiling, its ratio to that ceiling. */
+function attachReferences(runs) {
+  const nginxRuns = runs.filter((r) => r.target === BASELINE && r.ok).sort((a, b) => midpointMs(a) - midpointMs(b));
+  for (const r of runs) {
+    if (!r.ok) continue;
+    r.nginxRef = r.target === BASELINE ? null : nginxReference(r, nginxRuns);
+    r.toNginx = {};
+    for (const m of METRICS) r.toNginx[m.key] = r.nginxRef?.[m.key] ? r[m.key] / r.nginxRef[m.key] : null;
+  }
+  for (const r of runs) {
+    if (!r.ok || !r.runtime || r.kind === 'ceiling') continue;
+    // Each side normalised by the nginx measured around it, so drift between the two runs cancels.
+    const c = runs.find((x) => x.ok && x.round === r.round && x.target === ceilingName(r.runtime));
+    if (!c) continue;
+    r.toCeiling = {};
+    for (const m of METRICS) {
+      const mine = r.toNginx[m.key] ?? null;
+      const theirs = c.toNginx[m.key] ?? null;
+      r.toCeiling[m.key] = mine !== null && theirs ? mine / theirs : c[m.key] ? r[m.key] / c[m.key] : null;
+    }
+  }
+}
+
 function summarize(runs, targets) {
   return targets.map((t) => {
     const mine = runs.filter((r) => r.target === t.name);
     const good = mine.filter((r) => r.ok);
-    const row = { target: t.name, label: t.label, kind: t.kind, runs: mine.length, okRuns: good.length };
+    const row = { target: t.name, label: t.label, kind: t.kind, runtime: t.runtime ?? null, runs: mine.length, okRuns: good.length };
     for (const m of METRICS) {
       const values = good.map((r) => r[m.key]).filter((v) => v !== null && v !== undefined);
-      const ratios = good
-        .map((r) => {
-          const base = runs.find((b) => b.target === BASELINE && b.round === r.round && b.ok);
-          return base && base[m.key] ? r[m.key] / base[m.key] : null;
-        })
-        .filter((v) => v !== null);
-      row[m.key] = values.length ? { median: median(values), min: Math.min(...values), max: Math.max(...values), ratioToNginx: median(ratios), ratios } : null;
+      const ratios = good.map((r) => r.toNginx?.[m.key]).filter((v) => typeof v === 'number');
+      const toCeiling = good.map((r) => r.toCeiling?.[m.key]).filter((v) => typeof v === 'number');
+      row[m.key] = values.length
+        ? { median: median(values), min: Math.min(...values), max: Math.max(...values), ratioToNginx: t.name === BASELINE ? 1 : median(ratios), ratios, ratioToCeiling: median(toCeiling), ceilingRatios: toCeiling }
+        : null;
     }
-    const requests = good.reduce((s, r) => s + r.requests, 0);
+    const requests = good.reduce((s, r) => s + (r.answered ?? r.requests), 0);
     const errors = good.reduce((s, r) => s + r.errors.total, 0);
     row.requests = requests;
     row.errors = errors;
+    row.flaggedRuns = good.filter((r) => r.flagged).length;
     row.failures = mine.filter((r) => !r.ok).map((r) => `round ${r.round + 1}: ${firstLine(r.error)}`);
     return row;
   });
@@ -953,20 +1088,22 @@ const fmtRatio = (r) => (r === null || r === undefined ? 'n/a' : `${r.toFixed(2)
 
 function markdownTable(summary) {
   const lines = [
-    '| target | req/s median (min–max) | ×nginx | p50 ms | ×nginx | p99 ms | ×nginx | CPU µs/req | ×nginx | peak RSS MiB | ×nginx | errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| target | req/s median (min–max) | ×nginx | ×ceiling | p50 ms | ×nginx | p99 ms | ×nginx | ×ceiling | CPU µs/req | ×nginx | peak RSS MiB | ×nginx | errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const row of summary) {
     if (!row.rps) {
-      lines.push(`| ${row.target} | failed | | | | | | | | | | ${row.failures.join('; ').replaceAll('|', '\\|').slice(0, 200)} |`);
+      lines.push(`| ${row.target} | failed | | | | | | | | | | | | ${row.failures.join('; ').replaceAll('|', '\\|').slice(0, 200)} |`);
       continue;
     }
     const cell = (key, fmt = fmtNum) => (row[key] ? fmt(row[key].median) : '—');
     const ratio = (key) => (row[key] ? fmtRatio(row[key].ratioToNginx) : '—');
+    const toCeiling = (key) => (row[key]?.ratioToCeiling != null ? fmtRatio(row[key].ratioToCeiling) : '—');
     const rps = `${fmtInt(row.rps.median)} (${fmtInt(row.rps.min)}–${fmtInt(row.rps.max)})`;
     const errs = row.errors === 0 ? '0' : `${row.errors} (${((100 * row.errors) / Math.max(row.requests, 1)).toFixed(2)}%)`;
+    const flagged = row.flaggedRuns ? ` ⚠ ${row.flaggedRuns} run(s) over ${ERROR_FLAG_RATE * 100}% errors` : '';
     const failed = row.failures.length ? ` ⚠ ${row.failures.length} failed run(s)` : '';
-    lines.push(`| ${row.target} | ${rps} | ${ratio('rps')} | ${cell('p50Ms')} | ${ratio('p50Ms')} | ${cell('p99Ms')} | ${ratio('p99Ms')} | ${cell('cpuUsPerReq')} | ${ratio('cpuUsPerReq')} | ${cell('peakRssMiB')} | ${ratio('peakRssMiB')} | ${errs}${failed} |`);
+    lines.push(`| ${row.target} | ${rps} | ${ratio('rps')} | ${toCeiling('rps')} | ${cell('p50Ms')} | ${ratio('p50Ms')} | ${cell('p99Ms')} | ${ratio('p99Ms')} | ${toCeiling('p99Ms')} | ${cell('cpuUsPerReq')} | ${ratio('cpuUsPerReq')} | ${cell('peakRssMiB')} | ${ratio('peakRssMiB')} | ${errs}${flagged}${failed} |`);
   }
   return lines.join('\n');
 }
@@ -981,7 +1118,8 @@ function markdownReport(report) {
     `Runtimes: Node ${m.versions.node20 ?? '—'} and ${m.versions.node26 ?? '—'}, Deno ${m.versions.deno ?? '—'}, Bun ${m.versions.bun ?? '—'} · nginx ${m.versions.nginx ?? '—'} · HAProxy ${m.versions.haproxy ?? '—'} · wrk ${m.versions.wrk ?? '—'}.`,
     `Backends: ${report.backends.fast} for small/large/conns/post; ${report.backends.slow} for slow. ${report.settings.rounds} round(s) per scenario, each target once per round in rotated order, ${report.settings.warmupS} s warm-up then ${report.settings.durationS} s measured.`,
     '',
-    'Every ×nginx column is the median over rounds of (target ÷ nginx-as-proxy measured in the same round). req/s: higher is better; latency, CPU and RSS: lower is better.',
+    `nginx-as-proxy runs before the first target of each round and after every ${report.settings.nginxEvery >= report.targets.length ? 'round' : report.settings.nginxEvery === 1 ? 'target (A-B-A)' : `${report.settings.nginxEvery} targets`}. Every ×nginx column is the median over rounds of (target ÷ nginx interpolated in time between the nginx runs around it). ×ceiling is the same ratio for the target divided by that of its runtime’s minimal proxy (\`ceiling-*\`, bench/ceilings/) in the same round. req/s: higher is better; latency, CPU and RSS: lower is better.`,
+    `req/s counts successful responses only (status < 400); a run with more than ${ERROR_FLAG_RATE * 100}% errors (socket errors and status ≥ 400) is flagged ⚠.`,
     'CPU µs/req is user+system time of the proxy’s whole process tree (all threads and child processes; nginx master+worker) divided by requests completed. Peak RSS is the largest sum of VmRSS over that tree, sampled every 100 ms during the measured run.',
     'For `direct`, CPU and RSS are those of the backend itself. The machine is shared and noisy: compare ratios, not absolute numbers, and read min–max as the noise.',
   ];
@@ -989,6 +1127,10 @@ function markdownReport(report) {
     out.push('', `## ${name} — ${s.description}`, '', markdownTable(s.summary));
     const notes = s.summary.filter((r) => r.failures.length).map((r) => `- ${r.target}: ${r.failures.join('; ')}`);
     if (notes.length) out.push('', 'Failed runs:', '', ...notes);
+    const unannounced = [...new Set(s.runs.filter((r) => r.closeUnannounced).map((r) => r.target))];
+    if (unannounced.length) {
+      out.push('', `Answered a request carrying \`Connection: close\` without \`Connection: close\` (RFC 9112 §9.6 says it SHOULD), then closed: ${unannounced.join(', ')}. wrk counts each such close as a read error; those (one per complete response at most) are left out of the errors column.`);
+    }
   }
   if (report.issues.length) {
     out.push('', '## Warnings and errors logged by the proxies under test', '');
@@ -1005,11 +1147,11 @@ function markdownReport(report) {
 }
 
 function consoleRow(rec, label) {
-  if (!rec.ok) return `  ✗ ${rec.target.padEnd(24)} ${firstLine(rec.error)}${rec.stop && rec.stop !== 'clean' ? ` [stop: ${rec.stop}]` : ''}${rec.logIssues ? ` log: ${rec.logIssues.count} warn/error while serving, ${rec.logIssues.atShutdown} at shutdown` : ''}`;
-  const err = rec.errors.total ? ` errors=${rec.errors.total}` : '';
+  if (!rec.ok) return `  ✗ ${rec.target.padEnd(26)} ${firstLine(rec.error)}${rec.stop && rec.stop !== 'clean' ? ` [stop: ${rec.stop}]` : ''}${rec.logIssues ? ` log: ${rec.logIssues.count} warn/error while serving, ${rec.logIssues.atShutdown} at shutdown` : ''}`;
+  const err = rec.errors.total ? ` errors=${rec.errors.total}${rec.flagged ? ` ⚠ ${(rec.errorRate * 100).toFixed(1)}%` : ''}` : '';
   const issues = rec.logIssues ? ` log: ${rec.logIssues.count} warn/error while serving, ${rec.logIssues.atShutdown} at shutdown` : '';
   const stop = rec.stop && rec.stop !== 'clean' ? ` [stop: ${rec.stop}]` : '';
-  return `  ✓ ${rec.target.padEnd(24)} ${fmtInt(rec.rps).padStart(8)} req/s  p50 ${fmtNum(rec.p50Ms).padStart(5)} ms  p99 ${fmtNum(rec.p99Ms).padStart(5)} ms  cpu ${fmtNum(rec.cpuUsPerReq).padStart(5)} µs/req  rss ${fmtNum(rec.peakRssMiB).padStart(5)} MiB${err}${issues}${stop}${label}`;
+  return `  ✓ ${rec.target.padEnd(26)} ${fmtInt(rec.rps).padStart(8)} req/s  p50 ${fmtNum(rec.p50Ms).padStart(5)} ms  p99 ${fmtNum(rec.p99Ms).padStart(5)} ms  cpu ${fmtNum(rec.cpuUsPerReq).padStart(5)} µs/req  rss ${fmtNum(rec.peakRssMiB).padStart(5)} MiB${err}${issues}${stop}${label}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1057,6 +1199,21 @@ function gitDescribe() {
   return /^[0-9a-f]+$/.test(head) ? `${head}${dirty}` : 'unknown';
 }
 
+/**
+ * One round's run order: the other targets in rotated order, with nginx-as-proxy run first and then after every
+ * `nginxEvery` targets (A-B-A with the default 1), so each target's ratio compares it with nginx measured right
+ * around it rather than minutes away on a machine whose speed drifts.
+ */
+function schedule(targets, round, opts) {
+  const others = targets.filter((t) => t.name !== BASELINE);
+  const order = rotate(others, Math.ceil((round * others.length) / opts.rounds));
+  const nginx = targets.find((t) => t.name === BASELINE);
+  if (!nginx) return order;
+  const out = [nginx];
+  for (let i = 0; i < order.length; i += opts.nginxEvery) out.push(...order.slice(i, i + opts.nginxEvery), nginx);
+  return out;
+}
+
 function rotate(list, by) {
   const n = list.length;
   if (n === 0) return list;
@@ -1075,7 +1232,7 @@ async function main() {
     console.log('Scenarios:');
     for (const [n, s] of Object.entries(SCENARIOS)) console.log(`  ${n.padEnd(8)} ${s.desc}`);
     console.log('Targets:');
-    for (const t of buildTargets(tools, variants, opts.baselineRoot)) console.log(`  ${t.name.padEnd(24)} ${t.label}${t.missing ? `  [missing ${t.missing}]` : ''}${QUICK_TARGETS.includes(t.name) ? '  (quick)' : ''}`);
+    for (const t of buildTargets(tools, variants, opts.baselineRoot)) console.log(`  ${t.name.padEnd(26)} ${t.label}${t.missing ? `  [missing ${t.missing}]` : ''}${QUICK_TARGETS.includes(t.name) ? '  (quick)' : ''}`);
     return 0;
   }
 
@@ -1104,15 +1261,16 @@ async function main() {
   const ctx = { opts, tools, tmp: tmpDir, backends, wrkScripts: writeWrkScripts(tmpDir) };
 
   const perRun = opts.warmup + opts.duration + 2;
-  const estimate = Math.round((opts.scenarios.length * opts.rounds * targets.length * perRun) / 60);
-  console.log(`bench: ${targets.length} targets × ${opts.scenarios.length} scenario(s) × ${opts.rounds} round(s), ${opts.warmup}+${opts.duration} s each (≈${estimate} min)`);
+  const runsPerRound = schedule(targets, 0, opts).length;
+  const estimate = Math.round((opts.scenarios.length * opts.rounds * runsPerRound * perRun) / 60);
+  console.log(`bench: ${targets.length} targets (${runsPerRound} runs a round, nginx included) × ${opts.scenarios.length} scenario(s) × ${opts.rounds} round(s), ${opts.warmup}+${opts.duration} s each (≈${estimate} min)`);
   console.log(`bench: backends ${backends.fast.kind} at ${backends.fast.urls.join(', ')}; slow ${backends.slow.urls.join(', ')}`);
 
   const report = {
     date: new Date().toISOString(),
     git: gitDescribe(),
     machine,
-    settings: { quick: opts.quick, scenarios: opts.scenarios, rounds: opts.rounds, durationS: opts.duration, warmupS: opts.warmup, wrkThreads: 1, wrkTimeoutS: WRK_TIMEOUT_S, rssSampleMs: RSS_SAMPLE_MS, baseline: BASELINE },
+    settings: { quick: opts.quick, scenarios: opts.scenarios, rounds: opts.rounds, nginxEvery: opts.nginxEvery, nginxMinKeepalive: NGINX_MIN_KEEPALIVE, errorFlagRate: ERROR_FLAG_RATE, durationS: opts.duration, warmupS: opts.warmup, wrkThreads: 1, wrkTimeoutS: WRK_TIMEOUT_S, rssSampleMs: RSS_SAMPLE_MS, baseline: BASELINE },
     backends: { fast: backends.fast.kind, slow: backends.slow.kind },
     targets: targets.map((t) => ({ name: t.name, label: t.label, kind: t.kind })),
     skipped,
@@ -1125,14 +1283,15 @@ async function main() {
     const runs = [];
     console.log(`\n== ${scenarioName}: ${SCENARIOS[scenarioName].desc}`);
     for (let round = 0; round < opts.rounds; round++) {
-      const order = rotate(targets, Math.ceil((round * targets.length) / opts.rounds));
+      const order = schedule(targets, round, opts);
       console.log(` round ${round + 1}/${opts.rounds}`);
       for (const target of order) {
         if (interrupted) return 130;
         const rec = await runOne(ctx, target, scenarioName, round);
         runs.push(rec);
-        const base = runs.find((r) => r.target === BASELINE && r.round === round && r.ok);
-        const label = rec.ok && base && target.name !== BASELINE ? `  (${fmtRatio(rec.rps / base.rps)} nginx req/s)` : '';
+        // Only the nginx run before is known yet; the tables use both sides (see nginxReference).
+        const base = runs.findLast((r) => r.target === BASELINE && r.ok);
+        const label = rec.ok && base && target.name !== BASELINE ? `  (${fmtRatio(rec.rps / base.rps)} nginx-before req/s)` : '';
         console.log(consoleRow(rec, label));
         if (rec.logIssues) {
           report.issues.push({ target: target.name, scenario: scenarioName, round, ...rec.logIssues });
@@ -1144,12 +1303,13 @@ async function main() {
         }
       }
     }
+    attachReferences(runs);
     const summary = summarize(runs, targets);
     report.scenarios[scenarioName] = {
       description: SCENARIOS[scenarioName].desc,
       params: { ...SCENARIOS[scenarioName] },
       summary,
-      runs: runs.map(({ logFile, ...r }) => r),
+      runs: runs.map(({ logFile: _logFile, ...r }) => r),
     };
     allRuns.push(...runs);
     console.log(`\n${markdownTable(summary)}`);

@@ -32,7 +32,8 @@ function runtime(name: RuntimeName): Runtime {
       return { name, command: node, args: ['--import', 'tsx', 'src/runtimes/node.ts'] };
     }
     case 'node26':
-      return { name, command: local('node', 'bin', 'node'), args: ['--import', 'tsx', 'src/runtimes/node.ts'] };
+      // Node 26 strips the types itself, as users run it: no loader (tsx stays for Node 20 only).
+      return { name, command: local('node', 'bin', 'node'), args: ['src/runtimes/node.ts'] };
     case 'deno':
       return { name, command: local('.bin', 'deno'), args: ['run', '-A', 'src/runtimes/deno.ts'] };
     case 'bun':
