@@ -23,6 +23,7 @@ const LIMITS = {
   UPSTREAM_TIMEOUT_MS: '5000',
   // One failure against the server would show until the next probe: probes are rare here, so it stays visible.
   HEALTH_CHECK_INTERVAL_MS: '60000',
+  MAX_REQUEST_BODY_BYTES: '1000',
 };
 /** Longer than any limit above as each runtime applies it (Bun: 1 s), with room for a busy machine. */
 const CLOSE_WITHIN_MS = 5000;
@@ -59,6 +60,10 @@ for (const runtime of selectedRuntimes()) {
       fx.backend.route('/204-sized', (req) => {
         req.resume();
         req.socket.end('HTTP/1.1 204 No Content\r\nX-Kept: yes\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      });
+      fx.backend.route('/head-unsized', (req) => {
+        req.resume();
+        req.socket.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n');
       });
       fx.backend.route('/quiet', (req, res) => {
         req.resume();
@@ -212,6 +217,38 @@ for (const runtime of selectedRuntimes()) {
         assert.equal(got, 200);
         assert.match(fx.backend.requestsTo('/upload').at(-1)!.headers['content-length'] ?? '', /^5$/);
       }
+    });
+
+    test('a HEAD response that had no Content-Length gets none added', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const conn = await RawConnection.open(fx.proxy.port);
+      try {
+        await conn.write(rawReq('HEAD', '/head-unsized'));
+        const head = await conn.readHead();
+        assert.equal(head.status, 200);
+        const added = limit(runtime, 'headContentLength');
+        assert.equal(head.headers.get('content-length')?.[0], added === undefined ? undefined : '0', added ?? 'no content-length: 0 on a HEAD response');
+      } finally {
+        conn.destroy();
+      }
+    });
+
+    test('Expect: 100-continue with a declared body over MAX_REQUEST_BODY_BYTES gets 413 and no 100 Continue', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const conn = await RawConnection.open(fx.proxy.port);
+      try {
+        await conn.write('POST /upload HTTP/1.1\r\nHost: conformance.test\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n');
+        const head = await conn.readHead();
+        const first = limit(runtime, 'expectContinueFirst');
+        assert.equal(head.status, first === undefined ? 413 : 100, first ?? `first answer: ${head.statusLine}`);
+      } finally {
+        conn.destroy();
+      }
+    });
+
+    test('a very long URL gets 414, or the runtime\'s own refusal before any handler runs', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const got = await outcome(fx, rawReq('GET', `/${'a'.repeat(200_000)}`));
+      const own = limit(runtime, 'longUrl');
+      // The runtime-limit text names the status the runtime answers itself.
+      assert.equal(got, own === undefined ? 414 : Number(/answers (\d{3})/.exec(own)![1]), own ?? 'a long URL gets 414');
     });
 
     test('a body with a declared Content-Length arrives upstream with that length, not chunked', { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -65,7 +65,10 @@ export class WebForwarder {
     try {
       if (!plan.withBody || body === null) {
         body?.cancel().catch(() => {});
-        response = new Response(null, init);
+        // A null body makes Deno (and Bun) add `content-length: 0` to a HEAD reply that had no length, which
+        // misstates the GET's length (RFC 9110 §9.3.2); an empty stream keeps Deno from adding it.
+        const unsized = exchange.method === 'HEAD' && !headers.has('content-length');
+        response = new Response(unsized ? new ReadableStream({ start: (c) => c.close() }) : null, init);
       } else if (client.completed !== undefined && !exchange.limitsResponseGaps) {
         // The runtime says when the response is done: hand it the upstream body untouched.
         response = new Response(body, init);
