@@ -4,6 +4,7 @@
  */
 import { createBalancer } from './balancer.ts';
 import { formatConfigErrors, parseConfig } from './config/config.ts';
+import { countOf } from './plural.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
 import { createDemoBackend } from './demo-backend.ts';
 import { configureLogging, logger, type Logger } from './logging.ts';
@@ -85,7 +86,7 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
   balancer.start();
 
   // A worker's line is not the `listening` line: the supervisor logs that once every worker listens.
-  log.info(isWorker ? 'Worker {worker} listening on {url} ({runtime} {version}), {algorithm} over {count} servers' : 'Fairway listening on {url} ({runtime} {version}), {algorithm} over {count} servers', {
+  log.info(isWorker ? 'Worker {worker} listening on {url} ({runtime} {version}), {algorithm} over {serverCount}' : 'Fairway listening on {url} ({runtime} {version}), {algorithm} over {serverCount}', {
     event: isWorker ? 'worker_listening' : 'listening',
     ...(isWorker ? { worker: workerId } : {}),
     url: `http://${displayHost(config.host)}:${server.port}`,
@@ -95,6 +96,7 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
     version: runtime.version,
     algorithm: config.algorithm,
     count: servers.length,
+    serverCount: countOf(servers.length, 'server'),
     config: { ...config, servers },
   });
   // Not a log record, so no LOG_LEVEL or LOG_FORMAT can hide it from the supervisor.
@@ -156,7 +158,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     return { ok: false, message: `Fairway cannot start its ${count} workers: ${started.message}` };
   }
 
-  log.info('Fairway listening on {url} ({runtime} {version}) with {workers} workers, {algorithm} over {count} servers', {
+  log.info('Fairway listening on {url} ({runtime} {version}) with {workers} workers, {algorithm} over {serverCount}', {
     event: 'listening',
     url: `http://${displayHost(config.host)}:${port}`,
     host: config.host,
@@ -165,6 +167,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     version: runtime.version,
     algorithm: config.algorithm,
     count: servers.length,
+    serverCount: countOf(servers.length, 'server'),
     workers: count,
     pids: supervisor.pids,
     config: { ...config, servers },
