@@ -22,9 +22,9 @@ export class WebForwarder {
   async forward(request: Request, client: ClientInfo, target: string): Promise<Response> {
     const upstreamHeaders = new Headers(request.headers);
     // fetch cannot send a GET or HEAD body, and Deno's and Bun's servers drop one silently (request.body is null):
-    // the framing headers still say it was there.
+    // the declared length still says it was there.
     const declared = request.headers.get('content-length');
-    const hasBody = request.body !== null || request.headers.has('transfer-encoding') || (declared !== null && declared !== '0');
+    const hasBody = request.body !== null || (declared !== null && declared !== '0');
     const unsendableBody = (request.method === 'GET' || request.method === 'HEAD') && hasBody;
     const admitted = this.#admission.admit({ method: request.method, target, headers: upstreamHeaders, client, unsendableBody });
     if (!admitted.ok) return errorResponse(admitted.answer);
