@@ -63,7 +63,7 @@ export function assembleBalancer(
   );
   const admission = new Admission({
     pool,
-    algorithm: selector,
+    selection: selector,
     inFlight,
     metrics,
     health,

@@ -65,6 +65,12 @@ export const CONFIG_VARS = [
   'UPSTREAM_READ_TIMEOUT_MS',
   'VIA',
   'REWRITE_LOCATION',
+  'HASH_KEY',
+  'HASH_FALLBACK',
+  'STICKY_COOKIE',
+  'STICKY_COOKIE_MAX_AGE',
+  'STICKY_COOKIE_SAMESITE',
+  'STICKY_COOKIE_SECURE',
 ] as const;
 
 /** Defaults every test gets unless it overrides them. */

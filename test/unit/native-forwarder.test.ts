@@ -140,6 +140,7 @@ async function nativeRig(parts: Parts, options: RigOptions): Promise<Rig> {
     maxRequestBodyBytes: options.maxRequestBodyBytes,
     clientBodyTimeoutMs: options.clientBodyTimeoutMs ?? 60_000,
     upstreamReadTimeoutMs: options.upstreamReadTimeoutMs ?? 300_000,
+    ...options.config,
   });
   const records: ExchangeRecord[] = [];
   const { balancer, pool, health } = assembleBalancer(config, servers, upstream, undefined, [{ exchangeEnded: (r) => records.push(r) }]);

@@ -37,6 +37,7 @@ const webHarness: ForwarderHarness = {
       maxRequestBodyBytes: options.maxRequestBodyBytes,
       clientBodyTimeoutMs: options.clientBodyTimeoutMs ?? 60_000,
       upstreamReadTimeoutMs: options.upstreamReadTimeoutMs ?? 300_000,
+      ...options.config,
     });
     const records: ExchangeRecord[] = [];
     const { balancer, pool, health } = assembleBalancer(config, servers, client, undefined, [{ exchangeEnded: (r) => records.push(r) }]);

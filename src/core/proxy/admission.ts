@@ -1,13 +1,13 @@
 /**
  * Admission: the one place a request becomes an Exchange or a refusal. Request id, method refusal, declared
- * body limit, header rules and server pick happen here, in this order, for every I/O path.
+ * body limit, server pick and header rules happen here, in this order, for every I/O path.
  */
 import type { HealthChecker } from '../upstream/health-checker.ts';
 import type { InFlightTracker } from '../upstream/in-flight.ts';
 import type { Logger } from '../logging.ts';
 import type { Metrics } from '../stats/metrics.ts';
 import type { ClientInfo } from '../runtime/contracts.ts';
-import type { Selector } from '../selection/selector.ts';
+import type { RequestSelection } from '../selection/request-selection.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
 import { Exchange, type ExchangeDeps, type ExchangeObserver, type ExchangeRecord } from './exchange.ts';
 import { prepareUpstreamRequestHeaders, requestIdFor, type HeaderRuleOptions } from './forwarded-headers.ts';
@@ -16,6 +16,7 @@ import { checkHost } from './host.ts';
 import type { ErrorAnswer } from './json-error.ts';
 import { clientOrigin } from './location-rewrite.ts';
 import { invalidContentLength, unsupportedVersion } from './request-line.ts';
+import { requestView } from './request-view.ts';
 
 /** What admission reads from a request, whichever runtime parsed it. `headers` are rewritten in place for upstream. */
 export interface RequestHead {
@@ -43,14 +44,14 @@ const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 export class Admission {
   readonly #pool: ServerPool;
-  readonly #algorithm: Selector;
+  readonly #selection: RequestSelection;
   readonly #inFlight: InFlightTracker;
   readonly #rules: HeaderRuleOptions;
   readonly #deps: ExchangeDeps;
 
   constructor(deps: {
     pool: ServerPool;
-    algorithm: Selector;
+    selection: RequestSelection;
     inFlight: InFlightTracker;
     metrics: Metrics;
     health: HealthChecker;
@@ -63,12 +64,12 @@ export class Admission {
     observers?: readonly ExchangeObserver[];
   }) {
     this.#pool = deps.pool;
-    this.#algorithm = deps.algorithm;
+    this.#selection = deps.selection;
     this.#inFlight = deps.inFlight;
     this.#rules = deps.headerRules;
     this.#deps = {
       metrics: deps.metrics,
-      selection: deps.algorithm,
+      selection: deps.selection,
       health: deps.health,
       log: deps.log,
       observers: [debugRequestLog(deps.log), ...(deps.observers ?? [])],
@@ -116,16 +117,19 @@ export class Admission {
       log.info('Request body of {bytes} bytes exceeds MAX_REQUEST_BODY_BYTES={limit}; answering 413', { event: 'body_too_large', bytes: Number(declared), limit, requestId });
       return refuse(413, `request body exceeds the limit of ${limit} bytes`, requestId);
     }
-    prepareUpstreamRequestHeaders(headers, { client: head.client, requestId }, this.#rules);
-
-    const server = this.#algorithm.pick();
-    if (server === undefined) {
+    // The pick reads the headers as the client sent them (hash key, sticky cookie), before the header rules.
+    const view = requestView(head, this.#rules.trustProxy);
+    const clientTls = head.client.secure === true;
+    const choice = this.#selection.choose(view, clientTls);
+    if (choice === undefined) {
       this.#deps.metrics.recordNoServer();
       log.warn('No healthy server for a request; answering 503', { event: 'no_healthy_server', servers: this.#pool.servers.length, requestId });
       return refuse(503, 'no healthy upstream server is available', requestId);
     }
-    const origin = clientOrigin(head.client.secure === true, host.host);
-    const exchange = new Exchange(this.#deps, { requestId, method, target, upstreamHeaders: headers, clientOrigin: origin }, this.#inFlight.acquire(server));
+    prepareUpstreamRequestHeaders(headers, { client: head.client, requestId }, this.#rules);
+    const clientFacingOrigin = clientOrigin(clientTls, host.host);
+    const request = { requestId, method, target, upstreamHeaders: headers, view, clientTls, setCookie: choice.setCookie, clientOrigin: clientFacingOrigin };
+    const exchange = new Exchange(this.#deps, request, this.#inFlight.acquire(choice.server));
     return { ok: true, exchange };
   }
 }

@@ -8,6 +8,8 @@ import type { HealthChecker } from '../upstream/health-checker.ts';
 import type { InFlightLease } from '../upstream/in-flight.ts';
 import type { Logger } from '../logging.ts';
 import type { Metrics } from '../stats/metrics.ts';
+import type { RequestView } from '../selection/hash-key.ts';
+import type { RequestSelection } from '../selection/request-selection.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import { prepareClientResponseHeaders } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
@@ -52,8 +54,8 @@ export interface ExchangeObserver {
 /** What an Exchange shares with every other one: set once by Admission. */
 export interface ExchangeDeps {
   readonly metrics: Metrics;
-  /** Latency-aware algorithms learn each server's time to response headers. */
-  readonly selection: { responded(server: UpstreamServer, ms: number): void };
+  /** Latency-aware algorithms learn each server's time to response headers; a retry chooses another server with `choose`. */
+  readonly selection: Pick<RequestSelection, 'responded' | 'choose'>;
   readonly health: HealthChecker;
   readonly log: Logger;
   readonly observers: readonly ExchangeObserver[];
@@ -100,6 +102,11 @@ export class Exchange {
   readonly target: string;
   /** The headers to send upstream, header rules already applied. */
   readonly upstreamHeaders: HeaderMap;
+  /** What selection read about the request, and whether it came over TLS: a retry chooses again with them. */
+  readonly view: RequestView;
+  readonly clientTls: boolean;
+  /** The sticky cookie to set on the response (request-selection.ts), if any; a retry on another server replaces it. */
+  setCookie: string | undefined;
   /** Aborted with a STOP_REASON when the exchange must stop: pass it to the upstream request. */
   readonly signal: AbortSignal;
   readonly #deps: ExchangeDeps;
@@ -122,7 +129,16 @@ export class Exchange {
 
   constructor(
     deps: ExchangeDeps,
-    request: { requestId: string; method: string; target: string; upstreamHeaders: HeaderMap; clientOrigin?: string },
+    request: {
+      requestId: string;
+      method: string;
+      target: string;
+      upstreamHeaders: HeaderMap;
+      view: RequestView;
+      clientTls: boolean;
+      setCookie: string | undefined;
+      clientOrigin?: string;
+    },
     lease: InFlightLease,
   ) {
     this.#deps = deps;
@@ -130,6 +146,9 @@ export class Exchange {
     this.method = request.method;
     this.target = request.target;
     this.upstreamHeaders = request.upstreamHeaders;
+    this.view = request.view;
+    this.clientTls = request.clientTls;
+    this.setCookie = request.setCookie;
     this.#lease = lease;
     this.signal = this.#controller.signal;
     this.#clientOrigin = request.clientOrigin ?? '';
@@ -229,6 +248,8 @@ export class Exchange {
     this.#status = status;
     prepareClientResponseHeaders(headers, this.requestId, bodyWasDecoded, { via: this.#deps.via });
     if (this.#deps.rewriteLocation === true) rewriteLocationHeaders(headers, this.server.url, this.#clientOrigin);
+    // Sticky sessions: appended, so the server's own cookies stay as they are (RFC 6265 §3: one cookie per line).
+    if (this.setCookie !== undefined) headers.append('set-cookie', this.setCookie);
     // A 205 never has content (RFC 9110 §15.3.6), but HTTP/1.1 framing does not know that (RFC 9112 §6.3): say so.
     if (status === 205) headers.set('content-length', '0');
     // A 204 must not carry Content-Length (RFC 9110 §8.6); a 304 keeps it: it describes the selected representation.

@@ -45,7 +45,7 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
       method,
       target,
       headers,
-      client: { address: req.socket.remoteAddress },
+      client: { address: req.socket.remoteAddress, secure: (req.socket as { encrypted?: boolean }).encrypted === true },
       hostLines: hostLines(req.rawHeaders),
       httpVersion: req.httpVersion,
     });
