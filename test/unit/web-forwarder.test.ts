@@ -298,9 +298,11 @@ describe('/lb/ endpoints', () => {
     for (const s of stats.servers) {
       assert.deepEqual(Object.keys(s).sort(), [
         'activeConnections',
+        'adminState',
         'errorRate',
         'errors',
         'healthy',
+        'id',
         'lastHealthCheck',
         'requests',
         'responseTimeMs',

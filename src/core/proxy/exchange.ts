@@ -7,7 +7,7 @@
 import type { HealthChecker } from '../upstream/health-checker.ts';
 import type { InFlightLease } from '../upstream/in-flight.ts';
 import type { Logger } from '../logging.ts';
-import type { Metrics } from '../stats/metrics.ts';
+import type { FailureKind, RequestOutcome } from '../stats/request-outcome.ts';
 import type { RequestView } from '../selection/hash-key.ts';
 import type { RequestSelection } from '../selection/request-selection.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
@@ -53,7 +53,8 @@ export interface ExchangeObserver {
 
 /** What an Exchange shares with every other one: set once by Admission. */
 export interface ExchangeDeps {
-  readonly metrics: Metrics;
+  /** Observability's one recording call (/lb/stats, Prometheus, access log), once per request at the single exit. */
+  readonly record: (outcome: RequestOutcome<UpstreamServer>) => void;
   /** Latency-aware algorithms learn each server's time to response headers; a retry chooses another server with `choose`. */
   readonly selection: Pick<RequestSelection, 'responded' | 'choose'>;
   readonly health: HealthChecker;
@@ -124,24 +125,16 @@ export class Exchange {
   #status = 0;
   #headersMs: number | undefined;
   #requestBytes = 0;
-  #counted = false;
+  /** Response body bytes handed to the runtime; -1 until counted, then the declared Content-Length stands in. */
+  #responseBytes = -1;
+  #declaredResponseBytes = 0;
+  readonly #request: ExchangeRequest;
+  readonly #startedAtEpoch = Date.now();
   #atExit: (() => void)[] = [];
 
-  constructor(
-    deps: ExchangeDeps,
-    request: {
-      requestId: string;
-      method: string;
-      target: string;
-      upstreamHeaders: HeaderMap;
-      view: RequestView;
-      clientTls: boolean;
-      setCookie: string | undefined;
-      clientOrigin?: string;
-    },
-    lease: InFlightLease,
-  ) {
+  constructor(deps: ExchangeDeps, request: ExchangeRequest, lease: InFlightLease) {
     this.#deps = deps;
+    this.#request = request;
     this.requestId = request.requestId;
     this.method = request.method;
     this.target = request.target;
@@ -237,6 +230,11 @@ export class Exchange {
     return false;
   }
 
+  /** `n` more response body bytes were handed to the runtime (the Web path's pass-through counts them). */
+  countResponseBytes(n: number): void {
+    this.#responseBytes = (this.#responseBytes < 0 ? 0 : this.#responseBytes) + n;
+  }
+
   /**
    * The server's response head arrived. Applies the response header rules to `headers` in place (dropping the
    * encoding headers when `bodyWasDecoded`, as the upstream client reports) and says whether a body follows.
@@ -246,6 +244,9 @@ export class Exchange {
     this.#upstreamTimer.cancel();
     this.#headersMs = performance.now() - this.#startedAt;
     this.#status = status;
+    // Where the runtime sends the body natively, the access log's bytes out is the declared length.
+    const length = headers.get('content-length');
+    if (length !== null) this.#declaredResponseBytes = Number(length) || 0;
     prepareClientResponseHeaders(headers, this.requestId, bodyWasDecoded, { via: this.#deps.via });
     if (this.#deps.rewriteLocation === true) rewriteLocationHeaders(headers, this.server.url, this.#clientOrigin);
     // Sticky sessions: appended, so the server's own cookies stay as they are (RFC 6265 §3: one cookie per line).
@@ -263,10 +264,7 @@ export class Exchange {
   headSent(withBody: boolean): void {
     if (this.#phase !== 'waiting') return;
     this.#phase = 'streaming';
-    this.#count(() => {
-      this.#deps.metrics.recordResponse(this.server, this.#status, this.#headersMs ?? 0);
-      this.#deps.selection.responded(this.server, this.#headersMs ?? 0);
-    });
+    this.#deps.selection.responded(this.server, this.#headersMs ?? 0);
     if (!withBody) this.end();
   }
 
@@ -293,26 +291,22 @@ export class Exchange {
     const log = this.#deps.log;
     const requestId = this.requestId;
     if (reason === STOP_REASON.clientGone) {
-      this.#count(() => this.#deps.metrics.recordAbandoned(server));
       log.debug('Client went away before {server} answered', { event: 'client_gone', server: server.url, requestId });
       return this.#answer('client_gone', 499, 'client closed the request');
     }
     if (reason === STOP_REASON.clientBodyTimeout) {
       // The client stopped sending: its fault, never the server's (issue 8).
-      this.#count(() => this.#deps.metrics.recordAbandoned(server));
       log.info('Client sent no request body bytes for CLIENT_BODY_TIMEOUT_MS={limit} ms; answering 408', { event: 'client_body_timeout', limit: this.#clientBodyTimer.ms, requestId });
       return this.#answer('client_gone', 408, 'the request body stopped arriving');
     }
     const limit = this.#deps.maxRequestBodyBytes;
     if (reason === STOP_REASON.bodyTooLarge) {
       // The client's fault, not the server's: no error against the server, no health change.
-      this.#count(() => this.#deps.metrics.recordAbandoned(server));
       log.info('Request body exceeded MAX_REQUEST_BODY_BYTES={limit} while streaming; answering 413', { event: 'body_too_large', limit, server: server.url, requestId });
       return this.#answer('body_too_large', 413, `request body exceeds the limit of ${limit} bytes`);
     }
     const description = describeError(error);
     const kind = reason === STOP_REASON.timeout ? 'timeout' : 'unreachable';
-    this.#count(() => this.#deps.metrics.recordFailure(server));
     this.#deps.health.markUnhealthy(server, description);
     // The log gets the whole cause chain; the client gets a short reason and the request id, never an address or library text.
     const cause = kind === 'timeout' ? `no response within UPSTREAM_TIMEOUT_MS=${this.#deps.upstreamTimeoutMs} ms` : describeErrorChain(error);
@@ -327,7 +321,6 @@ export class Exchange {
     this.#cancelTimers();
     const reason = describeErrorChain(error);
     const server = this.server.url;
-    this.#count(() => this.#deps.metrics.recordFailure(this.server));
     this.#deps.log.error('Response from {server} could not be forwarded: {reason}', { event: 'forward_failed', server, kind: 'bad_response', reason, requestId: this.requestId });
     return this.#answer('unrepresentable', 502, 'the upstream server sent a response that cannot be forwarded');
   }
@@ -344,13 +337,6 @@ export class Exchange {
     this.#readTimer.cancel();
   }
 
-  /** Metrics count each exchange exactly once, whichever event comes first. */
-  #count(record: () => void): void {
-    if (this.#counted) return;
-    this.#counted = true;
-    record();
-  }
-
   /** The single exit: releases the lease and tells the observers, exactly once. */
   #exit(outcome: OutcomeKind): void {
     if (this.#phase === 'ended') return;
@@ -358,6 +344,9 @@ export class Exchange {
     this.#cancelTimers();
     this.#lease.release();
     for (const callback of this.#atExit) callback();
+    const durationMs = performance.now() - this.#startedAt;
+    const status = outcome === 'client_gone' && this.#headersMs === undefined ? 499 : this.#status;
+    this.#deps.record(this.#outcome(outcome, status, durationMs));
     const observers = this.#deps.observers;
     if (observers.length === 0) return;
     const record: ExchangeRecord = {
@@ -366,11 +355,68 @@ export class Exchange {
       target: this.target,
       server: this.server.url,
       outcome,
-      status: outcome === 'client_gone' && this.#headersMs === undefined ? 499 : this.#status,
+      status,
       headersMs: this.#headersMs,
-      durationMs: performance.now() - this.#startedAt,
+      durationMs,
       requestBytes: this.#requestBytes,
     };
     for (const observer of observers) observer.exchangeEnded(record);
   }
+
+  /** What observability records: one object per request, built once at the exit. */
+  #outcome(outcome: OutcomeKind, status: number, totalMs: number): RequestOutcome<UpstreamServer> {
+    const request = this.#request;
+    return {
+      startedAt: this.#startedAtEpoch,
+      requestId: this.requestId,
+      clientAddress: request.clientAddress,
+      method: this.method,
+      target: this.target,
+      server: this.server,
+      status,
+      failure: FAILURE_OF[outcome],
+      // Client-caused ends are never errors against the server (body_too_large is the client's fault too).
+      abandoned: status === 499 || outcome === 'body_too_large',
+      // One attempt until retries land; they fill both fields.
+      attempts: 1,
+      serversTried: NO_SERVERS_TRIED,
+      headersMs: this.#headersMs,
+      totalMs,
+      bytesIn: this.#requestBytes > 0 ? this.#requestBytes : request.declaredRequestBytes,
+      bytesOut: this.#responseBytes >= 0 ? this.#responseBytes : this.#declaredResponseBytes,
+      referer: request.referer,
+      userAgent: request.userAgent,
+    };
+  }
 }
+
+/** What Admission hands an Exchange about the request. */
+export interface ExchangeRequest {
+  readonly requestId: string;
+  readonly method: string;
+  readonly target: string;
+  readonly upstreamHeaders: HeaderMap;
+  /** The request as selection read it (hash key, sticky cookie): a retry chooses again from it. */
+  readonly view: RequestView;
+  readonly clientTls: boolean;
+  /** The sticky cookie to set on the response, when selection chose anew. */
+  readonly setCookie: string | undefined;
+  readonly clientAddress: string;
+  readonly referer: string;
+  readonly userAgent: string;
+  /** The request's Content-Length (0 without one): bytes in where the runtime streams the body without metering it. */
+  readonly declaredRequestBytes: number;
+  /** `scheme://host` the client used, for REWRITE_LOCATION ('' without a Host). */
+  readonly clientOrigin?: string;
+}
+
+const NO_SERVERS_TRIED: readonly string[] = [];
+const FAILURE_OF: Record<OutcomeKind, FailureKind | undefined> = {
+  responded: undefined,
+  client_gone: undefined,
+  body_too_large: undefined,
+  timeout: 'timeout',
+  unreachable: 'connect',
+  unrepresentable: undefined,
+  upstream_reset: 'reset',
+};

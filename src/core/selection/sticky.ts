@@ -29,7 +29,8 @@ export interface StickyChoice {
 }
 
 /**
- * The server the cookie names, if it is in the pool and available; otherwise a normal pick, with the cookie
+ * The server the cookie names, if it is in the pool and takes pinned clients (available, or drained by the
+ * admin API: HAProxy's drain keeps sticky clients); otherwise a normal pick, with the cookie
  * to set. A forged or stale id can only resolve to a server of this pool (lookup by id, never by address).
  * Undefined when no server is available. A retry passes the servers already tried as `exclude`: the cookie's
  * server among them is passed over like an unavailable one, and the cookie is re-set to the server that answers.
@@ -45,7 +46,7 @@ export function pickSticky(
 ): StickyChoice | undefined {
   const id = readCookie(cookieHeader, options.cookieName);
   const named = id === undefined ? undefined : pool.byServerId(id);
-  if (named !== undefined && pool.isAvailable(named) && exclude?.has(named) !== true) return { server: named, setCookie: undefined };
+  if (named !== undefined && pool.acceptsPinned(named) && exclude?.has(named) !== true) return { server: named, setCookie: undefined };
   const server = selector.pick(context, exclude);
   if (server === undefined) return undefined;
   return { server, setCookie: stickyCookie(options, server, clientTls) };

@@ -12,7 +12,7 @@ import { requestIdFor } from '../../core/proxy/forwarded-headers.ts';
 import { hostLines } from '../../core/proxy/host.ts';
 import { unrelayableStatus } from '../../core/proxy/response-status.ts';
 import { errorBody, errorHeaders, internalError, type ErrorAnswer } from '../../core/proxy/json-error.ts';
-import { isAdminTarget, targetFromRequestLine } from '../../core/proxy/request-target.ts';
+import { targetFromRequestLine } from '../../core/proxy/request-target.ts';
 import type { UndiciUpstream } from './undici-upstream.ts';
 import { NodeHeaders, type HeaderObject } from './node-headers.ts';
 
@@ -31,7 +31,7 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
       sendAnswer(res, { status: 400, error, requestId: requestIdFor(headers) });
       return;
     }
-    if (isAdminTarget(target)) {
+    if (balancer.answersOnProxyPort(target)) {
       if (expectsContinue) res.writeContinue();
       req.url = target;
       void admin(req, res);
@@ -104,7 +104,10 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
         }
         // A body without a declared length may be a stream whose first bytes come much later (SSE): the
         // client gets the head now. With a length, the head goes out with the first bytes, in one write.
-        if (responseHeaders.object['content-length'] === undefined) res.flushHeaders();
+        if (responseHeaders.object['content-length'] === undefined) {
+          res.flushHeaders();
+          countWrites(res, exchange);
+        }
         return res;
       })
       .then(
@@ -148,6 +151,18 @@ async function* meteredBody(req: IncomingMessage, exchange: Exchange): AsyncGene
     exchange.clientGone();
     throw error;
   }
+}
+
+/**
+ * Bytes out for the access log where no Content-Length declares them: undici writes each chunk to `res`, so
+ * that one method is wrapped for this response (a closure, no stream in between).
+ */
+function countWrites(res: ServerResponse, exchange: Exchange): void {
+  const write = res.write;
+  res.write = function (this: ServerResponse, chunk: Buffer | string, ...rest: unknown[]) {
+    exchange.countResponseBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length);
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as ServerResponse['write'];
 }
 
 /** Swallows a body the client must not get (HEAD, 204, 304) so the upstream connection can be reused. */
