@@ -102,9 +102,15 @@ export function assembleBalancer(
     record: control.observability.record,
     resilience: resilience.resilience,
     log: logger('proxy'),
-    headerRules: { trustProxy: config.trustProxy, preserveHost: config.preserveHost },
+    headerRules: { trustProxy: config.trustProxy, preserveHost: config.preserveHost, via: config.via },
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxRequestBodyBytes: config.maxRequestBodyBytes,
+    limits: {
+      clientBodyTimeoutMs: config.clientBodyTimeoutMs,
+      upstreamReadTimeoutMs: config.upstreamReadTimeoutMs,
+      rewriteLocation: config.rewriteLocation,
+      via: config.via,
+    },
     observers,
   });
   // Built on first use: a runtime with a native I/O path (Node) never sends proxied traffic through `fetch`.

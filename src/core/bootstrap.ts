@@ -6,6 +6,7 @@ import { assembleBalancer, type Balancer } from './balancer.ts';
 import { ClusterHub } from './cluster/cluster-hub.ts';
 import { clusterMemberFor } from './cluster/cluster-member.ts';
 import { formatConfigErrors, parseConfig } from './config/config.ts';
+import { countOf } from './plural.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
 import { createDemoBackend } from './demo-backend.ts';
 import { configureLogging, logger, type Logger } from './logging.ts';
@@ -85,7 +86,12 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
   const member = clusterMemberFor(runtime.env, workerId, parts, log);
   let server: ListeningServer;
   try {
-    const listen: ServeOptions = { hostname: config.host, port: config.port, reusePort: isWorker && count > 1 };
+    const listen: ServeOptions = {
+      hostname: config.host,
+      port: config.port,
+      reusePort: isWorker && count > 1,
+      clientLimits: { headerTimeoutMs: config.clientHeaderTimeoutMs, keepAliveTimeoutMs: config.clientKeepAliveTimeoutMs },
+    };
     server = runtime.serveBalancer ? await runtime.serveBalancer(balancer, listen) : await runtime.serve(balancer.fetch, listen);
   } catch (error) {
     await balancer.stop();
@@ -114,7 +120,7 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
   balancer.start({ activeHealthChecks: member === undefined });
 
   // A worker's line is not the `listening` line: the supervisor logs that once every worker listens.
-  log.info(isWorker ? 'Worker {worker} listening on {url} ({runtime} {version}), {algorithm} over {count} servers' : 'Fairway listening on {url} ({runtime} {version}), {algorithm} over {count} servers', {
+  log.info(isWorker ? 'Worker {worker} listening on {url} ({runtime} {version}), {algorithm} over {serverCount}' : 'Fairway listening on {url} ({runtime} {version}), {algorithm} over {serverCount}', {
     event: isWorker ? 'worker_listening' : 'listening',
     ...(isWorker ? { worker: workerId } : {}),
     url: `${config.tls ? 'https' : 'http'}://${displayHost(config.host)}:${server.port}`,
@@ -124,6 +130,7 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
     version: runtime.version,
     algorithm: config.algorithm,
     count: servers.length,
+    serverCount: countOf(servers.length, 'server'),
     config: loggedConfig(config, servers),
   });
   // Not a log record, so no LOG_LEVEL or LOG_FORMAT can hide it from the supervisor.
@@ -217,7 +224,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     return { ok: false, message: `Fairway cannot start its ${count} workers: ${started.message}` };
   }
 
-  log.info('Fairway listening on {url} ({runtime} {version}) with {workers} workers, {algorithm} over {count} servers', {
+  log.info('Fairway listening on {url} ({runtime} {version}) with {workers} workers, {algorithm} over {serverCount}', {
     event: 'listening',
     url: `${config.tls ? 'https' : 'http'}://${displayHost(config.host)}:${port}`,
     host: config.host,
@@ -226,6 +233,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     version: runtime.version,
     algorithm: config.algorithm,
     count: servers.length,
+    serverCount: countOf(servers.length, 'server'),
     workers: count,
     pids: supervisor.pids,
     config: loggedConfig(config, servers),

@@ -1,5 +1,6 @@
 /** Deno entrypoint: serves the core with Deno.serve and forwards with Deno's fetch. */
 import { startFairway } from '../core/bootstrap.ts';
+import { fetchWithDeclaredLength, hasDeclaredLengthBody } from './deno/declared-length-upstream.ts';
 import { serveDeno } from './deno/serve.ts';
 import { serveDenoBalancer } from './deno/serve-balancer.ts';
 import { ProtocolFiles } from './shared/protocol-files.ts';
@@ -30,6 +31,8 @@ const started = await startFairway({
       // identity: then it passes the bytes through untouched. So servers are asked for identity, and one
       // that compresses anyway reaches the client byte for byte with headers that match.
       init.headers.set('accept-encoding', 'identity');
+      // Deno's fetch would send a declared-length body chunked; its node:http client keeps the length.
+      if (hasDeclaredLengthBody(init)) return fetchWithDeclaredLength(url, init, protocols.privateCas);
       const client = upstreamClient();
       return fetch(url, client ? { ...init, client } : init);
     },

@@ -61,7 +61,9 @@ function serveFetch(handler: FetchHandler, options: ServeOptions): Promise<Liste
 function serveBalancer(balancer: Balancer, options: ServeOptions): Promise<ListeningServer> {
   const admin = getRequestListener(balancer.admin.fetch) as RequestListener;
   const handler = createNativeHandler(balancer, upstream, admin);
-  const server = createBalancerServer(handler, protocols.serverTls);
+  const server = createBalancerServer(handler, protocols.serverTls, options.clientLimits);
+  // With a listener, node:http no longer answers `Expect: 100-continue` itself: Fairway admits first (413 without 100).
+  server.on('checkContinue', handler.checkContinue);
   server.on('upgrade', createUpgradeHandler(balancer, handler, () => protocols.upstream));
   if (protocols.serverTls !== undefined) protocols.onCertificateChange(async (tls) => swapCertificate(server, tls));
   return listen(server, options);

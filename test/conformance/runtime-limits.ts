@@ -23,18 +23,32 @@ export type LimitKey =
   | 'webSocketClientCloseCodes'
   | 'webSocketOnly'
   | 'noHttp2'
-  | 'noUpstreamInsecure';
+  | 'noUpstreamInsecure'
+
+  | 'noClientConnectionLimits'
+  | 'getBody501'
+  | 'unsolicited100'
+  | 'drops304Length'
+  | 'headContentLength'
+  | 'longUrl'
+  | 'expectContinueFirst';
 
 export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Record<LimitKey, string>>>>> = {
   node20: {
     connectClosed:
       "node:http hands a CONNECT request to a 'connect' listener and, as there is none, closes the connection without an answer; the request never reaches Fairway",
     unknownMethod400: "Node's parser does not know the method TRACK and answers 400 itself; the request never reaches Fairway",
+    longUrl: "Node answers 431 itself to a request head over its maxHeaderSize (16 KiB), before any handler runs, so a very long URL never gets Fairway's 414",
+    unsolicited100:
+      "undici (Node's upstream client, 7.x) refuses an unsolicited 100 Continue from a server as a bad response, so Fairway answers 502 there; 102 and 103 are skipped",
   },
   node26: {
     connectClosed:
       "node:http hands a CONNECT request to a 'connect' listener and, as there is none, closes the connection without an answer; the request never reaches Fairway",
     unknownMethod400: "Node's parser does not know the method TRACK and answers 400 itself; the request never reaches Fairway",
+    longUrl: "Node answers 431 itself to a request head over its maxHeaderSize (16 KiB), before any handler runs, so a very long URL never gets Fairway's 414",
+    unsolicited100:
+      "undici (Node's upstream client, 7.x) refuses an unsolicited 100 Continue from a server as a bad response, so Fairway answers 502 there; 102 and 103 are skipped",
   },
   deno: {
     preserveHost:
@@ -51,8 +65,22 @@ export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Recor
     webSocketOnly: "the message relay carries WebSocket only (Deno.upgradeWebSocket, server.upgrade); another Upgrade protocol is forwarded as a plain request, without the upgrade",
     noUpstreamInsecure:
       "Deno's HTTP client has no option to skip certificate checks: UPSTREAM_TLS_INSECURE=true stops the start, pointing to Deno's --unsafely-ignore-certificate-errors flag",
+    longUrl: "Deno's server answers 400 itself to a request head too large for it, before any handler runs, so a very long URL never gets Fairway's 414",
+    expectContinueFirst:
+      "Deno's server answers Expect: 100-continue with 100 Continue before the handler runs, so a body over MAX_REQUEST_BODY_BYTES is uploaded before the 413",
+    drops304Length: "Deno drops the Content-Length of a 304 response, which RFC 9110 §8.6 allows it to keep; the 304 is otherwise passed on with its headers",
+    noClientConnectionLimits:
+      'Deno.serve has no timeout options and gives no handle on a connection before its request head is complete or between requests, so CLIENT_HEADER_TIMEOUT_MS and CLIENT_KEEPALIVE_TIMEOUT_MS do not apply: an unfinished head or an idle keep-alive connection stays open (CLIENT_BODY_TIMEOUT_MS and UPSTREAM_READ_TIMEOUT_MS do apply)',
+    getBody501: "Deno's fetch cannot send a body with GET or HEAD, so such a request gets 501 instead of having its body dropped",
   },
   bun: {
+    longUrl: "Bun's server answers 431 itself to a request head too large for it, before any handler runs, so a very long URL never gets Fairway's 414",
+    expectContinueFirst:
+      "Bun's server answers Expect: 100-continue with 100 Continue before the handler runs, so a body over MAX_REQUEST_BODY_BYTES is uploaded before the 413",
+    headContentLength: "Bun.serve adds content-length: 0 to a HEAD response that had no Content-Length, whatever body the handler gives it",
+    noClientConnectionLimits:
+      "Bun.serve's idleTimeout (whole seconds, at most 255) never closes an idle keep-alive connection or an unfinished request head (Bun 1.4.5, measured), and Bun gives no handle on a connection before its request head is complete, so CLIENT_HEADER_TIMEOUT_MS and CLIENT_KEEPALIVE_TIMEOUT_MS do not apply: such connections stay open (CLIENT_BODY_TIMEOUT_MS and UPSTREAM_READ_TIMEOUT_MS do apply)",
+    getBody501: "Bun's fetch cannot send a body with GET or HEAD, so such a request gets 501 instead of having its body dropped",
     injectsRequestHeaders: "Bun's fetch adds User-Agent: Bun/<version> and Accept: */* upstream when the client sent none",
     doubleSlashTarget: "Bun's server collapses leading slashes of the target, so `//host/path` is forwarded as `/host/path`",
     nonAsciiTarget: "Bun's server accepts raw UTF-8 bytes in the target and percent-encodes them (WHATWG URL)",

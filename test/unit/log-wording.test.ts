@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { LogRecord } from '@logtape/logtape';
 import { plainValue, withPlainMessage } from '../../src/core/logging.ts';
 import { describeError, describeErrorChain } from '../../src/core/proxy/describe-error.ts';
+import { countOf } from '../../src/core/plural.ts';
 
 const record = (message: unknown[]): LogRecord => ({ category: ['fairway'], level: 'info', message, rawMessage: '', timestamp: 0, properties: {} });
 
@@ -19,6 +20,12 @@ describe('log message rendering', () => {
     assert.equal(plainValue(['a', 'b']), 'a, b');
     assert.equal(plainValue({ a: 1 }), '{"a":1}');
     assert.equal(plainValue(undefined), 'undefined');
+  });
+
+  test('counts agree with their noun: 1 server, 2 servers (the listening line said "over 1 servers")', () => {
+    assert.equal(countOf(1, 'server'), '1 server');
+    assert.equal(countOf(2, 'server'), '2 servers');
+    assert.equal(countOf(0, 'server'), '0 servers');
   });
 
   test('a message without values is passed through untouched', () => {

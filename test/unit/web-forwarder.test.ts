@@ -33,7 +33,15 @@ const webHarness: ForwarderHarness = {
     const scripted: UpstreamHandler = options.refuseFirst ? (call) => (call.url.startsWith(origins[0]!) ? refused() : handler(call)) : handler;
     const client = new FakeUpstream(scripted, { decodesCompressedBodies: options.decodesCompressedBodies ?? false });
     const servers = serverConfigs(origins, options.weights);
-    const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes, resilience: rigResilience(options), ...options.config });
+    const config = testConfig({
+      servers,
+      upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000,
+      maxRequestBodyBytes: options.maxRequestBodyBytes,
+      clientBodyTimeoutMs: options.clientBodyTimeoutMs ?? 60_000,
+      upstreamReadTimeoutMs: options.upstreamReadTimeoutMs ?? 300_000,
+      resilience: rigResilience(options),
+    ...options.config,
+    });
     const records: ExchangeRecord[] = [];
     const { balancer, pool, health } = assembleBalancer(config, servers, client, undefined, [{ exchangeEnded: (r) => records.push(r) }]);
     const failing = () =>
@@ -99,11 +107,12 @@ interface Setup {
 
 function setup(
   handler: UpstreamHandler,
-  options: { servers?: readonly ServerConfig[]; upstreamTimeoutMs?: number; decodesCompressedBodies?: boolean } = {},
+  options: { servers?: readonly ServerConfig[]; upstreamTimeoutMs?: number; upstreamReadTimeoutMs?: number; decodesCompressedBodies?: boolean } = {},
 ): Setup {
   const client = new FakeUpstream(handler, { decodesCompressedBodies: options.decodesCompressedBodies ?? false });
   const servers = options.servers ?? [{ url: SERVER_A, weight: 1 }];
-  const balancer = createBalancer(testConfig({ upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, servers }), servers, client);
+  const config = testConfig({ upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, upstreamReadTimeoutMs: options.upstreamReadTimeoutMs ?? 300_000, servers });
+  const balancer = createBalancer(config, servers, client);
   return { balancer, client };
 }
 
@@ -399,9 +408,43 @@ describe('requests refused or cut short by the client', () => {
 
 });
 
+describe('client input that is refused, never blamed on the server (issue 8)', () => {
+  const standIn = (method: string, headers: Record<string, string>) =>
+    ({ method, url: 'http://proxy.example/x', headers: new Headers(headers), body: null, signal: new AbortController().signal }) as unknown as Request;
+
+  test('a Content-Length that is not one number gets 400 before any server is chosen (Bun\'s fetch throws on "5, 5")', async () => {
+    const { balancer, client } = setup(() => Promise.resolve(new Response('never')));
+    const response = await balancer.fetch(standIn('POST', { 'content-length': '5, 5' }), { address: '192.0.2.7' });
+    assert.equal(response.status, 400);
+    assert.match((await jsonOf(response)).error as string, /Content-Length/);
+    assert.equal(client.calls.length, 0);
+    assert.equal(balancer.pool.servers[0]!.healthy, true);
+  });
+
+  test('a GET whose body the runtime dropped (its framing headers remain) gets 501, never forwarded without it', async () => {
+    const { balancer, client } = setup(() => Promise.resolve(new Response('never')));
+    for (const method of ['GET', 'HEAD']) {
+      const response = await balancer.fetch(standIn(method, { 'content-length': '5' }), { address: '192.0.2.7' });
+      assert.equal(response.status, 501, method);
+    }
+    assert.equal(client.calls.length, 0);
+  });
+
+  test('VIA=off adds no Via header to the response', async () => {
+    const client = new FakeUpstream(() => Promise.resolve(new Response('ok')), { decodesCompressedBodies: false });
+    const servers = [{ url: SERVER_A, weight: 1 }];
+    const balancer = createBalancer(testConfig({ servers, via: false }), servers, client);
+    const response = await send(balancer, 'http://proxy.example/');
+    assert.equal(response.headers.get('via'), null);
+    assert.equal(await response.text(), 'ok');
+    assert.equal((await client.call(1)).init.headers.get('via'), null);
+  });
+});
+
 describe('runtimes that report when a response has been sent', () => {
-  test('the count is released when the runtime says the response was sent, or that sending failed', async () => {
-    const { balancer } = setup(() => Promise.resolve(new Response('streamed body')));
+  test('the count is released when the runtime says the response was sent, or that sending failed (no UPSTREAM_READ_TIMEOUT_MS)', async () => {
+    // With a read limit the body passes through Fairway's own stream instead, which meters the gaps.
+    const { balancer } = setup(() => Promise.resolve(new Response('streamed body')), { upstreamReadTimeoutMs: 0 });
     for (const outcome of ['sent', 'failed'] as const) {
       let settle!: (ok: boolean) => void;
       const completed = new Promise<void>((resolve, reject) => (settle = (ok) => (ok ? resolve() : reject(new Error('connection reset')))));

@@ -11,7 +11,10 @@ import type { ServerPool } from '../upstream/server-pool.ts';
 import { Exchange, type ExchangeDeps, type ExchangeObserver } from './exchange.ts';
 import { prepareUpstreamRequestHeaders, requestIdFor, type HeaderRuleOptions } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
+import { checkHost } from './host.ts';
 import type { ErrorAnswer } from './json-error.ts';
+import { clientOrigin } from './location-rewrite.ts';
+import { invalidContentLength, unsupportedVersion } from './request-line.ts';
 import { planRequestBody } from './replayable-body.ts';
 import type { Resilience } from './resilience.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
@@ -28,6 +31,12 @@ export interface RequestHead {
   readonly hasBody?: boolean;
   /** Aborted when the client leaves: ends a wait in the admission queue. */
   readonly signal?: AbortSignal;
+  /** Each Host field line as received (node:http's rawHeaders); absent: the one combined `host` header, if any. */
+  readonly hostLines?: readonly string[];
+  /** The request line's version ("1.1"), where the runtime says. */
+  readonly httpVersion?: string;
+  /** True when the request has a body the upstream client cannot send (a GET or HEAD body on fetch): 501, never dropped. */
+  readonly unsendableBody?: boolean;
 }
 
 export type Admitted = { readonly ok: true; readonly exchange: Exchange } | { readonly ok: false; readonly answer: ErrorAnswer };
@@ -61,6 +70,8 @@ export class Admission {
     headerRules: HeaderRuleOptions;
     upstreamTimeoutMs: number;
     maxRequestBodyBytes: number | undefined;
+    /** CLIENT_BODY_TIMEOUT_MS, UPSTREAM_READ_TIMEOUT_MS, REWRITE_LOCATION and VIA (see ExchangeDeps). */
+    limits?: Pick<ExchangeDeps, 'clientBodyTimeoutMs' | 'upstreamReadTimeoutMs' | 'rewriteLocation' | 'via'>;
     observers?: readonly ExchangeObserver[];
   }) {
     this.#pool = deps.pool;
@@ -79,6 +90,7 @@ export class Admission {
       observers: deps.observers ?? [],
       upstreamTimeoutMs: deps.upstreamTimeoutMs,
       maxRequestBodyBytes: deps.maxRequestBodyBytes,
+      ...deps.limits,
     };
   }
 
@@ -106,6 +118,28 @@ export class Admission {
     const { method, target, headers } = head;
     const log = this.#deps.log;
     const requestId = requestIdFor(headers);
+    const version = unsupportedVersion(head.httpVersion);
+    if (version !== undefined) {
+      log.info('Refused a request: {reason}; answering {status}', { event: 'bad_request', reason: version.reason, status: version.status, requestId });
+      return refuse(version.status, version.reason, requestId);
+    }
+    // Before anything reads Host (header rules, Location rewriting): RFC 9110 §7.2, RFC 9112 §3.2. The upstream
+    // path never comes from Host, whatever it holds (request-target.ts).
+    const hostValue = headers.get('host');
+    const host = checkHost(head.hostLines ?? (hostValue === null ? [] : [hostValue]), head.httpVersion);
+    if (!host.ok) {
+      log.info('Refused a request: {reason}; answering 400', { event: 'bad_request', reason: host.reason, requestId });
+      return refuse(400, host.reason, requestId);
+    }
+    const framing = invalidContentLength(headers);
+    if (framing !== undefined) {
+      log.info('Refused a request: {reason}; answering 400', { event: 'bad_request', reason: framing, requestId });
+      return refuse(400, framing, requestId);
+    }
+    if (head.unsendableBody === true) {
+      log.info('Refused a {method} request with a body, which this runtime cannot forward; answering 501', { event: 'body_not_forwardable', method, requestId });
+      return refuse(501, `a ${method} request with a body cannot be forwarded on this runtime`, requestId);
+    }
     if (REFUSED_METHODS.has(method.toUpperCase())) {
       log.info('Refused {method} request with 405', { event: 'method_refused', method, requestId });
       return refuse(405, `method ${method} is not forwarded by this proxy`, requestId);
@@ -130,6 +164,7 @@ export class Admission {
       const request = {
         requestId, method, target, upstreamHeaders: headers, view, clientTls, setCookie, bodyPlan,
         clientAddress: head.client.address ?? '', referer, userAgent, declaredRequestBytes,
+        clientOrigin: clientOrigin(clientTls, host.host),
       };
       return { ok: true, exchange: new Exchange(this.#deps, request, this.#inFlight.acquire(server)) };
     };

@@ -12,6 +12,10 @@ export const STOP_REASON = {
   timeout: Symbol('upstream timeout'),
   clientGone: Symbol('client gone'),
   bodyTooLarge: Symbol('request body too large'),
+  /** CLIENT_BODY_TIMEOUT_MS: the client stopped sending its body (its fault, answered 408). */
+  clientBodyTimeout: Symbol('client body timeout'),
+  /** UPSTREAM_READ_TIMEOUT_MS: the server stopped sending its response body (the client's connection is cut). */
+  readTimeout: Symbol('upstream read timeout'),
   /** The attempt was abandoned for a retry on another server, or at shutdown. */
   superseded: Symbol('attempt superseded'),
   /** SHUTDOWN_TIMEOUT_MS passed while the exchange was still open. */
@@ -45,7 +49,7 @@ function chainText(error: unknown): string {
  * request had been handed to the server (a timeout while the client is still uploading is the client's).
  */
 export function classifyFailure(error: unknown, stopReason: unknown, requestSent: boolean): AttemptFailure {
-  if (stopReason === STOP_REASON.clientGone || stopReason === STOP_REASON.bodyTooLarge) return 'client_fault';
+  if (stopReason === STOP_REASON.clientGone || stopReason === STOP_REASON.bodyTooLarge || stopReason === STOP_REASON.clientBodyTimeout) return 'client_fault';
   if (stopReason === STOP_REASON.superseded || stopReason === STOP_REASON.shutdown) return 'not_sent';
   if (stopReason === STOP_REASON.timeout) return requestSent ? 'upstream_timeout' : 'client_fault';
   if (error instanceof BodyLengthError) return 'client_fault';

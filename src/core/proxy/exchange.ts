@@ -12,8 +12,10 @@ import type { RequestSelection } from '../selection/request-selection.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import { prepareClientResponseHeaders } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
-import { describeError } from './describe-error.ts';
+import { describeError, describeErrorChain } from './describe-error.ts';
 import type { ErrorAnswer } from './json-error.ts';
+import { LimitTimer } from './limit-timer.ts';
+import { rewriteLocationHeaders } from './location-rewrite.ts';
 import { upstreamUrl } from './request-target.ts';
 import { classifyFailure, STOP_REASON } from './classify-attempt.ts';
 import { BodyLengthError, type BodyPlan } from './replayable-body.ts';
@@ -59,8 +61,17 @@ export interface ExchangeDeps {
   /** Every exchange not yet at its exit, so shutdown can end those still open at its deadline. */
   readonly open: Set<Exchange>;
   readonly observers: readonly ExchangeObserver[];
+  /** From the request being fully sent to the response head (0: no limit). */
   readonly upstreamTimeoutMs: number;
+  /** CLIENT_BODY_TIMEOUT_MS: longest gap between request body chunks (0: no limit). */
+  readonly clientBodyTimeoutMs?: number;
+  /** UPSTREAM_READ_TIMEOUT_MS: longest gap between response body chunks once the response started (0: no limit). */
+  readonly upstreamReadTimeoutMs?: number;
   readonly maxRequestBodyBytes: number | undefined;
+  /** REWRITE_LOCATION: redirects to the server's own origin point at the client's origin instead. */
+  readonly rewriteLocation?: boolean;
+  /** VIA=off adds no Via header. */
+  readonly via?: boolean;
 }
 
 /** What the forwarder must do with the server's response head. */
@@ -111,7 +122,13 @@ export class Exchange {
   readonly #startedAt = performance.now();
   // One lease, controller and timer per attempt: a retry takes a new lease on another server, inside this exchange.
   #controller = new AbortController();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  // Each limit is the fault of one side: the client's upload gaps (408), the server's wait and read gaps (504, cut).
+  // They stop whichever attempt is current when they fire.
+  readonly #upstreamTimer: LimitTimer;
+  readonly #clientBodyTimer: LimitTimer;
+  readonly #readTimer: LimitTimer;
+  /** `scheme://host` the client used (location-rewrite.ts), '' without a Host. */
+  readonly #clientOrigin: string;
   #lease: InFlightLease;
   readonly #tried: UpstreamServer[] = [];
   #retryToken: RetryToken | undefined;
@@ -148,8 +165,49 @@ export class Exchange {
     this.setCookie = request.setCookie;
     this.#lease = lease;
     this.#tried.push(lease.server);
-    this.#startTimer();
+    this.#clientOrigin = request.clientOrigin ?? '';
+    const stop = (reason: symbol) => () => this.#controller.abort(reason);
+    this.#upstreamTimer = new LimitTimer(deps.upstreamTimeoutMs, stop(STOP_REASON.timeout));
+    this.#clientBodyTimer = new LimitTimer(deps.clientBodyTimeoutMs ?? 0, stop(STOP_REASON.clientBodyTimeout));
+    this.#readTimer = new LimitTimer(deps.upstreamReadTimeoutMs ?? 0, stop(STOP_REASON.readTimeout));
+    // Without a body the request is sent as soon as the forwarder calls the server: UPSTREAM_TIMEOUT_MS runs from now.
+    if (this.#requestSent) this.#upstreamTimer.restart();
     deps.open.add(this);
+  }
+
+  /** UPSTREAM_READ_TIMEOUT_MS, for a forwarder whose upstream client enforces it itself (undici's `bodyTimeout`). */
+  get upstreamReadTimeoutMs(): number {
+    return this.#readTimer.ms;
+  }
+
+  /** True when the forwarder must report each response body chunk (UPSTREAM_READ_TIMEOUT_MS is set). */
+  get limitsResponseGaps(): boolean {
+    return this.#readTimer.limited;
+  }
+
+  /** The forwarder starts reading the request body: CLIENT_BODY_TIMEOUT_MS runs from now, restarted by each chunk. */
+  requestBodyStarted(): void {
+    if (this.#phase !== 'ended') this.#clientBodyTimer.restart();
+  }
+
+  /** The whole request, body included, has been handed to the upstream client: UPSTREAM_TIMEOUT_MS runs from now (issue 8). */
+  requestSent(): void {
+    this.#requestSent = true;
+    this.#clientBodyTimer.cancel();
+    if (this.#phase === 'waiting' && this.#headersMs === undefined) this.#upstreamTimer.restart();
+  }
+
+  /**
+   * The forwarder waits for the next response body chunk: UPSTREAM_READ_TIMEOUT_MS runs from now until
+   * `responseChunk()`. The time a slow client takes to want the next chunk is not the server's gap.
+   */
+  awaitingResponseBytes(): void {
+    if (this.#phase !== 'ended') this.#readTimer.restart();
+  }
+
+  /** A response body chunk arrived from the server. */
+  responseChunk(): void {
+    this.#readTimer.cancel();
   }
 
   /** SHUTDOWN_TIMEOUT_MS has passed: stop the upstream request; a stream still open is cut, a wait answered 503. */
@@ -172,17 +230,12 @@ export class Exchange {
   bodyBuffered(body: Uint8Array<ArrayBuffer>): void {
     this.#replayBody = body;
     this.#requestBytes = body.byteLength;
-    this.#requestSent = true;
+    this.requestSent();
   }
 
   /** A streamed request body was read to its end and handed upstream. */
   requestBodySent(): void {
-    this.#requestSent = true;
-  }
-
-  #startTimer(): void {
-    const controller = this.#controller;
-    this.#timer = setTimeout(() => controller.abort(STOP_REASON.timeout), this.#deps.upstreamTimeoutMs);
+    this.requestSent();
   }
 
   /** The server this attempt goes to. */
@@ -197,7 +250,7 @@ export class Exchange {
 
   /** True when MAX_REQUEST_BODY_BYTES is set: the forwarder must then report each chunk to `countRequestBytes`. */
   get metersRequestBody(): boolean {
-    return this.#deps.maxRequestBodyBytes !== undefined;
+    return this.#deps.maxRequestBodyBytes !== undefined || this.#clientBodyTimer.limited || this.#upstreamTimer.limited;
   }
 
   get ended(): boolean {
@@ -224,6 +277,7 @@ export class Exchange {
   /** `n` more bytes of request body were read. False once MAX_REQUEST_BODY_BYTES is passed: stop reading, the exchange is stopping. */
   countRequestBytes(n: number): boolean {
     this.#requestBytes += n;
+    if (this.#phase !== 'ended') this.#clientBodyTimer.restart();
     const limit = this.#deps.maxRequestBodyBytes;
     if (limit === undefined || this.#requestBytes <= limit) return true;
     this.#controller.abort(STOP_REASON.bodyTooLarge);
@@ -241,7 +295,7 @@ export class Exchange {
    * The forwarder then sends the head and reports `headSent()`, or `unrepresentable()` if it could not.
    */
   responseHead(status: number, headers: HeaderMap, bodyWasDecoded: boolean): ResponsePlan {
-    clearTimeout(this.#timer);
+    this.#upstreamTimer.cancel();
     const outcome: AttemptOutcome = { kind: 'response', status };
     this.#deps.resilience.record(this.server, outcome);
     if (this.#deps.resilience.parts.retry.options.retryOnStatus.length > 0 && this.#retry(outcome)) return { withBody: false, retry: true };
@@ -250,12 +304,17 @@ export class Exchange {
     // Where the runtime sends the body natively, the access log's bytes out is the declared length.
     const length = headers.get('content-length');
     if (length !== null) this.#declaredResponseBytes = Number(length) || 0;
-    prepareClientResponseHeaders(headers, this.requestId, bodyWasDecoded);
+    prepareClientResponseHeaders(headers, this.requestId, bodyWasDecoded, { via: this.#deps.via });
+    if (this.#deps.rewriteLocation === true) rewriteLocationHeaders(headers, this.server.url, this.#clientOrigin);
     // Sticky sessions: appended, so the server's own cookies stay as they are (RFC 6265 §3: one cookie per line).
     if (this.setCookie !== undefined) headers.append('set-cookie', this.setCookie);
     // A 205 never has content (RFC 9110 §15.3.6), but HTTP/1.1 framing does not know that (RFC 9112 §6.3): say so.
     if (status === 205) headers.set('content-length', '0');
-    return { withBody: responseCarriesBody(this.method, status) };
+    // A 204 must not carry Content-Length (RFC 9110 §8.6); a 304 keeps it: it describes the selected representation.
+    if (status === 204) headers.delete('content-length');
+    const withBody = responseCarriesBody(this.method, status);
+    if (withBody) this.#readTimer.restart();
+    return { withBody };
   }
 
   /** The head reached the client's connection: the response counts now (time to headers). One sent without a body ends here. */
@@ -278,8 +337,16 @@ export class Exchange {
    */
   failed(error: unknown): FailureAction {
     if (this.#phase === 'ended') return { do: 'nothing' };
-    clearTimeout(this.#timer);
+    this.#cancelTimers();
     if (this.#phase === 'streaming') {
+      if (this.signal.reason === STOP_REASON.readTimeout) {
+        this.#deps.log.warn('{server} sent no response bytes for UPSTREAM_READ_TIMEOUT_MS={limit} ms; closing the client connection', {
+          event: 'upstream_read_timeout',
+          server: this.server.url,
+          limit: this.#readTimer.ms,
+          requestId: this.requestId,
+        });
+      }
       this.#exit(this.signal.aborted && this.signal.reason === STOP_REASON.clientGone ? 'client_gone' : 'upstream_reset');
       return { do: 'reset' };
     }
@@ -300,6 +367,12 @@ export class Exchange {
       log.debug('Client went away before {server} answered', { event: 'client_gone', server: server.url, requestId });
       return this.#answer('client_gone', 499, 'client closed the request');
     }
+    if (reason === STOP_REASON.clientBodyTimeout) {
+      // The client stopped sending: its fault, never the server's (issue 8).
+      this.#clientFault = true;
+      log.info('Client sent no request body bytes for CLIENT_BODY_TIMEOUT_MS={limit} ms; answering 408', { event: 'client_body_timeout', limit: this.#clientBodyTimer.ms, requestId });
+      return this.#answer('client_gone', 408, 'the request body stopped arriving');
+    }
     const limit = this.#deps.maxRequestBodyBytes;
     if (reason === STOP_REASON.bodyTooLarge) {
       // The client's fault, not the server's: no error against the server, no health change.
@@ -313,21 +386,21 @@ export class Exchange {
     const kind = reason === STOP_REASON.timeout ? 'timeout' : 'unreachable';
     // A timeout while the client was still uploading is the client's (issue 8, defect 1): no error against the server.
     this.#clientFault = failure === 'client_fault';
-    log.warn('Forwarding to {server} failed: {reason}', { event: 'forward_failed', server: server.url, kind, reason: description, tries: this.#tried.length, noRetry: this.#noRetry ?? failure, requestId });
-    return kind === 'timeout'
-      ? this.#answer(kind, 504, `upstream server ${server.url} did not answer within ${this.#deps.upstreamTimeoutMs} ms`)
-      : this.#answer(kind, 502, `upstream server ${server.url} is unreachable (${description})`);
+    // The log gets the whole cause chain; the client gets a short reason and the request id, never an address or library text.
+    const cause = kind === 'timeout' ? `no response within UPSTREAM_TIMEOUT_MS=${this.#deps.upstreamTimeoutMs} ms` : describeErrorChain(error);
+    log.warn('Forwarding to {server} failed: {reason}', { event: 'forward_failed', server: server.url, kind, reason: cause, tries: this.#tried.length, noRetry: this.#noRetry ?? failure, requestId });
+    return kind === 'timeout' ? this.#answer(kind, 504, 'the upstream server did not answer in time') : this.#answer(kind, 502, 'the upstream server could not be reached');
   }
 
   /** The server answered, but the runtime cannot represent its response to the client: 502, an error against the server. */
-  unrepresentable(error: unknown): FailureAction {
+  unrepresentable(error: unknown, clientReason = 'the upstream server sent a response that cannot be forwarded'): FailureAction {
     if (this.#phase === 'ended') return { do: 'nothing' };
     if (this.#phase === 'streaming') return this.failed(error);
-    clearTimeout(this.#timer);
-    const reason = describeError(error);
+    this.#cancelTimers();
+    const reason = describeErrorChain(error);
     const server = this.server.url;
     this.#deps.log.error('Response from {server} could not be forwarded: {reason}', { event: 'forward_failed', server, kind: 'bad_response', reason, requestId: this.requestId });
-    return this.#answer('unrepresentable', 502, `upstream server ${server} sent a response that cannot be forwarded (${reason})`);
+    return this.#answer('unrepresentable', 502, clientReason);
   }
 
   /**
@@ -352,7 +425,8 @@ export class Exchange {
       return false;
     }
     const from = this.server;
-    clearTimeout(this.#timer);
+    this.#upstreamTimer.cancel();
+    this.#readTimer.cancel();
     this.#controller.abort(STOP_REASON.superseded);
     this.#releaseAttempt();
     this.#retryToken = decision.token;
@@ -372,7 +446,8 @@ export class Exchange {
     // A sticky cookie naming the failed server must not be set; the client's next request chooses afresh.
     this.setCookie = undefined;
     this.#controller = new AbortController();
-    this.#startTimer();
+    // The replayed request is sent at once (no body, or the buffered one): UPSTREAM_TIMEOUT_MS runs anew per try.
+    this.#upstreamTimer.restart();
     return true;
   }
 
@@ -382,6 +457,12 @@ export class Exchange {
     this.#retryToken?.release();
     this.#retryToken = undefined;
     this.#deps.resilience.parts.queue.released();
+  }
+
+  #cancelTimers(): void {
+    this.#upstreamTimer.cancel();
+    this.#clientBodyTimer.cancel();
+    this.#readTimer.cancel();
   }
 
   #answer(outcome: OutcomeKind, status: number, error: string): FailureAction {
@@ -395,7 +476,7 @@ export class Exchange {
     if (this.#phase === 'ended') return;
     this.#phase = 'ended';
     this.#deps.open.delete(this);
-    clearTimeout(this.#timer);
+    this.#cancelTimers();
     this.#releaseAttempt();
     for (const callback of this.#atExit) callback();
     const durationMs = performance.now() - this.#startedAt;
@@ -461,6 +542,8 @@ export interface ExchangeRequest {
   readonly userAgent: string;
   /** The request's Content-Length (0 without one): bytes in where the runtime streams the body without metering it. */
   readonly declaredRequestBytes: number;
+  /** `scheme://host` the client used, for REWRITE_LOCATION ('' without a Host). */
+  readonly clientOrigin?: string;
 }
 
 /** Only one server tried: the access log's servers-tried list stays empty, with no allocation. */

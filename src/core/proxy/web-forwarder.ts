@@ -6,6 +6,7 @@ import type { Admission } from './admission.ts';
 import type { Exchange, FailureAction } from './exchange.ts';
 import { errorResponse } from './json-error.ts';
 import { BodyLengthError, readBodyUpTo } from './replayable-body.ts';
+import { unrelayableStatus } from './response-status.ts';
 import type { ClientInfo } from '../runtime/contracts.ts';
 import type { UpstreamClient } from '../upstream/upstream-client.ts';
 
@@ -21,7 +22,20 @@ export class WebForwarder {
   /** `target` is the request's path and query (see request-target.ts). */
   async forward(request: Request, client: ClientInfo, target: string): Promise<Response> {
     const upstreamHeaders = new Headers(request.headers);
-    const admitted = await this.#admission.admit({ method: request.method, target, headers: upstreamHeaders, client, hasBody: request.body !== null, signal: request.signal });
+    // fetch cannot send a GET or HEAD body, and Deno's and Bun's servers drop one silently (request.body is null):
+    // the declared length still says it was there.
+    const declared = request.headers.get('content-length');
+    const hasBody = request.body !== null || (declared !== null && declared !== '0');
+    const unsendableBody = (request.method === 'GET' || request.method === 'HEAD') && hasBody;
+    const admitted = await this.#admission.admit({
+      method: request.method,
+      target,
+      headers: upstreamHeaders,
+      client,
+      hasBody: request.body !== null,
+      signal: request.signal,
+      unsendableBody,
+    });
     if (!admitted.ok) return errorResponse(admitted.answer);
     const exchange = admitted.exchange;
 
@@ -67,6 +81,11 @@ export class WebForwarder {
 
   /** Turns the server's answer into the client's, or undefined when the Exchange retries it (RETRY_ON_STATUS). */
   #respond(upstream: Response, exchange: Exchange, client: ClientInfo): Response | undefined {
+    const unrelayable = unrelayableStatus(upstream.status);
+    if (unrelayable !== undefined) {
+      upstream.body?.cancel().catch(() => {});
+      return answer(exchange.unrepresentable(new Error(unrelayable)));
+    }
     const headers = new Headers(upstream.headers);
     const plan = exchange.responseHead(upstream.status, headers, this.#client.decodesCompressedBodies);
     if (plan.retry) return undefined;
@@ -76,8 +95,11 @@ export class WebForwarder {
     try {
       if (!plan.withBody || body === null) {
         body?.cancel().catch(() => {});
-        response = new Response(null, init);
-      } else if (client.completed !== undefined) {
+        // A null body makes Deno (and Bun) add `content-length: 0` to a HEAD reply that had no length, which
+        // misstates the GET's length (RFC 9110 §9.3.2); an empty stream keeps Deno from adding it.
+        const unsized = exchange.method === 'HEAD' && !headers.has('content-length');
+        response = new Response(unsized ? new ReadableStream({ start: (c) => c.close() }) : null, init);
+      } else if (client.completed !== undefined && !exchange.limitsResponseGaps) {
         // The runtime says when the response is done: hand it the upstream body untouched.
         response = new Response(body, init);
         void client.completed.then(() => exchange.end(), () => exchange.clientGone());
@@ -110,6 +132,9 @@ function meteredBody(body: ReadableStream<Uint8Array>, exchange: Exchange): Read
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>(
     {
+      start() {
+        exchange.requestBodyStarted();
+      },
       async pull(controller) {
         let chunk: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
         try {
@@ -152,7 +177,9 @@ function endWhenDone(body: ReadableStream<Uint8Array>, exchange: Exchange): Read
         let chunk: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
         try {
           reader ??= body.getReader();
+          exchange.awaitingResponseBytes();
           chunk = await reader.read();
+          exchange.responseChunk();
         } catch (error) {
           exchange.failed(error);
           controller.error(error);

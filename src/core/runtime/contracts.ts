@@ -39,6 +39,16 @@ export interface ServeOptions {
   readonly reusePort?: boolean;
   /** Serve HTTPS with this certificate chain and key (PEM); plain HTTP when absent. */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /** Limits on the client connections of the balancer's listener (absent for demo backends); 0 means no limit. */
+  readonly clientLimits?: ClientConnectionLimits;
+}
+
+/** CLIENT_HEADER_TIMEOUT_MS and CLIENT_KEEPALIVE_TIMEOUT_MS, applied by each runtime's server as far as it can (README, per-runtime table). */
+export interface ClientConnectionLimits {
+  /** Time to receive a request head. */
+  readonly headerTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. */
+  readonly keepAliveTimeoutMs: number;
 }
 
 /** What each runtime entrypoint provides: its env, a way to serve a fetch handler, and an upstream client. */

@@ -9,6 +9,9 @@ export function bunServeBase(options: ServeOptions) {
     port: options.port,
     reusePort: options.reusePort === true,
     // Bun closes connections idle for 10 s by default, which would cut slow upstream answers and quiet streams.
+    // Fairway's own limits apply instead. Bun 1.4.5's idleTimeout never closes an idle keep-alive connection
+    // or an unfinished request head (measured: open after 12 s with idleTimeout 1), so CLIENT_HEADER_TIMEOUT_MS
+    // and CLIENT_KEEPALIVE_TIMEOUT_MS cannot be applied on Bun (README, per-runtime table).
     idleTimeout: 0,
     // Bun refuses bodies over 128 MiB by default; MAX_REQUEST_BODY_BYTES is the only limit Fairway applies.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,

@@ -5,6 +5,8 @@
  * turned into HTTP/1.1's here first.
  */
 import { createServer, type RequestListener, type Server as HttpServer } from 'node:http';
+import type { ClientConnectionLimits } from '../../core/runtime/contracts.ts';
+import { nodeServerLimits } from './server-limits.ts';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest } from 'node:http2';
 import type { ServerTls } from '../shared/tls-files.ts';
 import { http1HeadersOf } from './http2-headers.ts';
@@ -30,9 +32,12 @@ function fromHttp2(handler: RequestListener): RequestListener {
   };
 }
 
-/** Node's default 300 s limit on receiving a whole request would cut long uploads, hence `requestTimeout: 0`. */
-export function createBalancerServer(handler: RequestListener, tls: ServerTls | undefined): BalancerServer {
-  if (tls === undefined) return createServer({ requestTimeout: 0 }, handler);
+/**
+ * Plain HTTP applies CLIENT_HEADER_TIMEOUT_MS and CLIENT_KEEPALIVE_TIMEOUT_MS (server-limits.ts). The HTTP/2
+ * secure server has no such options; there they are not applied (README, per-runtime table).
+ */
+export function createBalancerServer(handler: RequestListener, tls: ServerTls | undefined, limits?: ClientConnectionLimits): BalancerServer {
+  if (tls === undefined) return createServer(nodeServerLimits(limits), handler);
   return createSecureServer({ allowHTTP1: true, cert: tls.cert, key: tls.key }, fromHttp2(handler) as unknown as Parameters<typeof createSecureServer>[1]);
 }
 

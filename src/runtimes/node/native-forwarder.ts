@@ -12,15 +12,21 @@ import type { Exchange } from '../../core/proxy/exchange.ts';
 import { BodyLengthError, readIterableUpTo } from '../../core/proxy/replayable-body.ts';
 import { isServerFailure } from '../../core/proxy/classify-attempt.ts';
 import { requestIdFor } from '../../core/proxy/forwarded-headers.ts';
+import { hostLines } from '../../core/proxy/host.ts';
 import { errorBody, errorHeaders, internalError, type ErrorAnswer } from '../../core/proxy/json-error.ts';
+import { unrelayableStatus } from '../../core/proxy/response-status.ts';
 import { targetFromRequestLine } from '../../core/proxy/request-target.ts';
 import type { UndiciUpstream } from './undici-upstream.ts';
 import { NodeHeaders, type HeaderObject } from './node-headers.ts';
 
-export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream, admin: RequestListener): RequestListener {
+/** The request listener, plus one for node:http's 'checkContinue' (a request with `Expect: 100-continue`). */
+export type NativeHandler = RequestListener & { checkContinue: RequestListener };
+
+export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream, admin: RequestListener): NativeHandler {
   const admission = balancer.admission;
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  /** `expectsContinue`: send `100 Continue` only once the request is admitted, so a refused body is never uploaded (RFC 9110 §10.1.1). */
+  const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue = false): void => {
     // Shutting down: this response carries `Connection: close` and no further request is read from the connection.
     if (balancer.draining) res.shouldKeepAlive = false;
     const headers = new NodeHeaders(req.headers as HeaderObject);
@@ -31,6 +37,7 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
       return;
     }
     if (balancer.answersOnProxyPort(target)) {
+      if (expectsContinue) res.writeContinue();
       req.url = target;
       void admin(req, res);
       return;
@@ -42,11 +49,21 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
     // Only a request that may wait in the admission queue needs to hear that its client left.
     const left = admission.queues ? new AbortController() : undefined;
     if (left !== undefined) res.once('close', () => left.abort());
-    const admitted = admission.admit({ method, target, headers, client: { address: req.socket.remoteAddress, secure: (req.socket as { encrypted?: boolean }).encrypted === true }, hasBody, signal: left?.signal });
+    const admitted = admission.admit({
+      method,
+      target,
+      headers,
+      client: { address: req.socket.remoteAddress, secure: (req.socket as { encrypted?: boolean }).encrypted === true },
+      hasBody,
+      signal: left?.signal,
+      hostLines: hostLines(req.rawHeaders),
+      httpVersion: req.httpVersion,
+    });
     const proceed = (admitted: Admitted) => {
       // The body is never read, so the connection cannot carry another request.
-      if (!admitted.ok) sendAnswer(res, admitted.answer, hasBody);
-      else void forward(req, res, admitted.exchange, hasBody, method, target, headers);
+      if (!admitted.ok) return sendAnswer(res, admitted.answer, hasBody);
+      if (expectsContinue) res.writeContinue();
+      void forward(req, res, admitted.exchange, hasBody, method, target, headers);
     };
     if (admitted instanceof Promise) admitted.then(proceed, (error: unknown) => sendAnswer(res, internalError(error)));
     else proceed(admitted);
@@ -90,9 +107,17 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
         // undici streams any async iterable, though its types name only Readable.
         body: (exchange.replayBody ?? (!hasBody ? null : exchange.metersRequestBody ? meteredBody(req, exchange) : req)) as Readable | null,
         signal: exchange.signal,
+        // UPSTREAM_READ_TIMEOUT_MS: undici's own gap timer between body chunks (0: none), reported to failed() as an error mid-body.
+        bodyTimeout: exchange.upstreamReadTimeoutMs,
       };
       try {
         await upstream.dispatcher.stream(options, ({ statusCode, headers: upstreamHeaders }) => {
+          const unrelayable = unrelayableStatus(statusCode);
+          if (unrelayable !== undefined) {
+            const action = exchange.unrepresentable(new Error(unrelayable));
+            if (action.do === 'answer') sendAnswer(res, action.answer);
+            return discard();
+          }
           const responseHeaders = new NodeHeaders(upstreamHeaders as HeaderObject);
           const plan = exchange.responseHead(statusCode, responseHeaders, upstream.decodesCompressedBodies);
           if (plan.retry) {
@@ -130,20 +155,23 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
         const action = exchange.failed(error);
         if (action.do === 'retry') continue;
         if (action.do === 'reset') res.destroy();
-        else if (action.do === 'answer' && !res.headersSent && !res.destroyed) sendAnswer(res, action.answer, action.answer.status === 413 || action.answer.status === 400);
+        else if (action.do === 'answer' && !res.headersSent && !res.destroyed) sendAnswer(res, action.answer, action.answer.status === 413 || action.answer.status === 400 || action.answer.status === 408);
         return;
       }
     }
   };
 
-  return (req, res) => {
+  const guarded = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
     try {
-      handle(req, res);
+      handle(req, res, expectsContinue);
     } catch (error) {
       if (res.headersSent) res.destroy();
       else sendAnswer(res, internalError(error));
     }
   };
+  return Object.assign((req: IncomingMessage, res: ServerResponse) => guarded(req, res, false), {
+    checkContinue: (req: IncomingMessage, res: ServerResponse) => guarded(req, res, true),
+  });
 }
 
 /**
@@ -152,11 +180,13 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
  * `req` itself, and the 'error' listener above reports a failed read.
  */
 async function* meteredBody(req: IncomingMessage, exchange: Exchange): AsyncGenerator<Buffer> {
+  exchange.requestBodyStarted();
   try {
     for await (const chunk of req as AsyncIterable<Buffer>) {
       if (!exchange.countRequestBytes(chunk.length)) return;
       yield chunk;
     }
+    exchange.requestSent();
   } catch (error) {
     // A failed upload read is the client leaving, as on the Web path, never the server failing.
     exchange.clientGone();

@@ -63,6 +63,7 @@ export function refusalPassedOn(exchange: Exchange, status: number): () => void 
  * server, without marking it unhealthy: the server answered.
  */
 export function handshakeRefused(exchange: Exchange, reason: string): ErrorAnswer | undefined {
-  const action = exchange.unrepresentable(new Error(reason));
+  // The status is the server's answer, not an internal: the client may see why its handshake failed.
+  const action = exchange.unrepresentable(new Error(reason), reason);
   return action.do === 'answer' ? action.answer : undefined;
 }
