@@ -71,6 +71,7 @@ export function assembleBalancer(
     headerRules: { trustProxy: config.trustProxy, preserveHost: config.preserveHost },
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxRequestBodyBytes: config.maxRequestBodyBytes,
+    responseBufferBytes: config.responseBufferBytes,
     observers,
   });
   // Built on first use: a runtime with a native I/O path (Node) never sends proxied traffic through `fetch`.

@@ -31,7 +31,7 @@ const webHarness: ForwarderHarness = {
     const origins = Array.from({ length: options.servers ?? 1 }, (_, i) => `http://127.0.0.1:${i + 1}`);
     const client = new FakeUpstream(handler, { decodesCompressedBodies: options.decodesCompressedBodies ?? false });
     const servers = serverConfigs(origins, options.weights);
-    const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes });
+    const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes, responseBufferBytes: options.responseBufferBytes ?? 65_536 });
     const records: ExchangeRecord[] = [];
     const { balancer, pool, health } = assembleBalancer(config, servers, client, undefined, [{ exchangeEnded: (r) => records.push(r) }]);
     const failing = () =>

@@ -49,6 +49,7 @@ export class Admission {
     headerRules: HeaderRuleOptions;
     upstreamTimeoutMs: number;
     maxRequestBodyBytes: number | undefined;
+    responseBufferBytes?: number;
     observers?: readonly ExchangeObserver[];
   }) {
     this.#pool = deps.pool;
@@ -63,6 +64,7 @@ export class Admission {
       observers: [debugRequestLog(deps.log), ...(deps.observers ?? [])],
       upstreamTimeoutMs: deps.upstreamTimeoutMs,
       maxRequestBodyBytes: deps.maxRequestBodyBytes,
+      responseBufferBytes: deps.responseBufferBytes,
     };
   }
 

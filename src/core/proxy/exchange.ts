@@ -14,6 +14,7 @@ import type { HeaderMap } from './hop-by-hop.ts';
 import { describeError } from './describe-error.ts';
 import type { ErrorAnswer } from './json-error.ts';
 import { upstreamUrl } from './request-target.ts';
+import { responseBufferLength } from './response-buffering.ts';
 
 /** Why an exchange was stopped on purpose; carried as its AbortSignal's reason, so a failure can be told from the server's. */
 export const STOP_REASON = {
@@ -55,12 +56,20 @@ export interface ExchangeDeps {
   readonly observers: readonly ExchangeObserver[];
   readonly upstreamTimeoutMs: number;
   readonly maxRequestBodyBytes: number | undefined;
+  /** RESPONSE_BUFFER_BYTES (0 or unset: every body streams). */
+  readonly responseBufferBytes?: number;
 }
 
 /** What the forwarder must do with the server's response head. */
 export interface ResponsePlan {
   /** False for HEAD and bodyless statuses: send the head alone and discard whatever body the server sent. */
   readonly withBody: boolean;
+  /**
+   * Set for a body with a Content-Length up to RESPONSE_BUFFER_BYTES: read exactly this many bytes whole, then
+   * report `responseRead()` (the exchange ends there) and send head and body natively. A failed read is `failed()`
+   * before anything was sent. Undefined: send the head and stream the body with exact accounting.
+   */
+  readonly bufferLength: number | undefined;
 }
 
 /** What the forwarder must do after a failure: answer (nothing was sent yet), or cut the client's connection. */
@@ -169,7 +178,16 @@ export class Exchange {
     prepareClientResponseHeaders(headers, this.requestId, bodyWasDecoded);
     // A 205 never has content (RFC 9110 §15.3.6), but HTTP/1.1 framing does not know that (RFC 9112 §6.3): say so.
     if (status === 205) headers.set('content-length', '0');
-    return { withBody: responseCarriesBody(this.method, status) };
+    const withBody = responseCarriesBody(this.method, status);
+    return { withBody, bufferLength: withBody ? responseBufferLength(headers, this.#deps.responseBufferBytes ?? 0) : undefined };
+  }
+
+  /**
+   * The whole of a buffered body (ResponsePlan.bufferLength) is in hand and the forwarder is about to send head and
+   * body at once: the server's side of the exchange is over, so it ends here, as nginx's proxy_buffering frees the peer.
+   */
+  responseRead(): void {
+    this.headSent(false);
   }
 
   /** The head reached the client's connection: the response counts now (time to headers). One sent without a body ends here. */
@@ -217,6 +235,12 @@ export class Exchange {
       return this.#answer('body_too_large', 413, `request body exceeds the limit of ${limit} bytes`);
     }
     const description = describeError(error);
+    if (this.#headersMs !== undefined && reason !== STOP_REASON.timeout) {
+      // A buffered body (ResponsePlan.bufferLength) broke off: nothing reached the client yet, so it still gets a 502.
+      this.#count(() => this.#deps.metrics.recordFailure(server));
+      log.warn('{server} broke off its response: {reason}', { event: 'forward_failed', server: server.url, kind: 'upstream_reset', reason: description, requestId });
+      return this.#answer('upstream_reset', 502, `upstream server ${server.url} broke off its response (${description})`);
+    }
     const kind = reason === STOP_REASON.timeout ? 'timeout' : 'unreachable';
     this.#count(() => this.#deps.metrics.recordFailure(server));
     this.#deps.health.markUnhealthy(server, description);

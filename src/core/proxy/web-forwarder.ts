@@ -5,6 +5,7 @@
 import type { Admission } from './admission.ts';
 import type { Exchange, FailureAction } from './exchange.ts';
 import { errorResponse } from './json-error.ts';
+import { readWhole } from './response-buffering.ts';
 import type { ClientInfo } from '../runtime/contracts.ts';
 import type { UpstreamClient } from '../upstream/upstream-client.ts';
 
@@ -49,6 +50,7 @@ export class WebForwarder {
     const plan = exchange.responseHead(upstream.status, headers, this.#client.decodesCompressedBodies);
     const init = { status: upstream.status, statusText: upstream.statusText, headers };
     const body = upstream.body;
+    if (plan.bufferLength !== undefined && body !== null) return bufferedResponse(upstream, plan.bufferLength, init, exchange);
     let response: Response;
     try {
       if (!plan.withBody || body === null) {
@@ -69,6 +71,27 @@ export class WebForwarder {
     exchange.headSent(plan.withBody && body !== null);
     return response;
   }
+}
+
+/**
+ * A short body read whole (ResponsePlan.bufferLength): the exchange ends once the server has sent it, and the
+ * runtime sends the bytes natively, with no JavaScript stream between (on Bun that stream halved throughput).
+ */
+async function bufferedResponse(upstream: Response, length: number, init: ResponseInit, exchange: Exchange): Promise<Response> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readWhole(upstream, length);
+  } catch (error) {
+    return answer(exchange.failed(error));
+  }
+  let response: Response;
+  try {
+    response = new Response(bytes as Uint8Array<ArrayBuffer>, init);
+  } catch (error) {
+    return answer(exchange.unrepresentable(error));
+  }
+  exchange.responseRead();
+  return response;
 }
 
 /** The Web path answers whatever the Exchange says; with nobody left to answer, the 499 goes nowhere. */

@@ -13,6 +13,7 @@ import { errorBody, errorHeaders, internalError, type ErrorAnswer } from '../../
 import { isAdminTarget, targetFromRequestLine } from '../../core/proxy/request-target.ts';
 import type { UndiciUpstream } from './undici-upstream.ts';
 import { NodeHeaders, type HeaderObject } from './node-headers.ts';
+import { wholeBodyWritable } from './whole-body-writable.ts';
 
 export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream, admin: RequestListener): RequestListener {
   const admission = balancer.admission;
@@ -65,6 +66,7 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
       .stream(options, ({ statusCode, headers: upstreamHeaders }) => {
         const responseHeaders = new NodeHeaders(upstreamHeaders as HeaderObject);
         const plan = exchange.responseHead(statusCode, responseHeaders, upstream.decodesCompressedBodies);
+        if (plan.bufferLength !== undefined) return bufferedBody(res, exchange, statusCode, responseHeaders.object, plan.bufferLength);
         try {
           res.writeHead(statusCode, responseHeaders.object as Record<string, string | string[]>);
         } catch (error) {
@@ -119,6 +121,24 @@ async function* meteredBody(req: IncomingMessage, exchange: Exchange): AsyncGene
     exchange.clientGone();
     throw error;
   }
+}
+
+/**
+ * A short body read whole (ResponsePlan.bufferLength): once undici has all of it the exchange ends, and head and
+ * body go to the client in one `res.end()`. A failed read rejects the stream: `failed()` answers 502, nothing sent.
+ */
+function bufferedBody(res: ServerResponse, exchange: Exchange, status: number, headers: HeaderObject, length: number): Writable {
+  return wholeBodyWritable(length, (body) => {
+    try {
+      res.writeHead(status, headers as Record<string, string | string[]>);
+    } catch (error) {
+      const action = exchange.unrepresentable(error);
+      if (action.do === 'answer') sendAnswer(res, action.answer);
+      return;
+    }
+    exchange.responseRead();
+    res.end(body);
+  });
 }
 
 /** Swallows a body the client must not get (HEAD, 204, 304) so the upstream connection can be reused. */

@@ -1,14 +1,8 @@
 /**
- * Node-native half of issue 12's response buffering (phase A prototype: not wired in yet). For a body that
- * `bufferableLength` accepts, undici's `stream` factory returns this Writable instead of the ServerResponse:
+ * Node-native half of issue 12's response buffering. For a body the Exchange plans to buffer
+ * (`ResponsePlan.bufferLength`), undici's `stream` factory returns this Writable instead of the ServerResponse:
  * it collects the chunks and, once undici has the whole body (the server's side of the exchange is over),
  * hands over one Buffer. The caller then ends the exchange and sends head and body with one `res.end(buffer)`.
- *
- *   .stream(options, ({ statusCode, headers }) => {
- *     const length = bufferableLength(headers['content-length'], policy.responseBufferBytes);
- *     if (length === undefined) { res.writeHead(...); return res; }           // stream, exact accounting, as today
- *     return wholeBodyWritable(length, (body) => { finish(); res.writeHead(statusCode, out); res.end(body); });
- *   })
  */
 import { Writable } from 'node:stream';
 
