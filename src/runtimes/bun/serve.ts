@@ -1,6 +1,7 @@
 /** Serves a fetch handler with Bun.serve, with Fairway's limits and its one error shape. */
 import { errorResponse, internalError } from '../../core/proxy/json-error.ts';
 import type { FetchHandler, ListeningServer, ServeOptions } from '../../core/runtime/contracts.ts';
+import { asksToClose, sayingClose } from './connection-close.ts';
 
 export function serveBun(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
   const server = Bun.serve({
@@ -11,7 +12,11 @@ export function serveBun(handler: FetchHandler, options: ServeOptions): Promise<
     idleTimeout: 0,
     // Bun refuses bodies over 128 MiB by default; MAX_REQUEST_BODY_BYTES is the only limit Fairway applies.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    fetch: (request, server) => handler(request, { address: server.requestIP(request)?.address }),
+    fetch: (request, server) => {
+      const response = handler(request, { address: server.requestIP(request)?.address });
+      if (!asksToClose(request)) return response;
+      return response instanceof Response ? sayingClose(response) : response.then(sayingClose);
+    },
     // Without it Bun answers a thrown error with its own HTML page; every error Fairway sends has one shape.
     error: (error) => errorResponse(internalError(error)),
   });
