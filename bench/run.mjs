@@ -1309,7 +1309,7 @@ async function main() {
       description: SCENARIOS[scenarioName].desc,
       params: { ...SCENARIOS[scenarioName] },
       summary,
-      runs: runs.map(({ logFile, ...r }) => r),
+      runs: runs.map(({ logFile: _logFile, ...r }) => r),
     };
     allRuns.push(...runs);
     console.log(`\n${markdownTable(summary)}`);

@@ -33,7 +33,7 @@ for (const name of ALGORITHM_NAMES) {
   for (const state of ['idle', 'loaded'] as const) {
     group(`${name} (${state})`, () => {
       summary(() => {
-        bench(`${name} ${state} n=$servers`, function* (context: { get(name: string): any }) {
+        bench(`${name} ${state} n=$servers`, function* (context: { get(name: string): number }) {
           const servers = pool(context.get('servers'), state);
           // One selector per measurement: the algorithms keep rotation state, as they do in the balancer.
           const selector = createSelector(servers, { algorithm: name, random: seededRandom(42) });

@@ -457,7 +457,7 @@ function resolveCommand(argv, env) {
     try {
       fs.accessSync(candidate, fs.constants.X_OK);
       return [candidate, ...args];
-    } catch {}
+    } catch { /* not executable here: try the next candidate */ }
   }
   throw new Error(`${command}: not found on the container PATH ${env.PATH}`);
 }
@@ -611,7 +611,7 @@ function logEvent(lines, name) {
     try {
       const record = JSON.parse(line);
       if (record?.properties?.event === name) return record;
-    } catch {}
+    } catch { /* not a JSON log record: skip the line */ }
   }
   return undefined;
 }
@@ -793,7 +793,7 @@ async function main() {
       let backend;
       try {
         backend = JSON.parse(body).backend;
-      } catch {}
+      } catch { /* not JSON: no backend name to report */ }
       if (typeof backend !== 'string') throw new Error(`200, but the body does not come from a demo backend: ${body.slice(0, 300)}`);
       seen.push(backend);
     }

@@ -36,7 +36,9 @@ function testFiles(dir) {
     .map((n) => `test/${dir}/${n}`);
 }
 
-const stripAnsi = (s) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+const ESC = String.fromCharCode(27);
+const ANSI = new RegExp(`${ESC}\\[[0-9;?]*[A-Za-z]`, 'g');
+const stripAnsi = (s) => s.replace(ANSI, '');
 
 let current; // the running step's child, for signal forwarding
 

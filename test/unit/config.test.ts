@@ -436,7 +436,7 @@ describe('parseConfig ACCESS_LOG and the admin settings', () => {
       const errors = errorsOf({ ADMIN_TOKEN: token });
       assert.equal(errors.length, 1);
       assert.match(errors[0]!, /^ADMIN_TOKEN \(value not shown\) is not allowed: it has \d+ characters.*at least 16 visible ASCII characters/);
-      assert.ok(!errors[0]!.includes(token), errors[0]);
+      assert.ok(!errors[0]!.includes(token), errors[0]!);
     }
   });
 

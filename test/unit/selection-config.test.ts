@@ -50,7 +50,7 @@ describe('HASH_KEY', () => {
     test(`${JSON.stringify(value)} is refused, naming the value and what is allowed`, () => {
       const errors = errorsOf({ ...HASHING, HASH_KEY: value });
       assert.equal(errors.length, 1, errors.join('\n'));
-      assert.ok(errors[0]!.startsWith(`HASH_KEY=${JSON.stringify(value)} is not allowed; `), errors[0]);
+      assert.ok(errors[0]!.startsWith(`HASH_KEY=${JSON.stringify(value)} is not allowed; `), errors[0]!);
       assert.match(errors[0]!, hint);
     });
   }

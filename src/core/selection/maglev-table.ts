@@ -26,7 +26,7 @@ export function maglevSize(entries: readonly MaglevEntry[]): number {
   const total = entries.reduce((sum, e) => sum + e.weight, 0);
   const smallest = entries.reduce((min, e) => Math.min(min, e.weight), Infinity);
   const needed = entries.length === 0 ? 0 : Math.max((MIN_SLOTS_PER_SERVER * total) / smallest, DISRUPTION_SLOTS_PER_SERVER * entries.length);
-  return MAGLEV_SIZES.find((size) => size >= needed) ?? MAGLEV_SIZES[MAGLEV_SIZES.length - 1];
+  return MAGLEV_SIZES.find((size) => size >= needed) ?? MAGLEV_SIZES.at(-1)!;
 }
 
 /**

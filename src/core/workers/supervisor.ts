@@ -147,6 +147,7 @@ export class Supervisor {
   #launch(slot: Slot): void {
     slot.restartTimer = undefined;
     const splitter = new LineSplitter();
+    // deno-lint-ignore prefer-const -- assigned once the process has started; onLine, made before that, reads it later
     let run: Run | undefined;
     const onLine = (line: string) => this.#onLine(slot, run, line);
     let proc: WorkerProcess;

@@ -117,7 +117,7 @@ export function loadServerTls(files: { readonly certFile: string; readonly keyFi
 
   const warnings = validityWarnings('TLS_CERT_FILE', files.certFile, chain.certificates, now);
   for (let i = 0; i + 1 < chain.certificates.length; i++) {
-    if (!chain.certificates[i].checkIssued(chain.certificates[i + 1])) {
+    if (!chain.certificates[i]!.checkIssued(chain.certificates[i + 1]!)) {
       warnings.push(
         `TLS_CERT_FILE=${JSON.stringify(files.certFile)}: certificate ${i + 2} did not issue certificate ${i + 1}; ` +
           'list the leaf first, then each issuer in turn, or clients may fail to build the chain',

@@ -62,6 +62,6 @@ export function closeReason(text: string): string {
   if (bytes.length <= MAX_CLOSE_REASON_BYTES) return text;
   let end = MAX_CLOSE_REASON_BYTES;
   // Back up over UTF-8 continuation bytes (10xxxxxx) so no character is cut in half.
-  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
   return new TextDecoder().decode(bytes.subarray(0, end));
 }
