@@ -15,5 +15,6 @@ test('a deleted field is gone from get, has, keys and object, and the runtime ob
   assert.deepEqual(headers.object, { host: 'a', 'set-cookie': ['a=1', 'b=2'], via: '1.1 fairway' });
   assert.equal(original['x-hop'], '1', 'the original object keeps its field');
   headers.set('x-hop', 'again');
-  assert.equal(headers.object['x-hop'], 'again', 'a field set after its deletion is back');
+  assert.equal(headers.get('x-hop'), 'again', 'a field set after its deletion is back');
+  assert.ok(Object.keys(headers.object).includes('x-hop'));
 });
