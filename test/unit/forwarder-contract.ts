@@ -61,6 +61,11 @@ export interface ForwarderHarness {
   readonly midBodyResetOutcome: OutcomeKind;
   /** Whether the server's own reason phrase reaches the client. */
   readonly relaysReasonPhrase: boolean;
+  /**
+   * Whether a short lengthed body is collected whole before the head is sent (the Web path), so a server breaking it
+   * off still gets a 502; Node's path writes it straight into the client's socket, where such a break is a reset.
+   */
+  readonly collectsShortBodies: boolean;
   /** Whether a client that left can still be handed a Response (the Web path returns one nobody reads). */
   readonly answersGoneClients: boolean;
 }
@@ -417,7 +422,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
         });
       }
 
-      test('a short body the server breaks off is answered 502 in JSON (nothing was sent yet) and counted as an error', async () => {
+      test('a short body the server breaks off is answered 502 in JSON (nothing was sent yet) and counted as an error', { skip: harness.collectsShortBodies ? false : 'Node writes a short body straight into the socket: a break is a reset, as (g) pins' }, async () => {
         const body = controlledBody();
         const rig = await harness.rig(lengthed(body, 10));
         try {
