@@ -67,7 +67,8 @@ export interface ResponsePlan {
   /**
    * Set for a body with a Content-Length up to RESPONSE_BUFFER_BYTES: read exactly this many bytes whole, then
    * report `responseRead()` (the exchange ends there) and send head and body natively. A failed read is `failed()`
-   * before anything was sent. Undefined: send the head and stream the body with exact accounting.
+   * before anything was sent. Undefined: send the head and stream the body with exact accounting. A path whose
+   * client socket takes such a body whole at once may stream it instead (Node's: collecting it cost more there).
    */
   readonly bufferLength: number | undefined;
 }
