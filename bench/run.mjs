@@ -859,6 +859,8 @@ function logIssues(file) {
     }
     if (entry?.properties?.event === 'shutdown') stopping = true;
     if (entry?.properties?.event === 'listening') continue;
+    // An ACCESS_LOG=json line (one per request, no level): traffic, not a problem.
+    if (entry !== null && entry.level === undefined && typeof entry.requestId === 'string' && typeof entry.time === 'string') continue;
     const level = typeof entry?.level === 'string' ? entry.level.toUpperCase() : null;
     if (level === 'INFO' || level === 'DEBUG' || level === 'TRACE') continue;
     (stopping ? atStop : during).push(line.length > 400 ? `${line.slice(0, 400)}…` : line);

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { ALGORITHM_NAMES } from '../../src/core/selection/algorithm.ts';
 import { PEAK_EWMA_DECAY_MS } from '../../src/core/selection/peak-ewma.ts';
 import { renderChart } from './chart.ts';
+import { renderPng } from './png.ts';
 import { LOAD, SERVERS } from './scenario.ts';
 import { simulate } from './simulate.ts';
 
@@ -24,7 +25,7 @@ const lines = [
   'Latency is the time from selection to the response (queueing at the server included); an error is a 500.',
   `consistent_hash hashes one of ${LOAD.users} user ids per request. peak_ewma uses τ = ${PEAK_EWMA_DECAY_MS / 1000} s.`,
   'Not simulated: network time, the proxy\'s own overhead, health checks (a 500 does not take a server out), retries.',
-  'Agreement with a live run on loopback has not been checked yet.',
+  'Checked against a live run on loopback with `npm run study:live` (see study-live.md and the README).',
   '',
   '| server | behaviour |',
   '| --- | --- |',
@@ -34,12 +35,15 @@ const lines = [
   `| --- | ---: | ---: | ---: | ${names.map(() => '---:').join(' | ')} |`,
   ...results.map((r) => `| ${r.algorithm} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${percent(r.errorRate)} | ${r.share.map(percent).join(' | ')} |`),
   '',
-  '![p50, p99 and share of traffic per algorithm](study.svg)',
+  '![p50, p99 and share of traffic per algorithm](study.png)',
   '',
 ];
 
 const dir = new URL('../results/', import.meta.url);
 writeFileSync(new URL('study.md', dir), `${lines.join('\n')}`);
 writeFileSync(new URL('study.json', dir), `${JSON.stringify({ date: new Date().toISOString(), load: LOAD, servers: SERVERS.map((s) => ({ name: s.name, description: s.description })), results }, null, 2)}\n`);
-writeFileSync(new URL('study.svg', dir), renderChart(results, names, `${LOAD.ratePerSecond} req/s over 5 unlike servers (simulated, seed ${LOAD.seed})`));
+const svg = renderChart(results, names, `${LOAD.ratePerSecond} req/s over 5 unlike servers (simulated, seed ${LOAD.seed})`);
+writeFileSync(new URL('study.svg', dir), svg);
+const png = await renderPng(svg, new URL('study.png', dir));
 console.log(lines.join('\n'));
+console.log(png ? 'Chart: bench/results/study.png and study.svg' : 'No Chromium found (CHROMIUM_PATH): chart written as bench/results/study.svg only');

@@ -63,14 +63,15 @@ const earlier = (a: Event, b: Event): boolean => a.at < b.at || (a.at === b.at &
 /** Exponential with the given mean: service times vary as they do on real servers. */
 const exponential = (random: () => number, mean: number): number => -Math.log(1 - random()) * mean;
 
-export function simulate(algorithm: AlgorithmName): AlgorithmResult {
+/** `load` defaults to the study's; the live check (live.ts) simulates its own shorter run with it. */
+export function simulate(algorithm: AlgorithmName, load: Pick<typeof LOAD, 'ratePerSecond' | 'durationMs' | 'users' | 'seed'> = LOAD): AlgorithmResult {
   // Separate streams, so every algorithm sees exactly the same arrivals, users and service times.
-  const arrivals = seededRandom(LOAD.seed);
-  const service = seededRandom(LOAD.seed + 1);
-  const failures = seededRandom(LOAD.seed + 2);
+  const arrivals = seededRandom(load.seed);
+  const service = seededRandom(load.seed + 1);
+  const failures = seededRandom(load.seed + 2);
   let now = 0;
   const pool = new ServerPool(SERVERS.map((s, i) => ({ url: `http://10.9.0.${i + 1}:80`, weight: 1 })));
-  const selector = createSelector(pool, { algorithm, hashFallback: 'round_robin', random: seededRandom(LOAD.seed + 3), now: () => now });
+  const selector = createSelector(pool, { algorithm, hashFallback: 'round_robin', random: seededRandom(load.seed + 3), now: () => now });
   const events = new EventQueue();
   const busy = SERVERS.map(() => 0);
   const queues: (() => void)[][] = SERVERS.map(() => []);
@@ -111,9 +112,9 @@ export function simulate(algorithm: AlgorithmName): AlgorithmResult {
   };
 
   const arrive = () => {
-    dispatch(Math.floor(arrivals() * LOAD.users));
-    const next = now + exponential(arrivals, 1000 / LOAD.ratePerSecond);
-    if (next < LOAD.durationMs) events.push(next, arrive);
+    dispatch(Math.floor(arrivals() * load.users));
+    const next = now + exponential(arrivals, 1000 / load.ratePerSecond);
+    if (next < load.durationMs) events.push(next, arrive);
   };
   events.push(0, arrive);
   for (let event = events.pop(); event !== undefined; event = events.pop()) {

@@ -1,5 +1,5 @@
 /** Wires pool, selection, health, metrics and admission into what a runtime serves. */
-import { createAdminRoutes } from './admin/admin-routes.ts';
+import { createControlPlane, type ControlPlane } from './admin/control-plane.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
 import { Admission } from './proxy/admission.ts';
 import type { ExchangeObserver } from './proxy/exchange.ts';
@@ -7,7 +7,7 @@ import { HealthChecker } from './upstream/health-checker.ts';
 import { InFlightTracker } from './upstream/in-flight.ts';
 import { logger } from './logging.ts';
 import { Metrics } from './stats/metrics.ts';
-import { isAdminTarget, requestTarget } from './proxy/request-target.ts';
+import { requestTarget } from './proxy/request-target.ts';
 import type { ClientInfo } from './runtime/contracts.ts';
 import { createRequestSelection } from './selection/request-selection.ts';
 import { ServerPool } from './upstream/server-pool.ts';
@@ -22,11 +22,13 @@ export interface Balancer {
   fetch(request: Request, client: ClientInfo): Response | Promise<Response>;
   /** Where a native I/O path turns each proxied request into an Exchange (or a refusal). */
   readonly admission: Admission;
-  /** The /lb/ endpoints alone, for a native I/O path that routes proxied traffic itself. */
+  /** The /lb/ endpoints alone, for a native I/O path that routes proxied traffic itself, and for the ADMIN_PORT listener. */
   readonly admin: { fetch(request: Request): Response | Promise<Response> };
+  /** Does the proxy port answer this target itself (through `admin`) rather than proxy it? See control-plane.ts. */
+  answersOnProxyPort(target: string): boolean;
   stats(): StatsReport;
-  /** Starts active health checks. */
-  start(): void;
+  /** Starts active health checks, unless a supervisor probes for every worker (WORKERS>1). */
+  start(options?: { readonly activeHealthChecks?: boolean }): void;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export interface BalancerParts {
   readonly balancer: Balancer;
   readonly pool: ServerPool;
   readonly health: HealthChecker;
+  readonly control: ControlPlane;
 }
 
 /** `worker` is what /lb/stats says about this process (default: the whole of Fairway). */
@@ -53,19 +56,27 @@ export function assembleBalancer(
   const startedAt = performance.now();
   const pool = new ServerPool(servers);
   const selector = createRequestSelection(pool, config);
-  const inFlight = new InFlightTracker((server) => selector.loadChanged(server));
+  const inFlight = new InFlightTracker((server) => {
+    selector.loadChanged(server);
+    control.poolControl.loadChanged(server);
+  });
   const metrics = new Metrics(pool.servers.length);
+  const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker });
+  const control = createControlPlane({ config, pool, metrics, stats, worker: worker !== undefined && worker.count > 1 ? worker.id : undefined });
   const health = new HealthChecker(
     pool,
     client,
-    { path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs },
+    {
+      path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs,
+      onProbe: (server, ok) => control.observability.prometheus.recordHealthCheck(server, ok),
+    },
     logger('health'),
   );
   const admission = new Admission({
     pool,
-    algorithm: selector,
+    selection: selector,
     inFlight,
-    metrics,
+    record: control.observability.record,
     health,
     log: logger('proxy'),
     headerRules: { trustProxy: config.trustProxy, preserveHost: config.preserveHost },
@@ -76,25 +87,37 @@ export function assembleBalancer(
   });
   // Built on first use: a runtime with a native I/O path (Node) never sends proxied traffic through `fetch`.
   let web: WebForwarder | undefined;
-  const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker });
-  const admin = createAdminRoutes({ stats, healthyServers: () => pool.healthy.length });
+  const admin = control.routes;
 
   const balancer: Balancer = {
     // Proxied traffic bypasses the router: Hono's HEAD handling would re-wrap upstream responses.
     fetch(request, clientInfo) {
       const target = requestTarget(request.url);
-      if (isAdminTarget(target)) return admin.fetch(new Request(`http://fairway.invalid${target}`, { method: request.method }));
+      if (control.answersOnProxyPort(target)) return admin.fetch(adminRequest(request, target));
       return (web ??= new WebForwarder(admission, client)).forward(request, clientInfo, target);
     },
     admission,
     admin,
+    answersOnProxyPort: (target) => control.answersOnProxyPort(target),
     stats,
-    start: () => health.start(),
+    start: (options) => {
+      if (options?.activeHealthChecks !== false) health.start();
+    },
     stop: async () => {
       await health.stop();
       selector.close();
       await client.close?.();
     },
   };
-  return { balancer, pool, health };
+  return { balancer, pool, health, control };
+}
+
+/** The request as the /lb/ router sees it: the normalised target, with the headers and body the admin API reads. */
+function adminRequest(request: Request, target: string): Request {
+  const init: RequestInit & { duplex?: 'half' } = { method: request.method, headers: request.headers };
+  if (request.body !== null) {
+    init.body = request.body;
+    init.duplex = 'half';
+  }
+  return new Request(`http://fairway.invalid${target}`, init);
 }

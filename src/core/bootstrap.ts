@@ -2,7 +2,9 @@
  * Starts Fairway on any runtime: validate the env, configure logging, start backends in demo mode, serve.
  * With WORKERS>1 the first process becomes a supervisor that runs that many workers on the one port.
  */
-import { createBalancer } from './balancer.ts';
+import { assembleBalancer, type Balancer } from './balancer.ts';
+import { ClusterHub } from './cluster/cluster-hub.ts';
+import { clusterMemberFor } from './cluster/cluster-member.ts';
 import { formatConfigErrors, parseConfig } from './config/config.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
 import { createDemoBackend } from './demo-backend.ts';
@@ -29,7 +31,7 @@ export async function startFairway(runtime: RuntimeAdapter): Promise<StartResult
   const config = parsed.config;
   const workerId = parseWorkerId(runtime.env[WORKER_ID_VAR]);
   if (!workerId.ok) return { ok: false, message: formatConfigErrors([workerId.message]) };
-  configureLogging(config.logLevel, config.logFormat);
+  configureLogging(config.logLevel, config.logFormat, config.accessLog);
   const count = resolveWorkerCount(config.workers, runtime.hardwareConcurrency);
   if (count > 1 && workerId.id === undefined) return startSupervisor(runtime, config, count);
   return startServing(runtime, config, workerId.id, count);
@@ -56,6 +58,12 @@ async function backendsFor(runtime: RuntimeAdapter, config: Config, log: Logger)
   return { servers, demos };
 }
 
+/** The settings as the listening line shows them: the admin token only as set or not, never its value. */
+const loggedConfig = (config: Config, servers: readonly ServerConfig[]) => ({
+  ...config,
+  servers,
+  adminToken: config.adminToken === undefined ? undefined : '(set, not shown)',
+});
 const closeAll = (servers: readonly ListeningServer[]) => Promise.all(servers.map((s) => s.close()));
 const displayHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
 const cannotListen = (config: Config, error: unknown) =>
@@ -67,7 +75,10 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
   const { servers, demos } = await backendsFor(runtime, config, log);
   const isWorker = workerId !== undefined;
 
-  const balancer = createBalancer(config, servers, runtime.upstream, workerIdentity(workerId ?? 1, count, runtime.workers?.spreadBy));
+  const parts = assembleBalancer(config, servers, runtime.upstream, workerIdentity(workerId ?? 1, count, runtime.workers?.spreadBy));
+  const balancer = parts.balancer;
+  // WORKERS>1: the supervisor probes and aggregates for all workers (cluster/); this worker shares its view.
+  const member = clusterMemberFor(runtime.env, workerId, parts, log);
   let server: ListeningServer;
   try {
     const listen: ServeOptions = { hostname: config.host, port: config.port, reusePort: isWorker && count > 1 };
@@ -77,7 +88,18 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
     await closeAll(demos);
     return { ok: false, message: cannotListen(config, error) };
   }
-  balancer.start();
+  const adminListener = await serveAdminPort(runtime, config, balancer, isWorker && count > 1);
+  if (!adminListener.ok) {
+    await server.close();
+    await balancer.stop();
+    await closeAll(demos);
+    return { ok: false, message: adminListener.message };
+  }
+  if (member !== undefined) {
+    await member.start();
+    parts.control.share(member);
+  }
+  balancer.start({ activeHealthChecks: member === undefined });
 
   // A worker's line is not the `listening` line: the supervisor logs that once every worker listens.
   log.info(isWorker ? 'Worker {worker} listening on {url} ({runtime} {version}), {algorithm} over {count} servers' : 'Fairway listening on {url} ({runtime} {version}), {algorithm} over {count} servers', {
@@ -90,7 +112,7 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
     version: runtime.version,
     algorithm: config.algorithm,
     count: servers.length,
-    config: { ...config, servers },
+    config: loggedConfig(config, servers),
   });
   // Not a log record, so no LOG_LEVEL or LOG_FORMAT can hide it from the supervisor.
   if (isWorker) console.log(readyLine(server.port));
@@ -104,11 +126,30 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
       (stopping ??= (async () => {
         log.info('Shutting down', { event: 'shutdown' });
         // Stop accepting first and let in-flight responses finish; only then close the upstream client they use.
+        member?.stop();
         await server.close();
+        await adminListener.server?.close();
         await balancer.stop();
         await closeAll(demos);
       })()),
   };
+}
+
+/** ADMIN_PORT: every /lb/ endpoint on its own listener (ADMIN_HOST, loopback by default), through the runtime's `serve`. */
+async function serveAdminPort(
+  runtime: RuntimeAdapter,
+  config: Config,
+  balancer: Balancer,
+  sharePort: boolean,
+): Promise<{ ok: true; server?: ListeningServer } | { ok: false; message: string }> {
+  if (config.adminPort === undefined) return { ok: true };
+  try {
+    const server = await runtime.serve((request) => balancer.admin.fetch(request), { hostname: config.adminHost, port: config.adminPort, reusePort: sharePort });
+    logger('main').info('Admin endpoints listening on {url}', { event: 'admin_listening', url: `http://${displayHost(config.adminHost)}:${server.port}`, port: server.port });
+    return { ok: true, server };
+  } catch (error) {
+    return { ok: false, message: `Fairway cannot listen on ADMIN_HOST=${config.adminHost} ADMIN_PORT=${config.adminPort}: ${error instanceof Error ? error.message : String(error)}` };
+  }
 }
 
 /** WORKERS>1: hold the port, start demo backends once, run `count` workers and wait until each listens. */
@@ -128,6 +169,15 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     return { ok: false, message: cannotListen(config, error) };
   }
 
+  const hub = new ClusterHub(runtime, config, servers, count);
+  let hubEnv: Record<string, string>;
+  try {
+    hubEnv = await hub.start(runtime);
+  } catch (error) {
+    await closeAll(demos);
+    return { ok: false, message: `Fairway cannot open its workers' control channel on 127.0.0.1: ${error instanceof Error ? error.message : String(error)}` };
+  }
+
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(runtime.env)) if (value !== undefined) env[key] = value;
   Object.assign(env, {
@@ -137,6 +187,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     LOG_FORMAT: 'json',
     // Every worker balances over the same servers: the demo backends run once, here.
     BACKEND_SERVERS: servers.map((s) => (s.weight === 1 ? s.url : `${s.url};weight=${s.weight}`)).join(','),
+    ...hubEnv,
   });
   const supervisor = new Supervisor({
     count,
@@ -147,6 +198,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
   });
   const started = await supervisor.start();
   if (!started.ok) {
+    await hub.stop();
     await closeAll(demos);
     return { ok: false, message: `Fairway cannot start its ${count} workers: ${started.message}` };
   }
@@ -162,7 +214,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     count: servers.length,
     workers: count,
     pids: supervisor.pids,
-    config: { ...config, servers },
+    config: loggedConfig(config, servers),
   });
 
   let stopping: Promise<void> | undefined;
@@ -174,6 +226,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
       (stopping ??= (async () => {
         log.info('Shutting down {workers} workers', { event: 'shutdown', workers: count });
         await supervisor.stop();
+        await hub.stop();
         await closeAll(demos);
       })()),
   };

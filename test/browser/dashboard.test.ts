@@ -1,10 +1,10 @@
 /**
- * Drives GET /lb/dashboard in Debian's Chromium (playwright-core, never a downloaded browser) against a small
- * server with a fake /lb/stats and a fake pool behind the real admin API: the page's numbers must match the
- * stats, drain must reach the pool and the drained server's traffic must be seen to stop. Saves screenshots
- * to docs/. Installs Chromium with apt-get when it is missing, but only as root or in CI.
+ * Drives GET /lb/dashboard in Debian's Chromium (playwright-core, never a downloaded browser) against a real
+ * Fairway (Node 26's native path) over three real backends with live traffic: the page's numbers must match
+ * /lb/stats, and a click on drain must be seen to stop that server's traffic, at the server itself. Saves
+ * screenshots to docs/. Installs Chromium with apt-get when it is missing, but only as root or in CI.
  *
- *   npx tsx --test test/browser/dashboard.test.ts
+ *   node scripts/test.mjs browser
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,17 +13,17 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve, type ServerType } from '@hono/node-server';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { createAdminApi } from '../../src/core/admin/admin-api.ts';
-import { createAdminRoutes } from '../../src/core/admin/admin-routes.ts';
-import type { AddResult, PoolControl, ServerChange, ServerView } from '../../src/core/admin/pool-control.ts';
-import type { StatsReport } from '../../src/core/stats/stats-report.ts';
+import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
+import { request } from '../support/http.ts';
 import { pollUntil } from '../support/poll.ts';
+import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
+import { getRuntime } from '../support/runtimes.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
 const TOKEN = 'browser-test-token-0123456789';
+const RUNTIME = 'node26';
 
 /** Installs Debian's chromium when missing; only where installing system packages is expected (root or CI). */
 function ensureChromium(): string | undefined {
@@ -35,94 +35,67 @@ function ensureChromium(): string | undefined {
   return existsSync(CHROMIUM) ? undefined : `apt-get install chromium did not provide ${CHROMIUM}`;
 }
 
-interface FakeServer extends ServerView {
-  requests: number;
-  errors: number;
-  p50: number;
-  p95: number;
-  /** Requests per second this server takes while it is active. */
-  rate: number;
-}
-
-/** Three servers whose request counts grow with wall time while active, as traffic would; drained ones stop. */
-class FakeBalancer implements PoolControl {
-  readonly startedAt = Date.now();
-  lastTick = Date.now();
-  readonly servers: FakeServer[] = [
-    { id: 's1', url: 'http://10.0.0.11:8080', weight: 3, adminState: 'active', healthy: true, inFlight: 4, requests: 5000, errors: 10, p50: 2.4, p95: 11.8, rate: 60 },
-    { id: 's2', url: 'http://10.0.0.12:8080', weight: 2, adminState: 'active', healthy: true, inFlight: 1, requests: 3000, errors: 0, p50: 3.1, p95: 14.2, rate: 40 },
-    { id: 's3', url: 'http://10.0.0.13:8080', weight: 1, adminState: 'active', healthy: false, inFlight: 0, requests: 900, errors: 120, p50: 40, p95: 250, rate: 0 },
-  ];
-
-  /** Advances the traffic to now, with a little noise in the latencies so the charts move. */
-  advance(): void {
-    const now = Date.now();
-    const seconds = (now - this.lastTick) / 1000;
-    this.lastTick = now;
-    for (const s of this.servers) {
-      if (s.adminState !== 'active' || s.rate === 0) continue;
-      s.requests += Math.round(s.rate * seconds);
-      s.p95 = Math.round((s.p95 * 0.8 + (s.p95 * (0.85 + Math.random() * 0.3)) * 0.2) * 1000) / 1000;
-    }
-  }
-
-  stats(): StatsReport {
-    this.advance();
-    const totalRequests = this.servers.reduce((n, s) => n + s.requests, 0);
-    const totalErrors = this.servers.reduce((n, s) => n + s.errors, 0);
-    return {
-      algorithm: 'weighted_round_robin',
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 100) / 10 + 3600,
-      totals: { requests: totalRequests, errors: totalErrors, errorRate: Math.round((totalErrors / totalRequests) * 10000) / 10000, activeConnections: 5 },
-      servers: this.servers.map((s) => ({
-        url: s.url, weight: s.weight, healthy: s.healthy, activeConnections: s.inFlight, requests: s.requests, errors: s.errors,
-        errorRate: Math.round((s.errors / s.requests) * 10000) / 10000,
-        responseTimeMs: { avg: s.p50, p50: s.p50, p95: s.p95, p99: s.p95 * 1.5 },
-        lastHealthCheck: { at: new Date().toISOString(), ok: s.healthy, status: s.healthy ? 200 : 503, ms: 1 },
-      })),
-      worker: { id: 1, count: 1, scope: 'the whole process' },
-    } as unknown as StatsReport;
-  }
-
-  list(): readonly ServerView[] {
-    return this.servers.map(({ id, url, weight, adminState, healthy, inFlight }) => ({ id, url, weight, adminState, healthy, inFlight }));
-  }
-  add(): AddResult {
-    throw new Error('not used');
-  }
-  update(id: string, change: ServerChange): ServerView | undefined {
-    const s = this.servers.find((x) => x.id === id);
-    if (s === undefined) return undefined;
-    this.advance();
-    Object.assign(s, change);
-    return this.list().find((x) => x.id === id);
-  }
-  remove(): ServerView | undefined {
-    return undefined;
-  }
-}
-
 /** The page's text in one server card's field. */
 const field = (page: Page, url: string, name: string) => page.locator(`[data-server="${url}"] [data-field="${name}"]`).first().innerText();
 
-describe('dashboard in Chromium', () => {
+/** The page's number formats (dashboard-page.ts), to compare its text with /lb/stats. */
+function fmt(n: number, digits = 1): string {
+  if (n >= 1e6) return (n / 1e6).toFixed(1) + 'M';
+  if (n >= 1e4) return (n / 1e3).toFixed(1) + 'k';
+  return Number.isInteger(n) ? String(n) : n.toFixed(digits);
+}
+const pct = (r: number) => (r * 100).toFixed(r > 0 && r < 0.1 ? 2 : 1) + '%';
+
+interface ServerStats {
+  url: string; weight: number; requests: number; errorRate: number; activeConnections: number; adminState: string;
+}
+
+/** Steady traffic on fresh connections, one request at a time, bounded in count and time; `paused` holds it. */
+class Traffic {
+  sent = 0;
+  paused = false;
+  #stopped = false;
+  readonly #done: Promise<void>;
+  constructor(url: string, limit = 6000, maxMs = 120_000) {
+    const until = Date.now() + maxMs;
+    this.#done = (async () => {
+      while (!this.#stopped && this.sent < limit && Date.now() < until) {
+        if (this.paused) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        this.sent++;
+        // Every 20th request fails at the server, so the error rate is not zero.
+        await request(`${url}/${this.sent % 20 === 0 ? 'status/500' : `page/${this.sent}`}`).catch(() => {});
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    })();
+  }
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#done;
+  }
+}
+
+describe('dashboard in Chromium against a real proxy', () => {
   const missing = ensureChromium();
-  let server: ServerType;
-  let origin: string;
+  let backends: Backend[];
+  let proxy: ProxyHandle;
+  let traffic: Traffic;
   let context: BrowserContext;
   let profile: string;
-  const fake = new FakeBalancer();
-  const adminCalls: string[] = [];
 
   before(async () => {
     if (missing) return;
-    const log = { warn: () => {}, info: (_m: string, p: Record<string, unknown>) => adminCalls.push(String(p.event)) } as never;
-    const app = createAdminRoutes({ stats: () => fake.stats(), healthyServers: () => 2, adminApi: createAdminApi({ token: TOKEN, pool: fake, log }) });
-    server = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    backends = await startBackends([{ name: 'a', delayMs: 2 }, { name: 'b', delayMs: 5 }, { name: 'c', delayMs: 12 }]);
+    proxy = await startProxy(getRuntime(RUNTIME), {
+      BACKEND_SERVERS: backendServers(backends, [3, 2, 1]),
+      ALGORITHM: 'weighted_round_robin',
+      ADMIN_TOKEN: TOKEN,
+      ACCESS_LOG: 'off',
+      HEALTH_CHECK_INTERVAL_MS: '1000',
     });
-    const address = server.address();
-    origin = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+    traffic = new Traffic(proxy.url);
     profile = mkdtempSync(path.join(tmpdir(), 'fairway-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -133,56 +106,68 @@ describe('dashboard in Chromium', () => {
   });
 
   after(async () => {
+    await traffic?.stop();
     await context?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await proxy?.stop();
+    await closeBackends(backends ?? []);
   });
 
-  test('shows each server with the numbers of /lb/stats, drains one through the admin API, and is saved as a screenshot', { skip: missing }, async () => {
+  test('shows each server with the numbers of /lb/stats, and a click on drain stops that server\'s traffic', { skip: missing, timeout: 180_000 }, async () => {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    await page.goto(`${origin}/lb/dashboard`);
-    const [a, b, c] = fake.servers.map((s) => s.url) as [string, string, string];
+    await page.goto(`${proxy.url}/lb/dashboard`);
+    const [a, b, c] = backends.map((x) => x.url) as [string, string, string];
     await page.locator(`[data-server="${c}"]`).waitFor();
+    await pollUntil(() => (traffic.sent > 150 ? true : undefined), { timeoutMs: 30_000, description: 'some traffic' });
 
-    // Numbers straight from /lb/stats.
-    assert.equal(await field(page, a, 'p50'), '2.40 ms');
-    assert.equal(await field(page, c, 'p95'), '250 ms');
-    assert.equal(await field(page, c, 'errorRate'), '13.3%'); // 120 of 900: c takes no traffic, so its figures hold still
-    assert.equal(await field(page, c, 'requests'), '900');
-    assert.equal(await field(page, b, 'errorRate'), '0.0%');
-    assert.equal(await field(page, a, 'inFlight'), '4');
-    assert.equal(await field(page, a, 'weight'), '3');
-    assert.equal((await field(page, c, 'state')).toLowerCase(), 'unhealthy');
-    // req/s is derived from successive request counts: server a takes 60 per second, c none.
-    const rateOf = async (url: string) => Number(await field(page, url, 'rps'));
-    await pollUntil(async () => (await rateOf(a)) > 0, { timeoutMs: 10_000, description: 'a req/s for server a' });
-    const aRate = await rateOf(a);
-    assert.ok(aRate > 30 && aRate < 90, `server a takes 60 req/s; the page says ${aRate}`);
-    assert.equal(await rateOf(c), 0);
+    // Traffic held still, the page's figures must become exactly those of /lb/stats.
+    traffic.paused = true;
+    const stats = async () => (await request(`${proxy.url}/lb/stats`)).json<{ servers: ServerStats[] }>().servers;
+    await pollUntil(async () => {
+      const now = await stats();
+      for (const s of now) {
+        if ((await field(page, s.url, 'requests')) !== fmt(s.requests)) return undefined;
+      }
+      return true;
+    }, { timeoutMs: 10_000, description: 'the page showing /lb/stats request counts' });
+    for (const s of await stats()) {
+      assert.equal(await field(page, s.url, 'requests'), fmt(s.requests), `${s.url} requests`);
+      assert.equal(await field(page, s.url, 'errorRate'), pct(s.errorRate), `${s.url} error rate`);
+      assert.equal(await field(page, s.url, 'weight'), fmt(s.weight), `${s.url} weight`);
+      assert.equal(await field(page, s.url, 'inFlight'), fmt(s.activeConnections), `${s.url} in flight`);
+      assert.equal((await field(page, s.url, 'state')).toLowerCase(), 'active');
+    }
     assert.equal(await page.locator('.controls').first().isVisible(), false, 'no admin buttons without a token');
+    traffic.paused = false;
+    const rateOf = async (url: string) => Number(await field(page, url, 'rps'));
+    await pollUntil(async () => ((await rateOf(a)) > 0 ? true : undefined), { timeoutMs: 10_000, description: 'a req/s for server a' });
 
-    // With the admin token the buttons appear; drain server a, and its traffic is seen to stop.
+    // With the admin token the buttons appear; drain server a, and the server itself stops getting requests.
     await page.fill('#token', TOKEN);
     await page.click('#token-save');
     await page.locator(`[data-server="${a}"] .controls`).waitFor({ state: 'visible' });
     await page.click(`[data-server="${a}"] [data-action="drain"]`);
-    await pollUntil(() => fake.servers[0]!.adminState === 'drain', { timeoutMs: 5000, description: 'the pool to get drain' });
-    await pollUntil(async () => (await field(page, a, 'state')).toLowerCase() === 'drain', { timeoutMs: 5000, description: 'the drain badge' });
-    await pollUntil(async () => (await rateOf(a)) === 0 && (await rateOf(b)) > 0, { timeoutMs: 10_000, description: 'a drained server taking no traffic' });
-    assert.deepEqual(adminCalls, ['admin_server_changed']);
+    await pollUntil(async () => ((await field(page, a, 'state')).toLowerCase() === 'drain' ? true : undefined), { timeoutMs: 5000, description: 'the drain badge' });
+    const drainedAt = backends[0]!.requests.length;
+    const sentAt = traffic.sent;
+    await pollUntil(() => (traffic.sent > sentAt + 60 ? true : undefined), { timeoutMs: 30_000, description: '60 more requests' });
+    assert.equal(backends[0]!.requests.length, drainedAt, 'the drained server got no request after the click');
+    assert.ok(backends[1]!.requests.length > 0 && backends[2]!.requests.length > 0);
+    await pollUntil(async () => ((await rateOf(a)) === 0 && (await rateOf(b)) > 0 ? true : undefined), { timeoutMs: 10_000, description: 'the page showing no traffic to a' });
+    const stat = (await stats()).find((s) => s.url === a)!;
+    assert.equal(stat.adminState, 'drain', '/lb/stats says drain too');
+    assert.ok(proxy.events('admin_server_changed').length >= 1, 'the change is logged');
 
-    // Back to active, with a new weight, then let the charts fill a little for the screenshot.
+    // Back to active, a new weight for b, and the charts fill a little for the screenshot.
     await page.click(`[data-server="${a}"] [data-action="active"]`);
     await page.fill(`[data-server="${b}"] [data-field="weight-input"]`, '5');
     await page.click(`[data-server="${b}"] [data-action="weight"]`);
-    await pollUntil(() => fake.servers[1]!.weight === 5 && fake.servers[0]!.adminState === 'active', { timeoutMs: 5000, description: 'weight and enable' });
-    await pollUntil(async () => (await field(page, b, 'weight')) === '5', { timeoutMs: 5000, description: 'the new weight on the page' });
-    assert.equal(await page.evaluate(() => sessionStorage.getItem('fairway-admin-token')), TOKEN);
-    await pollUntil(async () => (await page.locator(`[data-server="${b}"] svg polyline`).count()) >= 2, { timeoutMs: 10_000, description: 'charts drawn' });
-    await page.waitForTimeout(12_000); // a few more polls so the charts show a shape in the screenshot (not an assertion)
+    await pollUntil(async () => ((await field(page, b, 'weight')) === '5' ? true : undefined), { timeoutMs: 5000, description: 'the new weight on the page' });
+    await pollUntil(async () => ((await rateOf(a)) > 0 ? true : undefined), { timeoutMs: 10_000, description: 'a back in rotation' });
+    await page.waitForTimeout(10_000); // a few more polls so the charts show a shape in the screenshot (not an assertion)
     await page.screenshot({ path: path.join(DOCS, 'dashboard.png') });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: path.join(DOCS, 'dashboard-phone.png') });

@@ -59,6 +59,12 @@ export const CONFIG_VARS = [
   'TRUST_PROXY',
   'PRESERVE_HOST',
   'MAX_REQUEST_BODY_BYTES',
+  'HASH_KEY',
+  'HASH_FALLBACK',
+  'STICKY_COOKIE',
+  'STICKY_COOKIE_MAX_AGE',
+  'STICKY_COOKIE_SAMESITE',
+  'STICKY_COOKIE_SECURE',
 ] as const;
 
 /** Defaults every test gets unless it overrides them. */

@@ -5,10 +5,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ServerConfig } from '../../src/core/config/config-types.ts';
+import type { Config, ServerConfig } from '../../src/core/config/config-types.ts';
 import type { ExchangeRecord, OutcomeKind } from '../../src/core/proxy/exchange.ts';
 import type { HealthChecker } from '../../src/core/upstream/health-checker.ts';
-import type { ServerPool } from '../../src/core/upstream/server-pool.ts';
+import { createSelector } from '../../src/core/selection/selector.ts';
+import { ServerPool } from '../../src/core/upstream/server-pool.ts';
 import type { StatsReport } from '../../src/core/stats/stats-report.ts';
 import { bodyTiedTo, controlledBody, readText, untilAborted, type UpstreamCall, type UpstreamHandler } from './fakes.ts';
 
@@ -46,8 +47,8 @@ export interface RigOptions {
   readonly failUploadReads?: boolean;
   /** What the upstream client says about decoding compressed bodies. */
   readonly decodesCompressedBodies?: boolean;
-  /** RESPONSE_BUFFER_BYTES (default 64 KiB, as configured by default). */
-  readonly responseBufferBytes?: number;
+  /** Further settings (algorithm, sticky sessions, hash key...). */
+  readonly config?: Partial<Config>;
 }
 
 export interface ForwarderHarness {
@@ -400,7 +401,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
       ] as const) {
         test(`${what} streams, counted until its last byte`, async () => {
           const body = controlledBody();
-          const rig = await harness.rig(lengthed(body, 10, headers), { responseBufferBytes: limit });
+          const rig = await harness.rig(lengthed(body, 10, headers), { config: { responseBufferBytes: limit } });
           try {
             // With a length, Node sends the head with the first bytes: push them before awaiting the response.
             const pending = rig.send('/long');
@@ -494,6 +495,91 @@ export function forwarderContract(harness: ForwarderHarness): void {
         assert.deepEqual(stats.totals, { requests: 1, errors: 1, errorRate: 1, activeConnections: 0 });
         assert.equal(stats.servers[0]!.requests, 0);
       });
+    });
+
+    describe('selection: sticky sessions and hash keys', () => {
+      const STICKY = { cookieName: 'fw', maxAgeSeconds: undefined, sameSite: 'Lax', secure: 'auto' } as const;
+      const sticky: RigOptions = { servers: 3, config: { sticky: STICKY } };
+      /** The server (in the rig's pool) that received call `i`. */
+      const serverOf = (rig: Rig, i: number) => rig.pool.servers.find((s) => s.url === new URL(rig.calls[i]!.url).origin)!;
+      const stickyCookies = (response: Response) => response.headers.getSetCookie().filter((line) => line.startsWith('fw='));
+      const appCookie = () => new Response('ok', { headers: { 'set-cookie': 'app=1; Path=/' } });
+
+      withRig('sticky: the first response sets the cookie naming its server, beside the server\'s own; requests carrying it stay there', appCookie, sticky, async (rig) => {
+        const first = await rig.send('/');
+        await first.text();
+        const server = serverOf(rig, 0);
+        assert.deepEqual(first.headers.getSetCookie(), ['app=1; Path=/', `fw=${server.serverId}; Path=/; HttpOnly; SameSite=Lax`]);
+        for (let i = 1; i <= 6; i++) {
+          const response = await rig.send('/', { headers: { cookie: `theme=dark; fw=${server.serverId}` } });
+          await response.text();
+          assert.equal(serverOf(rig, i), server, `request ${i} left the cookie's server`);
+          assert.deepEqual(stickyCookies(response), [], 'a cookie that already names the server is not re-set');
+        }
+        // Without the cookie, round robin moves on: the cookie, not chance, kept the requests there.
+        await (await rig.send('/')).text();
+        assert.notEqual(serverOf(rig, 7), server);
+      });
+
+      withRig('sticky: a forged or unknown cookie is ignored, routes only inside the pool, and is re-set', appCookie, sticky, async (rig) => {
+        const forged = ['0123456789abcdef', 'http://127.0.0.1:1', '../../etc', rig.pool.servers[0]!.serverId.toUpperCase()];
+        for (const [i, value] of forged.entries()) {
+          const response = await rig.send('/', { headers: { cookie: `fw=${value}` } });
+          await response.text();
+          const server = serverOf(rig, i);
+          assert.ok(rig.servers.includes(server.url), `${value} sent the request to ${rig.calls[i]!.url}`);
+          assert.deepEqual(stickyCookies(response), [`fw=${server.serverId}; Path=/; HttpOnly; SameSite=Lax`], value);
+        }
+        assert.equal(new Set(rig.calls.map((_, i) => serverOf(rig, i))).size, 3, 'forged cookies were balanced like cookie-less requests');
+      });
+
+      withRig("sticky: when the cookie's server is unhealthy its holders move and the cookie is re-set", appCookie, sticky, async (rig) => {
+        const [a] = rig.pool.servers;
+        rig.health.markUnhealthy(a!, 'test');
+        const response = await rig.send('/', { headers: { cookie: `fw=${a!.serverId}` } });
+        await response.text();
+        const moved = serverOf(rig, 0);
+        assert.notEqual(moved, a);
+        assert.deepEqual(stickyCookies(response), [`fw=${moved.serverId}; Path=/; HttpOnly; SameSite=Lax`]);
+      });
+
+      withRig('sticky: with STICKY_COOKIE_MAX_AGE and SameSite=None the cookie carries Max-Age and Secure', () => new Response('ok'), { config: { sticky: { ...STICKY, maxAgeSeconds: 3600, sameSite: 'None' } } }, async (rig) => {
+        const response = await rig.send('/');
+        await response.text();
+        assert.deepEqual(stickyCookies(response), [`fw=${rig.pool.servers[0]!.serverId}; Max-Age=3600; Path=/; HttpOnly; Secure; SameSite=None`]);
+      });
+
+      /** The server a fresh selector over the same configuration maps `key` to: the mapping depends on configuration alone. */
+      const mappedServer = (rig: Rig, key: string) => {
+        const pool = new ServerPool(serverConfigs(rig.servers));
+        const url = createSelector(pool, { algorithm: 'consistent_hash' }).pick({ hashKey: key })!.url;
+        return rig.pool.servers.find((s) => s.url === url)!;
+      };
+
+      withRig('consistent_hash: each key goes to the server the configuration maps it to, every time', () => new Response('ok'), { servers: 3, config: { algorithm: 'consistent_hash', hashKey: { kind: 'header', name: 'x-user' } } }, async (rig) => {
+        const keys = Array.from({ length: 12 }, (_, i) => `user-${i}`);
+        let n = 0;
+        for (const round of [1, 2]) {
+          for (const key of keys) {
+            await (await rig.send('/', { headers: { 'x-user': key } })).text();
+            assert.equal(serverOf(rig, n++), mappedServer(rig, key), `${key}, round ${round}`);
+          }
+        }
+        assert.ok(new Set(keys.map((key) => mappedServer(rig, key))).size > 1, 'twelve keys all mapped to one server');
+      });
+
+      withRig(
+        'consistent_hash: HASH_KEY=ip with TRUST_PROXY hashes the first X-Forwarded-For address',
+        () => new Response('ok'),
+        { servers: 3, config: { algorithm: 'consistent_hash', hashKey: { kind: 'ip' }, trustProxy: true } },
+        async (rig) => {
+          const clients = Array.from({ length: 8 }, (_, i) => `198.51.100.${i + 1}`);
+          for (const [i, client] of clients.entries()) {
+            await (await rig.send('/', { headers: { 'x-forwarded-for': `${client}, 10.0.0.1` } })).text();
+            assert.equal(serverOf(rig, i), mappedServer(rig, client), client);
+          }
+        },
+      );
     });
 
     describe('a response the runtime cannot represent', () => {

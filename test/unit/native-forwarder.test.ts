@@ -134,7 +134,7 @@ async function nativeRig(parts: Parts, options: RigOptions): Promise<Rig> {
   const base = createUndiciUpstream(parts.dispatcher);
   const upstream = { ...base, decodesCompressedBodies: options.decodesCompressedBodies ?? false };
   const servers = serverConfigs(parts.servers, options.weights);
-  const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes, responseBufferBytes: options.responseBufferBytes ?? 65_536 });
+  const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes, ...options.config });
   const records: ExchangeRecord[] = [];
   const { balancer, pool, health } = assembleBalancer(config, servers, upstream, undefined, [{ exchangeEnded: (r) => records.push(r) }]);
   const notAdmin: http.RequestListener = (_req, res) => void res.writeHead(500).end('admin is not under test');

@@ -32,7 +32,7 @@ const webHarness: ForwarderHarness = {
     const origins = Array.from({ length: options.servers ?? 1 }, (_, i) => `http://127.0.0.1:${i + 1}`);
     const client = new FakeUpstream(handler, { decodesCompressedBodies: options.decodesCompressedBodies ?? false });
     const servers = serverConfigs(origins, options.weights);
-    const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes, responseBufferBytes: options.responseBufferBytes ?? 65_536 });
+    const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes, ...options.config });
     const records: ExchangeRecord[] = [];
     const { balancer, pool, health } = assembleBalancer(config, servers, client, undefined, [{ exchangeEnded: (r) => records.push(r) }]);
     const failing = () =>
@@ -291,9 +291,11 @@ describe('/lb/ endpoints', () => {
     for (const s of stats.servers) {
       assert.deepEqual(Object.keys(s).sort(), [
         'activeConnections',
+        'adminState',
         'errorRate',
         'errors',
         'healthy',
+        'id',
         'lastHealthCheck',
         'requests',
         'responseTimeMs',

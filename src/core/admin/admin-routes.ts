@@ -5,10 +5,11 @@ import { PROMETHEUS_CONTENT_TYPE } from '../stats/prometheus.ts';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.ts';
 
 export interface AdminSources {
-  stats(): StatsReport;
+  /** Async with WORKERS>1, where the merged view comes from the supervisor. */
+  stats(): StatsReport | Promise<StatsReport>;
   healthyServers(): number;
   /** The Prometheus text for GET /lb/metrics (`PrometheusMetrics.render`); without it /lb/metrics is not served. */
-  prometheus?(): string;
+  prometheus?(): string | Promise<string>;
   /** The admin API (`createAdminApi`), mounted only when ADMIN_TOKEN is set. */
   adminApi?: Hono;
 }
@@ -20,7 +21,7 @@ export function createAdminRoutes(sources: AdminSources): Hono {
     await next();
     c.header('cache-control', 'no-store');
   });
-  app.get('/lb/stats', (c) => c.json(sources.stats()));
+  app.get('/lb/stats', async (c) => c.json(await sources.stats()));
   // Liveness: answering at all is the signal. The container's HEALTHCHECK uses it.
   app.get('/lb/health', (c) => c.json({ status: 'ok' }));
   // Readiness: worth sending traffic to only while some server can take it.
@@ -32,7 +33,7 @@ export function createAdminRoutes(sources: AdminSources): Hono {
   });
   if (sources.prometheus !== undefined) {
     const render = sources.prometheus;
-    app.get('/lb/metrics', (c) => c.body(render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }));
+    app.get('/lb/metrics', async (c) => c.body(await render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }));
   }
   app.get('/lb/dashboard', (c) => c.html(DASHBOARD_HTML, 200, { 'content-security-policy': DASHBOARD_CSP }));
   if (sources.adminApi !== undefined) app.route('/', sources.adminApi);

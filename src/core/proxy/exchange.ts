@@ -7,7 +7,9 @@
 import type { HealthChecker } from '../upstream/health-checker.ts';
 import type { InFlightLease } from '../upstream/in-flight.ts';
 import type { Logger } from '../logging.ts';
-import type { Metrics } from '../stats/metrics.ts';
+import type { FailureKind, RequestOutcome } from '../stats/request-outcome.ts';
+import type { RequestView } from '../selection/hash-key.ts';
+import type { RequestSelection } from '../selection/request-selection.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import { prepareClientResponseHeaders } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
@@ -48,9 +50,10 @@ export interface ExchangeObserver {
 
 /** What an Exchange shares with every other one: set once by Admission. */
 export interface ExchangeDeps {
-  readonly metrics: Metrics;
-  /** Latency-aware algorithms learn each server's time to response headers. */
-  readonly selection: { responded(server: UpstreamServer, ms: number): void };
+  /** Observability's one recording call (/lb/stats, Prometheus, access log), once per request at the single exit. */
+  readonly record: (outcome: RequestOutcome<UpstreamServer>) => void;
+  /** Latency-aware algorithms learn each server's time to response headers; a retry chooses another server with `choose`. */
+  readonly selection: Pick<RequestSelection, 'responded' | 'choose'>;
   readonly health: HealthChecker;
   readonly log: Logger;
   readonly observers: readonly ExchangeObserver[];
@@ -97,6 +100,11 @@ export class Exchange {
   readonly target: string;
   /** The headers to send upstream, header rules already applied. */
   readonly upstreamHeaders: HeaderMap;
+  /** What selection read about the request, and whether it came over TLS: a retry chooses again with them. */
+  readonly view: RequestView;
+  readonly clientTls: boolean;
+  /** The sticky cookie to set on the response (request-selection.ts), if any; a retry on another server replaces it. */
+  setCookie: string | undefined;
   /** Aborted with a STOP_REASON when the exchange must stop: pass it to the upstream request. */
   readonly signal: AbortSignal;
   readonly #deps: ExchangeDeps;
@@ -109,15 +117,23 @@ export class Exchange {
   #status = 0;
   #headersMs: number | undefined;
   #requestBytes = 0;
-  #counted = false;
+  /** Response body bytes handed to the runtime; -1 until counted, then the declared Content-Length stands in. */
+  #responseBytes = -1;
+  #declaredResponseBytes = 0;
+  readonly #request: ExchangeRequest;
+  readonly #startedAtEpoch = Date.now();
   #atExit: (() => void)[] = [];
 
-  constructor(deps: ExchangeDeps, request: { requestId: string; method: string; target: string; upstreamHeaders: HeaderMap }, lease: InFlightLease) {
+  constructor(deps: ExchangeDeps, request: ExchangeRequest, lease: InFlightLease) {
     this.#deps = deps;
+    this.#request = request;
     this.requestId = request.requestId;
     this.method = request.method;
     this.target = request.target;
     this.upstreamHeaders = request.upstreamHeaders;
+    this.view = request.view;
+    this.clientTls = request.clientTls;
+    this.setCookie = request.setCookie;
     this.#lease = lease;
     this.signal = this.#controller.signal;
     this.#timer = setTimeout(() => this.#controller.abort(STOP_REASON.timeout), deps.upstreamTimeoutMs);
@@ -167,6 +183,11 @@ export class Exchange {
     return false;
   }
 
+  /** `n` more response body bytes were handed to the runtime (the Web path's pass-through counts them). */
+  countResponseBytes(n: number): void {
+    this.#responseBytes = (this.#responseBytes < 0 ? 0 : this.#responseBytes) + n;
+  }
+
   /**
    * The server's response head arrived. Applies the response header rules to `headers` in place (dropping the
    * encoding headers when `bodyWasDecoded`, as the upstream client reports) and says whether a body follows.
@@ -176,7 +197,12 @@ export class Exchange {
     clearTimeout(this.#timer);
     this.#headersMs = performance.now() - this.#startedAt;
     this.#status = status;
+    // Where the runtime sends the body natively, the access log's bytes out is the declared length.
+    const length = headers.get('content-length');
+    if (length !== null) this.#declaredResponseBytes = Number(length) || 0;
     prepareClientResponseHeaders(headers, this.requestId, bodyWasDecoded);
+    // Sticky sessions: appended, so the server's own cookies stay as they are (RFC 6265 §3: one cookie per line).
+    if (this.setCookie !== undefined) headers.append('set-cookie', this.setCookie);
     // A 205 never has content (RFC 9110 §15.3.6), but HTTP/1.1 framing does not know that (RFC 9112 §6.3): say so.
     if (status === 205) headers.set('content-length', '0');
     const withBody = responseCarriesBody(this.method, status);
@@ -195,10 +221,7 @@ export class Exchange {
   headSent(withBody: boolean): void {
     if (this.#phase !== 'waiting') return;
     this.#phase = 'streaming';
-    this.#count(() => {
-      this.#deps.metrics.recordResponse(this.server, this.#status, this.#headersMs ?? 0);
-      this.#deps.selection.responded(this.server, this.#headersMs ?? 0);
-    });
+    this.#deps.selection.responded(this.server, this.#headersMs ?? 0);
     if (!withBody) this.end();
   }
 
@@ -224,26 +247,22 @@ export class Exchange {
     const log = this.#deps.log;
     const requestId = this.requestId;
     if (reason === STOP_REASON.clientGone) {
-      this.#count(() => this.#deps.metrics.recordAbandoned(server));
       log.debug('Client went away before {server} answered', { event: 'client_gone', server: server.url, requestId });
       return this.#answer('client_gone', 499, 'client closed the request');
     }
     const limit = this.#deps.maxRequestBodyBytes;
     if (reason === STOP_REASON.bodyTooLarge) {
       // The client's fault, not the server's: no error against the server, no health change.
-      this.#count(() => this.#deps.metrics.recordAbandoned(server));
       log.info('Request body exceeded MAX_REQUEST_BODY_BYTES={limit} while streaming; answering 413', { event: 'body_too_large', limit, server: server.url, requestId });
       return this.#answer('body_too_large', 413, `request body exceeds the limit of ${limit} bytes`);
     }
     const description = describeError(error);
     if (this.#headersMs !== undefined && reason !== STOP_REASON.timeout) {
       // A buffered body (ResponsePlan.bufferLength) broke off: nothing reached the client yet, so it still gets a 502.
-      this.#count(() => this.#deps.metrics.recordFailure(server));
       log.warn('{server} broke off its response: {reason}', { event: 'forward_failed', server: server.url, kind: 'upstream_reset', reason: description, requestId });
       return this.#answer('upstream_reset', 502, `upstream server ${server.url} broke off its response (${description})`);
     }
     const kind = reason === STOP_REASON.timeout ? 'timeout' : 'unreachable';
-    this.#count(() => this.#deps.metrics.recordFailure(server));
     this.#deps.health.markUnhealthy(server, description);
     log.warn('Forwarding to {server} failed: {reason}', { event: 'forward_failed', server: server.url, kind, reason: description, requestId });
     return kind === 'timeout'
@@ -258,7 +277,6 @@ export class Exchange {
     clearTimeout(this.#timer);
     const reason = describeError(error);
     const server = this.server.url;
-    this.#count(() => this.#deps.metrics.recordFailure(this.server));
     this.#deps.log.error('Response from {server} could not be forwarded: {reason}', { event: 'forward_failed', server, kind: 'bad_response', reason, requestId: this.requestId });
     return this.#answer('unrepresentable', 502, `upstream server ${server} sent a response that cannot be forwarded (${reason})`);
   }
@@ -269,13 +287,6 @@ export class Exchange {
     return { do: 'answer', answer: { status, error, requestId: this.requestId } };
   }
 
-  /** Metrics count each exchange exactly once, whichever event comes first. */
-  #count(record: () => void): void {
-    if (this.#counted) return;
-    this.#counted = true;
-    record();
-  }
-
   /** The single exit: releases the lease and tells the observers, exactly once. */
   #exit(outcome: OutcomeKind): void {
     if (this.#phase === 'ended') return;
@@ -283,6 +294,9 @@ export class Exchange {
     clearTimeout(this.#timer);
     this.#lease.release();
     for (const callback of this.#atExit) callback();
+    const durationMs = performance.now() - this.#startedAt;
+    const status = outcome === 'client_gone' && this.#headersMs === undefined ? 499 : this.#status;
+    this.#deps.record(this.#outcome(outcome, status, durationMs));
     const observers = this.#deps.observers;
     if (observers.length === 0) return;
     const record: ExchangeRecord = {
@@ -291,11 +305,66 @@ export class Exchange {
       target: this.target,
       server: this.server.url,
       outcome,
-      status: outcome === 'client_gone' && this.#headersMs === undefined ? 499 : this.#status,
+      status,
       headersMs: this.#headersMs,
-      durationMs: performance.now() - this.#startedAt,
+      durationMs,
       requestBytes: this.#requestBytes,
     };
     for (const observer of observers) observer.exchangeEnded(record);
   }
+
+  /** What observability records: one object per request, built once at the exit. */
+  #outcome(outcome: OutcomeKind, status: number, totalMs: number): RequestOutcome<UpstreamServer> {
+    const request = this.#request;
+    return {
+      startedAt: this.#startedAtEpoch,
+      requestId: this.requestId,
+      clientAddress: request.clientAddress,
+      method: this.method,
+      target: this.target,
+      server: this.server,
+      status,
+      failure: FAILURE_OF[outcome],
+      // Client-caused ends are never errors against the server (body_too_large is the client's fault too).
+      abandoned: status === 499 || outcome === 'body_too_large',
+      // One attempt until retries land; they fill both fields.
+      attempts: 1,
+      serversTried: NO_SERVERS_TRIED,
+      headersMs: this.#headersMs,
+      totalMs,
+      bytesIn: this.#requestBytes > 0 ? this.#requestBytes : request.declaredRequestBytes,
+      bytesOut: this.#responseBytes >= 0 ? this.#responseBytes : this.#declaredResponseBytes,
+      referer: request.referer,
+      userAgent: request.userAgent,
+    };
+  }
 }
+
+/** What Admission hands an Exchange about the request. */
+export interface ExchangeRequest {
+  readonly requestId: string;
+  readonly method: string;
+  readonly target: string;
+  readonly upstreamHeaders: HeaderMap;
+  /** The request as selection read it (hash key, sticky cookie): a retry chooses again from it. */
+  readonly view: RequestView;
+  readonly clientTls: boolean;
+  /** The sticky cookie to set on the response, when selection chose anew. */
+  readonly setCookie: string | undefined;
+  readonly clientAddress: string;
+  readonly referer: string;
+  readonly userAgent: string;
+  /** The request's Content-Length (0 without one): bytes in where the runtime streams the body without metering it. */
+  readonly declaredRequestBytes: number;
+}
+
+const NO_SERVERS_TRIED: readonly string[] = [];
+const FAILURE_OF: Record<OutcomeKind, FailureKind | undefined> = {
+  responded: undefined,
+  client_gone: undefined,
+  body_too_large: undefined,
+  timeout: 'timeout',
+  unreachable: 'connect',
+  unrepresentable: undefined,
+  upstream_reset: 'reset',
+};

@@ -20,7 +20,7 @@ export function requestIdFor(headers: HeaderMap): string {
 }
 
 /** `::ffff:10.0.0.1` is how a dual-stack socket reports an IPv4 peer; X-Forwarded-For carries the IPv4 form. */
-function plainAddress(address: string | undefined): string | undefined {
+export function plainAddress(address: string | undefined): string | undefined {
   return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 

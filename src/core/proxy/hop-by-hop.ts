@@ -21,6 +21,8 @@ export interface HeaderMap {
   get(name: string): string | null;
   has(name: string): boolean;
   set(name: string, value: string): void;
+  /** Adds a field line; Set-Cookie lines stay separate (RFC 6265 §3). */
+  append(name: string, value: string): void;
   delete(name: string): void;
   /** Every field name present, lower-case (as `Headers.keys()` gives them); callers copy it before deleting. */
   keys(): Iterable<string>;

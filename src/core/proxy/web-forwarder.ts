@@ -159,6 +159,7 @@ function endWhenDone(body: ReadableStream<Uint8Array>, exchange: Exchange): Read
           exchange.end();
           controller.close();
         } else {
+          exchange.countResponseBytes(chunk.value.byteLength);
           controller.enqueue(chunk.value);
         }
       },

@@ -1,7 +1,7 @@
 /** Peak EWMA (Finagle, Linkerd): cost = peak-sensitive, time-decayed latency × (in-flight + 1), best of two random choices. */
 import type { Candidate, Clock, RandomSource, SelectionAlgorithm } from './algorithm.ts';
 import { drawTwo } from './two-choices.ts';
-import { WeightedSampler } from './weighted-sampler.ts';
+import { weightedMembers } from './weighted-members.ts';
 
 /**
  * Decay time constant τ, in ms (Finagle's and Linkerd's default): a sample's influence falls by e every 10 s,
@@ -24,14 +24,13 @@ export const PEAK_EWMA_UNSAMPLED_PENALTY_MS = 1e9;
  * Cost = estimate × (inFlight + 1) / weight; of two servers drawn at random by weight, the cheaper wins.
  */
 export function createPeakEwma<T extends Candidate>(random: RandomSource = Math.random, now: Clock = () => performance.now()): SelectionAlgorithm<T> {
-  const servers: T[] = [];
+  const members = weightedMembers<T>();
   const estimate: number[] = [];
   const sampledAt: (number | undefined)[] = [];
-  const sampler = new WeightedSampler();
   const pair: [number, number] = [-1, -1];
 
   const cost = (id: number, at: number): number => {
-    const server = servers[id]!;
+    const server = members.server(id)!;
     const stamp = sampledAt[id];
     if (stamp === undefined) return server.inFlight === 0 ? 0 : PEAK_EWMA_UNSAMPLED_PENALTY_MS;
     const current = estimate[id]! * Math.exp(-Math.max(at - stamp, 0) / PEAK_EWMA_DECAY_MS);
@@ -40,13 +39,8 @@ export function createPeakEwma<T extends Candidate>(random: RandomSource = Math.
 
   return {
     name: 'peak_ewma',
-    available(server) {
-      servers[server.id] = server;
-      sampler.set(server.id, server.weight);
-    },
-    unavailable(server) {
-      sampler.set(server.id, 0);
-    },
+    available: members.available,
+    unavailable: members.unavailable,
     responded(server, ms) {
       const id = server.id;
       const at = now();
@@ -60,11 +54,11 @@ export function createPeakEwma<T extends Candidate>(random: RandomSource = Math.
       sampledAt[id] = at;
     },
     pick() {
-      const [a, b] = drawTwo(sampler, random, pair);
+      const [a, b] = drawTwo(members.sampler, random, pair);
       if (a === -1) return undefined;
-      if (b === -1) return servers[a];
+      if (b === -1) return members.server(a);
       const at = now();
-      return cost(b, at) < cost(a, at) ? servers[b] : servers[a];
+      return members.server(cost(b, at) < cost(a, at) ? b : a);
     },
   };
 }

@@ -3,7 +3,7 @@ import type { ServerPool } from '../upstream/server-pool.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import { NO_CONTEXT, type AlgorithmName, type AlgorithmOptions, type FallbackAlgorithmName, type SelectionContext } from './algorithm.ts';
 import { extractHashKey, type HashKeySource, type RequestView } from './hash-key.ts';
-import { createSelector, type Selector } from './selector.ts';
+import { createSelector, type ExcludedServers, type Selector } from './selector.ts';
 import { pickSticky, type StickyChoice, type StickyOptions } from './sticky.ts';
 
 /** The selection part of Config (see config-types.ts). */
@@ -17,9 +17,10 @@ export interface SelectionSettings {
 export interface RequestSelection extends Selector {
   /**
    * The server for this request, or undefined when none is available (answer 503). `setCookie`, when present,
-   * must be added to the response as a Set-Cookie header (sticky sessions only).
+   * must be added to the response as a Set-Cookie header (sticky sessions only). A retry passes the servers
+   * already tried as `exclude` and gets another one (undefined when none is left).
    */
-  choose(request: RequestView, clientTls: boolean): StickyChoice | undefined;
+  choose(request: RequestView, clientTls: boolean, exclude?: ExcludedServers): StickyChoice | undefined;
 }
 
 export function createRequestSelection(pool: ServerPool, settings: SelectionSettings, options: AlgorithmOptions = {}): RequestSelection {
@@ -29,10 +30,10 @@ export function createRequestSelection(pool: ServerPool, settings: SelectionSett
   const sticky = settings.sticky;
   return {
     ...selector,
-    choose(request, clientTls) {
+    choose(request, clientTls, exclude) {
       const context = contextOf(request);
-      if (sticky !== undefined) return pickSticky(sticky, pool, selector, request.header('cookie'), context, clientTls);
-      const server: UpstreamServer | undefined = selector.pick(context);
+      if (sticky !== undefined) return pickSticky(sticky, pool, selector, request.header('cookie'), context, clientTls, exclude);
+      const server: UpstreamServer | undefined = selector.pick(context, exclude);
       return server === undefined ? undefined : { server, setCookie: undefined };
     },
   };

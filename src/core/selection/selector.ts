@@ -1,5 +1,5 @@
 /** What the request lifecycle calls to pick a server: the configured algorithm kept in step with the pool, plus the hash fallback. */
-import type { ServerPool } from '../upstream/server-pool.ts';
+import type { PoolListener, ServerPool } from '../upstream/server-pool.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import { NO_CONTEXT, type AlgorithmName, type AlgorithmOptions, type FallbackAlgorithmName, type SelectionAlgorithm, type SelectionContext } from './algorithm.ts';
 import { createAlgorithm } from './create-algorithm.ts';
@@ -10,10 +10,16 @@ export interface SelectorOptions extends AlgorithmOptions {
   readonly hashFallback?: FallbackAlgorithmName;
 }
 
+/** Servers a pick must not return (a retry's servers already tried). */
+export type ExcludedServers = ReadonlySet<UpstreamServer>;
+
 export interface Selector {
   readonly name: AlgorithmName;
-  /** An available server for this request, or undefined when none is available (answer 503). */
-  pick(context?: SelectionContext): UpstreamServer | undefined;
+  /**
+   * An available server for this request, or undefined when none is available (answer 503). With `exclude`,
+   * one not in it: undefined when every available server is excluded.
+   */
+  pick(context?: SelectionContext, exclude?: ExcludedServers): UpstreamServer | undefined;
   /** Call whenever `server.inFlight` changed (InFlightTracker does it when given this as its observer). */
   loadChanged(server: UpstreamServer): void;
   /** Call when `server` sent response headers, `ms` after the request went out. */
@@ -22,27 +28,68 @@ export interface Selector {
   close(): void;
 }
 
+/** An algorithm subscribed to the pool, and which servers it currently holds as available. */
+interface Followed {
+  readonly algorithm: SelectionAlgorithm<UpstreamServer>;
+  readonly holds: Set<UpstreamServer>;
+  readonly stop: () => void;
+}
+
+function follow(pool: ServerPool, algorithm: SelectionAlgorithm<UpstreamServer>): Followed {
+  const holds = new Set<UpstreamServer>();
+  const listener: PoolListener = {
+    configured: (servers) => algorithm.configured?.(servers),
+    available(server) {
+      holds.add(server);
+      algorithm.available(server);
+    },
+    unavailable(server) {
+      holds.delete(server);
+      algorithm.unavailable(server);
+    },
+  };
+  return { algorithm, holds, stop: pool.subscribe(listener) };
+}
+
+/**
+ * A pick that skips `exclude`: every algorithm's structure already handles servers leaving and returning in
+ * O(1) or O(log n) without losing what it learned (latency, schedule position), so the excluded servers it
+ * holds leave for this one pick and come back right after. Only retries pay this, once per server tried.
+ */
+function pickExcluding(followed: Followed, context: SelectionContext, exclude: ExcludedServers): UpstreamServer | undefined {
+  const { algorithm, holds } = followed;
+  const hidden: UpstreamServer[] = [];
+  for (const server of exclude) if (holds.has(server)) hidden.push(server);
+  if (hidden.length === 0) return algorithm.pick(context);
+  for (const server of hidden) algorithm.unavailable(server);
+  try {
+    return algorithm.pick(context);
+  } finally {
+    for (const server of hidden) algorithm.available(server);
+  }
+}
+
 export function createSelector(pool: ServerPool, options: SelectorOptions): Selector {
-  const primary = createAlgorithm<UpstreamServer>(options.algorithm, options);
-  const fallback: SelectionAlgorithm<UpstreamServer> | undefined =
-    options.algorithm === 'consistent_hash' ? createAlgorithm(options.hashFallback ?? 'round_robin', options) : undefined;
-  const unsubscribe = [pool.subscribe(primary), ...(fallback ? [pool.subscribe(fallback)] : [])];
+  const primary = follow(pool, createAlgorithm<UpstreamServer>(options.algorithm, options));
+  const fallback: Followed | undefined =
+    options.algorithm === 'consistent_hash' ? follow(pool, createAlgorithm(options.hashFallback ?? 'round_robin', options)) : undefined;
   return {
-    name: primary.name,
-    pick(context = NO_CONTEXT) {
-      if (fallback !== undefined && context.hashKey === undefined) return fallback.pick(context);
-      return primary.pick(context);
+    name: primary.algorithm.name,
+    pick(context = NO_CONTEXT, exclude) {
+      const chosen = fallback !== undefined && context.hashKey === undefined ? fallback : primary;
+      return exclude === undefined || exclude.size === 0 ? chosen.algorithm.pick(context) : pickExcluding(chosen, context, exclude);
     },
     loadChanged(server) {
-      primary.loadChanged?.(server);
-      fallback?.loadChanged?.(server);
+      primary.algorithm.loadChanged?.(server);
+      fallback?.algorithm.loadChanged?.(server);
     },
     responded(server, ms) {
-      primary.responded?.(server, ms);
-      fallback?.responded?.(server, ms);
+      primary.algorithm.responded?.(server, ms);
+      fallback?.algorithm.responded?.(server, ms);
     },
     close() {
-      for (const stop of unsubscribe) stop();
+      primary.stop();
+      fallback?.stop();
     },
   };
 }

@@ -4,7 +4,7 @@ import type { ServerPool } from '../upstream/server-pool.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import { readCookie } from './hash-key.ts';
 import type { SelectionContext } from './algorithm.ts';
-import type { Selector } from './selector.ts';
+import type { ExcludedServers, Selector } from './selector.ts';
 
 export type SameSite = 'Strict' | 'Lax' | 'None';
 
@@ -29,9 +29,11 @@ export interface StickyChoice {
 }
 
 /**
- * The server the cookie names, if it is in the pool and available; otherwise a normal pick, with the cookie
+ * The server the cookie names, if it is in the pool and takes pinned clients (available, or drained by the
+ * admin API: HAProxy's drain keeps sticky clients); otherwise a normal pick, with the cookie
  * to set. A forged or stale id can only resolve to a server of this pool (lookup by id, never by address).
- * Undefined when no server is available.
+ * Undefined when no server is available. A retry passes the servers already tried as `exclude`: the cookie's
+ * server among them is passed over like an unavailable one, and the cookie is re-set to the server that answers.
  */
 export function pickSticky(
   options: StickyOptions,
@@ -40,11 +42,12 @@ export function pickSticky(
   cookieHeader: string | null,
   context: SelectionContext,
   clientTls: boolean,
+  exclude?: ExcludedServers,
 ): StickyChoice | undefined {
   const id = readCookie(cookieHeader, options.cookieName);
   const named = id === undefined ? undefined : pool.byServerId(id);
-  if (named !== undefined && pool.isAvailable(named)) return { server: named, setCookie: undefined };
-  const server = selector.pick(context);
+  if (named !== undefined && pool.acceptsPinned(named) && exclude?.has(named) !== true) return { server: named, setCookie: undefined };
+  const server = selector.pick(context, exclude);
   if (server === undefined) return undefined;
   return { server, setCookie: stickyCookie(options, server, clientTls) };
 }

@@ -22,12 +22,17 @@ export class Metrics {
   #errors = 0;
 
   constructor(serverCount: number) {
-    for (let i = 0; i < serverCount; i++) this.#perServer.push({ requests: 0, errors: 0, latency: new LatencyWindow() });
+    for (let i = 0; i < serverCount; i++) this.#perServer.push(newCounters());
+  }
+
+  /** Slots are never reused, so a server added through the admin API gets fresh counters on its first use. */
+  #of(server: UpstreamServer): ServerCounters {
+    return (this.#perServer[server.id] ??= newCounters());
   }
 
   /** The server answered with response headers after `ms`; a 5xx counts as an error. */
   recordResponse(server: UpstreamServer, status: number, ms: number): void {
-    const c = this.#perServer[server.id];
+    const c = this.#of(server);
     c.requests++;
     this.#requests++;
     if (status >= 500) {
@@ -40,15 +45,16 @@ export class Metrics {
 
   /** Forwarding failed (refused, reset, timed out): the client got a 502 or 504. */
   recordFailure(server: UpstreamServer): void {
-    this.#perServer[server.id].requests++;
-    this.#perServer[server.id].errors++;
+    const c = this.#of(server);
+    c.requests++;
+    c.errors++;
     this.#requests++;
     this.#errors++;
   }
 
   /** The client went away before the server answered: counted, but neither an error nor a latency sample. */
   recordAbandoned(server: UpstreamServer): void {
-    this.#perServer[server.id].requests++;
+    this.#of(server).requests++;
     this.#requests++;
   }
 
@@ -63,7 +69,9 @@ export class Metrics {
   }
 
   server(server: UpstreamServer): { requests: number; errors: number; latency: LatencySummary | null } {
-    const c = this.#perServer[server.id];
+    const c = this.#of(server);
     return { requests: c.requests, errors: c.errors, latency: c.latency.summary() };
   }
 }
+
+const newCounters = (): ServerCounters => ({ requests: 0, errors: 0, latency: new LatencyWindow() });

@@ -4,13 +4,18 @@ import type { LatencySummary } from './latency-window.ts';
 import type { Metrics } from './metrics.ts';
 import type { AlgorithmName } from '../selection/algorithm.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
+import type { AdminState } from '../admin/pool-control.ts';
 import type { HealthCheckResult } from '../upstream/upstream-server.ts';
 import { workerIdentity, type WorkerIdentity } from '../workers/worker-identity.ts';
 
 export interface ServerStats {
+  /** Stable short id of the origin (server-id.ts): what the admin API names it by. */
+  id: string;
   url: string;
   weight: number;
   healthy: boolean;
+  /** The operator's state from the admin API, apart from health: active, drain or disabled. */
+  adminState: AdminState;
   /** In-flight requests; the JSON name is the documented contract, kept from the original design. */
   activeConnections: number;
   requests: number;
@@ -25,8 +30,16 @@ export interface StatsReport {
   uptimeSeconds: number;
   totals: { requests: number; errors: number; errorRate: number; activeConnections: number };
   servers: ServerStats[];
-  /** Which process answered, and so what the numbers above cover (with WORKERS>1: this worker only). */
+  /** Which process answered, and so what the numbers above cover (with WORKERS>1: all workers, summed). */
   worker: WorkerIdentity;
+  /** With WORKERS>1: each worker's own counts, beside the sums above. */
+  workers?: WorkerBreakdown[];
+}
+
+export interface WorkerBreakdown {
+  id: number;
+  totals: { requests: number; errors: number; activeConnections: number };
+  servers: { url: string; requests: number; errors: number; activeConnections: number; responseTimeMs: LatencySummary | null }[];
 }
 
 const rate = (errors: number, requests: number): number => (requests === 0 ? 0 : Math.round((errors / requests) * 10000) / 10000);
@@ -53,9 +66,11 @@ export function buildStatsReport(input: {
     servers: input.pool.servers.map((server) => {
       const m = input.metrics.server(server);
       return {
+        id: server.serverId,
         url: server.url,
         weight: server.weight,
         healthy: server.healthy,
+        adminState: server.adminState,
         activeConnections: server.inFlight,
         requests: m.requests,
         errors: m.errors,

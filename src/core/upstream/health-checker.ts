@@ -20,6 +20,8 @@ export interface HealthCheckOptions {
   readonly fall?: number;
   /** Statuses that pass (HEALTH_CHECK_EXPECT); default any status below 500. */
   readonly expect?: StatusList;
+  /** Told of every probe's result (fairway_health_checks_total). */
+  readonly onProbe?: (server: UpstreamServer, ok: boolean) => void;
 }
 
 /** HAProxy's defaults: one lost probe (a GC pause, a dropped packet) never takes a server out, and one lucky probe never puts a sick one back. */
@@ -118,6 +120,7 @@ export class HealthChecker {
       clearTimeout(timer);
     }
     server.lastHealthCheck = result;
+    this.#options.onProbe?.(server, result.ok);
     this.#applyProbe(server, result);
     return result;
   }

@@ -1,6 +1,12 @@
 /** The servers, which of them may be picked, and events that keep selection's structures up to date incrementally. */
 import type { ServerConfig } from '../config/config-types.ts';
 import { UpstreamServer } from './upstream-server.ts';
+import type { AdminState } from '../admin/pool-control.ts';
+
+/** Fit for traffic, whatever the operator says: health today (ejection joins here). */
+const fitForTraffic = (server: UpstreamServer): boolean => server.healthy;
+/** Selection may pick it: fit, and taking new traffic by the operator's say (drain and disabled take none). */
+const isUp = (server: UpstreamServer): boolean => fitForTraffic(server) && server.adminState === 'active';
 
 /** What the pool tells its subscribers (the selection algorithms). Every call is synchronous. */
 export interface PoolListener {
@@ -35,7 +41,7 @@ export class ServerPool {
 
   /** Available servers in configured order. Kept for callers that list them; selection never reads it. */
   get healthy(): readonly UpstreamServer[] {
-    return (this.#healthyCache ??= this.#servers.filter((s) => s.healthy));
+    return (this.#healthyCache ??= this.#servers.filter(isUp));
   }
 
   get availableCount(): number {
@@ -49,7 +55,12 @@ export class ServerPool {
 
   /** May selection send a request to it now? Today that is "healthy"; ejection and draining will join here. */
   isAvailable(server: UpstreamServer): boolean {
-    return server.healthy && this.#byServerId.get(server.serverId) === server;
+    return isUp(server) && this.#byServerId.get(server.serverId) === server;
+  }
+
+  /** May a client pinned to it (sticky cookie or hash) still reach it? Drain keeps them, disabled does not (HAProxy's drain). */
+  acceptsPinned(server: UpstreamServer): boolean {
+    return fitForTraffic(server) && server.adminState !== 'disabled' && this.#byServerId.get(server.serverId) === server;
   }
 
   /**
@@ -59,22 +70,36 @@ export class ServerPool {
   subscribe(listener: PoolListener): () => void {
     this.#listeners.add(listener);
     listener.configured?.(this.#servers);
-    for (const server of this.#servers) if (server.healthy) listener.available(server);
+    for (const server of this.#servers) if (isUp(server)) listener.available(server);
     return () => this.#listeners.delete(listener);
   }
 
   /** Records a server's health; returns true when that changed it. */
   setHealthy(server: UpstreamServer, healthy: boolean): boolean {
     if (server.healthy === healthy) return false;
-    server.healthy = healthy;
-    if (this.#byServerId.get(server.serverId) !== server) return true; // removed: nothing selects it any more
-    this.#availableCount += healthy ? 1 : -1;
+    this.#changeAvailability(server, () => (server.healthy = healthy));
+    return true;
+  }
+
+  /** Records the operator's state (admin API); in-flight requests always finish. Returns true when that changed it. */
+  setAdminState(server: UpstreamServer, state: AdminState): boolean {
+    if (server.adminState === state) return false;
+    this.#changeAvailability(server, () => (server.adminState = state));
+    return true;
+  }
+
+  /** Applies `change` and tells the listeners if the server became available or unavailable by it. */
+  #changeAvailability(server: UpstreamServer, change: () => void): void {
+    const before = isUp(server);
+    change();
+    const after = isUp(server);
+    if (before === after || this.#byServerId.get(server.serverId) !== server) return; // removed: nothing selects it any more
+    this.#availableCount += after ? 1 : -1;
     this.#healthyCache = undefined;
     for (const listener of this.#listeners) {
-      if (healthy) listener.available(server);
+      if (after) listener.available(server);
       else listener.unavailable(server);
     }
-    return true;
   }
 
   /** Adds a server (healthy until a probe says otherwise, like configured ones). Throws if its origin is already in the pool. */
@@ -94,7 +119,7 @@ export class ServerPool {
   /** Removes a server; requests already sent to it finish normally. Returns false if it was not in the pool. */
   remove(server: UpstreamServer): boolean {
     if (this.#byServerId.get(server.serverId) !== server) return false;
-    if (server.healthy) {
+    if (isUp(server)) {
       this.#availableCount--;
       for (const listener of this.#listeners) listener.unavailable(server);
     }
@@ -109,7 +134,7 @@ export class ServerPool {
   setWeight(server: UpstreamServer, weight: number): void {
     if (!Number.isInteger(weight) || weight < 1) throw new RangeError(`weight ${weight} is not allowed; use a positive integer`);
     if (server.weight === weight || this.#byServerId.get(server.serverId) !== server) return;
-    const available = server.healthy;
+    const available = isUp(server);
     if (available) for (const listener of this.#listeners) listener.unavailable(server);
     server.weight = weight;
     for (const listener of this.#listeners) listener.configured?.(this.#servers);

@@ -1,6 +1,7 @@
 /** One configured backend server and the live state the balancer keeps about it. */
 import type { Candidate } from '../selection/algorithm.ts';
 import { serverIdOf } from './server-id.ts';
+import type { AdminState } from '../admin/pool-control.ts';
 
 export interface HealthCheckResult {
   readonly at: string;
@@ -26,6 +27,8 @@ export class UpstreamServer implements Candidate {
   /** Changed only through ServerPool.setWeight, which tells selection. */
   weight: number;
   healthy = true;
+  /** Set by an operator through the admin API, apart from health; changed only through ServerPool.setAdminState. */
+  adminState: AdminState = 'active';
   inFlight = 0;
   latencyEwmaMs: number | undefined = undefined;
   lastHealthCheck: HealthCheckResult | null = null;

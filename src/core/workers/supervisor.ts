@@ -196,6 +196,9 @@ export class Supervisor {
         }
         return;
       }
+      case 'access':
+        console.log(parsed.line);
+        return;
       case 'text':
         if (parsed.text.trim() !== '') console.log(`[worker ${slot.id}] ${parsed.text}`);
         return;

@@ -13,6 +13,8 @@ export interface JsonLogLine {
 export type WorkerLine =
   | { kind: 'ready'; port: number }
   | { kind: 'record'; record: JsonLogLine }
+  /** An access log line (ACCESS_LOG json or combined): passed on verbatim, so log pipelines read one format. */
+  | { kind: 'access'; line: string }
   | { kind: 'text'; text: string };
 
 /** Classifies one line of a worker's stdout (without its line break). */
@@ -40,9 +42,14 @@ export function parseWorkerLine(line: string): WorkerLine {
       ) {
         return { kind: 'record', record: parsed as JsonLogLine };
       }
+      if (parsed !== null && typeof parsed === 'object' && 'requestId' in parsed && 'time' in parsed) return { kind: 'access', line };
     } catch {
       /* not JSON: plain text */
     }
   }
+  // nginx's combined format: `addr - - [time] "request" ...`.
+  if (COMBINED_LINE.test(line)) return { kind: 'access', line };
   return { kind: 'text', text: line };
 }
+
+const COMBINED_LINE = /^\S+ - - \[\d{2}\/[A-Z][a-z]{2}\/\d{4}:[\d:]{8} [+-]\d{4}\] "/;

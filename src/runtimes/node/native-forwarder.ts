@@ -10,7 +10,7 @@ import type { Balancer } from '../../core/balancer.ts';
 import type { Exchange } from '../../core/proxy/exchange.ts';
 import { requestIdFor } from '../../core/proxy/forwarded-headers.ts';
 import { errorBody, errorHeaders, internalError, type ErrorAnswer } from '../../core/proxy/json-error.ts';
-import { isAdminTarget, targetFromRequestLine } from '../../core/proxy/request-target.ts';
+import { targetFromRequestLine } from '../../core/proxy/request-target.ts';
 import type { UndiciUpstream } from './undici-upstream.ts';
 import { NodeHeaders, type HeaderObject } from './node-headers.ts';
 
@@ -25,7 +25,7 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
       sendAnswer(res, { status: 400, error, requestId: requestIdFor(headers) });
       return;
     }
-    if (isAdminTarget(target)) {
+    if (balancer.answersOnProxyPort(target)) {
       req.url = target;
       void admin(req, res);
       return;
@@ -34,7 +34,7 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
     // Before the header rules strip Transfer-Encoding, which is how a chunked body announces itself.
     const hasBody = headers.has('transfer-encoding') || (headers.has('content-length') && headers.get('content-length') !== '0');
     const method = req.method ?? 'GET';
-    const admitted = admission.admit({ method, target, headers, client: { address: req.socket.remoteAddress } });
+    const admitted = admission.admit({ method, target, headers, client: { address: req.socket.remoteAddress, secure: (req.socket as { encrypted?: boolean }).encrypted === true } });
     if (!admitted.ok) {
       // The body is never read, so the connection cannot carry another request.
       sendAnswer(res, admitted.answer, hasBody);
@@ -84,7 +84,10 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
         // the client's socket, which takes it whole, it ends the exchange as soon as the server has sent it, and
         // collecting it in a Writable of its own measured 1.3-1.9x the CPU per request (README, Performance).
         // The one difference: a short body the server breaks off is a reset here, not a 502.
-        if (responseHeaders.object['content-length'] === undefined) res.flushHeaders();
+        if (responseHeaders.object['content-length'] === undefined) {
+          res.flushHeaders();
+          countWrites(res, exchange);
+        }
         return res;
       })
       .then(
@@ -123,6 +126,18 @@ async function* meteredBody(req: IncomingMessage, exchange: Exchange): AsyncGene
     exchange.clientGone();
     throw error;
   }
+}
+
+/**
+ * Bytes out for the access log where no Content-Length declares them: undici writes each chunk to `res`, so
+ * that one method is wrapped for this response (a closure, no stream in between).
+ */
+function countWrites(res: ServerResponse, exchange: Exchange): void {
+  const write = res.write;
+  res.write = function (this: ServerResponse, chunk: Buffer | string, ...rest: unknown[]) {
+    exchange.countResponseBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length);
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as ServerResponse['write'];
 }
 
 /** Swallows a body the client must not get (HEAD, 204, 304) so the upstream connection can be reused. */

@@ -47,6 +47,15 @@ export class NodeHeaders implements HeaderMap {
     this.#object[key] = value;
   }
 
+  append(name: string, value: string): void {
+    const key = name.toLowerCase();
+    const existing = this.object[key];
+    if (existing === undefined) this.object[key] = value;
+    // node:http writes each array element as its own line, which Set-Cookie needs; other fields combine with ", ".
+    else if (key === 'set-cookie') this.object[key] = [...(typeof existing === 'string' ? [existing] : existing), value];
+    else this.object[key] = `${typeof existing === 'string' ? existing : existing.join(', ')}, ${value}`;
+  }
+
   delete(name: string): void {
     const key = name.toLowerCase();
     if (this.#object[key] !== undefined) (this.#deleted ??= new Set()).add(key);
