@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // `npm run test:faults`: issue 9's fault scenarios (test/faults/) against the real proxy on each runtime
-// (FAIRWAY_RUNTIMES, default all four). Kept apart from scripts/test.mjs so `npm test` stays as it is until the
-// scenarios pass; the integrator can fold it in as one more step. FAIRWAY_FAULTS_STRICT=1 also fails on `todo` ones.
+// (FAIRWAY_RUNTIMES, default all four). Kept apart from scripts/test.mjs; .ci/run runs it as its own step before `npm test`.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -3,7 +3,9 @@ import { createControlPlane, type ControlPlane } from './admin/control-plane.ts'
 import type { Config, ServerConfig } from './config/config-types.ts';
 import { Admission } from './proxy/admission.ts';
 import type { ExchangeObserver } from './proxy/exchange.ts';
+import type { Resilience } from './proxy/resilience.ts';
 import { HealthChecker } from './upstream/health-checker.ts';
+import { healthCheckOptions } from './config/resilience-options.ts';
 import { InFlightTracker } from './upstream/in-flight.ts';
 import { logger } from './logging.ts';
 import { Metrics } from './stats/metrics.ts';
@@ -14,6 +16,7 @@ import { ServerPool } from './upstream/server-pool.ts';
 import { buildStatsReport, type StatsReport } from './stats/stats-report.ts';
 import type { UpstreamClient } from './upstream/upstream-client.ts';
 import { WebForwarder } from './proxy/web-forwarder.ts';
+import { createResilience } from './resilience-wiring.ts';
 import type { WorkerIdentity } from './workers/worker-identity.ts';
 
 /** What a runtime needs from the balancer. */
@@ -27,6 +30,14 @@ export interface Balancer {
   /** Does the proxy port answer this target itself (through `admin`) rather than proxy it? See control-plane.ts. */
   answersOnProxyPort(target: string): boolean;
   stats(): StatsReport;
+  /** True once shutdown began: /lb/ready fails, and a native I/O path sends `Connection: close`. */
+  readonly draining: boolean;
+  /** Shutdown begins (see shutdown.ts). */
+  drain(): void;
+  /** Requests in flight now. */
+  inFlight(): number;
+  /** The shutdown deadline passed: ends every exchange still open and answers queued requests. */
+  terminate(): void;
   /** Starts active health checks, unless a supervisor probes for every worker (WORKERS>1). */
   start(options?: { readonly activeHealthChecks?: boolean }): void;
   stop(): Promise<void>;
@@ -38,6 +49,7 @@ export interface BalancerParts {
   readonly pool: ServerPool;
   readonly health: HealthChecker;
   readonly control: ControlPlane;
+  readonly resilience: Resilience;
 }
 
 /** `worker` is what /lb/stats says about this process (default: the whole of Fairway). */
@@ -54,6 +66,7 @@ export function assembleBalancer(
   observers: readonly ExchangeObserver[] = [],
 ): BalancerParts {
   const startedAt = performance.now();
+  client.configure?.({ connectTimeoutMs: config.resilience.upstreamConnectTimeoutMs });
   const pool = new ServerPool(servers);
   const selector = createRequestSelection(pool, config);
   const inFlight = new InFlightTracker((server) => {
@@ -61,15 +74,21 @@ export function assembleBalancer(
     control.poolControl.loadChanged(server);
   });
   const metrics = new Metrics(pool.servers.length);
-  const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker });
-  const control = createControlPlane({ config, pool, metrics, stats, worker: worker !== undefined && worker.count > 1 ? worker.id : undefined });
+  const resilience = createResilience(config, pool, inFlight);
+  let draining = false;
+  const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker, resilience: resilience.stats });
+  const control = createControlPlane({
+    config,
+    pool,
+    metrics,
+    stats,
+    worker: worker !== undefined && worker.count > 1 ? worker.id : undefined,
+    draining: () => draining,
+  });
   const health = new HealthChecker(
     pool,
     client,
-    {
-      path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs,
-      onProbe: (server, ok) => control.observability.prometheus.recordHealthCheck(server, ok),
-    },
+    { ...healthCheckOptions(config), onProbe: (server, ok) => control.observability.prometheus.recordHealthCheck(server, ok) },
     logger('health'),
   );
   const admission = new Admission({
@@ -77,7 +96,7 @@ export function assembleBalancer(
     selection: selector,
     inFlight,
     record: control.observability.record,
-    health,
+    resilience: resilience.resilience,
     log: logger('proxy'),
     headerRules: { trustProxy: config.trustProxy, preserveHost: config.preserveHost },
     upstreamTimeoutMs: config.upstreamTimeoutMs,
@@ -100,16 +119,26 @@ export function assembleBalancer(
     admin,
     answersOnProxyPort: (target) => control.answersOnProxyPort(target),
     stats,
+    get draining() {
+      return draining;
+    },
+    drain: () => void (draining = true),
+    inFlight: () => inFlight.total,
+    terminate: () => {
+      resilience.stop();
+      for (const exchange of [...admission.open]) exchange.terminate();
+    },
     start: (options) => {
       if (options?.activeHealthChecks !== false) health.start();
     },
     stop: async () => {
+      resilience.stop();
       await health.stop();
       selector.close();
       await client.close?.();
     },
   };
-  return { balancer, pool, health, control };
+  return { balancer, pool, health, control, resilience: resilience.resilience };
 }
 
 /** The request as the /lb/ router sees it: the normalised target, with the headers and body the admin API reads. */

@@ -11,6 +11,7 @@ import { createDemoBackend } from './demo-backend.ts';
 import { configureLogging, logger, type Logger } from './logging.ts';
 import { Supervisor } from './workers/supervisor.ts';
 import { readyLine } from './workers/ready-line.ts';
+import { drainAndClose, SHUTDOWN_MARGIN_MS } from './shutdown.ts';
 import { resolveWorkerCount } from './workers/worker-count.ts';
 import { parseWorkerId, WORKER_ID_VAR, workerIdentity } from './workers/worker-identity.ts';
 import type { ListeningServer, RuntimeAdapter, ServeOptions } from './runtime/contracts.ts';
@@ -124,13 +125,13 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
     port: server.port,
     stop: () =>
       (stopping ??= (async () => {
-        log.info('Shutting down', { event: 'shutdown' });
+        const { shutdownDelayMs: delayMs, shutdownTimeoutMs: timeoutMs } = config.resilience;
         // Stop accepting first and let in-flight responses finish; only then close the upstream client they use.
         member?.stop();
-        await server.close();
+        await drainAndClose(server, balancer, { delayMs, timeoutMs }, log);
         await adminListener.server?.close();
-        await balancer.stop();
-        await closeAll(demos);
+        // Bounded too: nothing a client or server does may hold the exit past the margin.
+        await Promise.race([Promise.all([balancer.stop(), closeAll(demos)]), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_MARGIN_MS))]);
       })()),
   };
 }
@@ -193,7 +194,8 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     count,
     env,
     launcher,
-    stopGraceMs: Math.max(10_000, config.upstreamTimeoutMs + 5_000),
+    // Each worker drains within SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS and its margins; a worker still up then is killed.
+    stopGraceMs: config.resilience.shutdownDelayMs + config.resilience.shutdownTimeoutMs + 3 * SHUTDOWN_MARGIN_MS,
     prefixMessages: config.logFormat === 'pretty',
   });
   const started = await supervisor.start();

@@ -24,9 +24,12 @@ function listen(server: Server, options: ServeOptions): Promise<ListeningServer>
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
-            // Idle keep-alive sockets would hold close() open; busy ones finish their response first.
+            // Idle keep-alive sockets would hold close() open; busy ones finish their response first (with
+            // `Connection: close`, see native-forwarder.ts) and then close.
             server.closeIdleConnections();
           }),
+        // The shutdown deadline: streams and busy connections still open end now.
+        terminate: () => server.closeAllConnections(),
       });
     });
   });

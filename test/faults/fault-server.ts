@@ -11,6 +11,10 @@ export type FaultMode = 'ok' | 'hang' | 'reset' | '503';
 export class FaultServer {
   readonly name: string;
   mode: FaultMode = 'ok';
+  /** 'ok' answers wait this long, so requests are in flight when a test acts. */
+  delayMs = 0;
+  /** Requests for these paths never get an answer, whatever the mode. */
+  readonly hangPaths = new Set<string>();
   /** Statuses /health answers, in turn; one entry means always that one (a flapping health is e.g. [200, 500]). */
   healthPattern: number[] = [200];
   /** Non-health requests answered 503 before `mode` applies again (a 503 burst). */
@@ -92,6 +96,16 @@ export class FaultServer {
         res.writeHead(503, { 'content-type': 'text/plain', 'x-backend': this.name }).end('draining');
         return;
       }
+      if (req.url === '/sse') {
+        // A server-sent event stream that never ends.
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+        res.write('data: hello\n\n');
+        return;
+      }
+      if (this.hangPaths.has(req.url ?? '')) {
+        this.counts.hung++;
+        return;
+      }
       switch (this.mode) {
         case 'hang':
           this.counts.hung++;
@@ -104,9 +118,14 @@ export class FaultServer {
           this.counts.unavailable++;
           res.writeHead(503, { 'content-type': 'text/plain', 'x-backend': this.name }).end('unavailable');
           return;
-        case 'ok':
-          this.counts.answered++;
-          res.writeHead(200, { 'content-type': 'text/plain', 'x-backend': this.name }).end(`hello from ${this.name}`);
+        case 'ok': {
+          const answer = () => {
+            this.counts.answered++;
+            res.writeHead(200, { 'content-type': 'text/plain', 'x-backend': this.name }).end(`hello from ${this.name}`);
+          };
+          if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+          else answer();
+        }
       }
     });
   }

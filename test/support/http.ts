@@ -130,6 +130,13 @@ export interface ServerStats {
   /** null before the first sample. */
   responseTimeMs: { avg: number; p50: number; p95: number; p99: number } | null;
   lastHealthCheck: { at: string; ok: boolean; status: number | null; ms: number } | null;
+  /** Issue 9's fields (outlier ejection and retries). */
+  state?: 'healthy' | 'unhealthy' | 'ejected';
+  ejectedUntil?: string | null;
+  consecutiveFailures?: number;
+  ejections?: number;
+  retriesTo?: number;
+  retriesAway?: number;
 }
 
 export interface Stats {

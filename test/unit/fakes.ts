@@ -203,7 +203,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 }
 
 /** Reads a whole body as text. */
-export async function readText(stream: ReadableStream<Uint8Array> | null): Promise<string> {
+export async function readText(stream: ReadableStream<Uint8Array> | Uint8Array | null): Promise<string> {
   if (stream === null) return '';
-  return await new Response(stream).text();
+  return await new Response(stream as BodyInit).text();
 }

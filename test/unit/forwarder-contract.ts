@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Config, ServerConfig } from '../../src/core/config/config-types.ts';
+import { RESILIENCE_DEFAULTS } from '../../src/core/config/resilience-types.ts';
 import type { ExchangeRecord, OutcomeKind } from '../../src/core/proxy/exchange.ts';
 import type { HealthChecker } from '../../src/core/upstream/health-checker.ts';
 import { createSelector } from '../../src/core/selection/selector.ts';
@@ -47,8 +48,23 @@ export interface RigOptions {
   readonly failUploadReads?: boolean;
   /** What the upstream client says about decoding compressed bodies. */
   readonly decodesCompressedBodies?: boolean;
+  /** The first server refuses every connection (nothing listens on its port). */
+  readonly refuseFirst?: boolean;
+  readonly retries?: number;
+  readonly retryBufferBytes?: number;
+  readonly retryOnStatus?: readonly number[];
   /** Further settings (algorithm, sticky sessions, hash key...). */
   readonly config?: Partial<Config>;
+}
+
+/** The resilience settings a rig's options override. */
+export function rigResilience(options: RigOptions): Config['resilience'] {
+  return {
+    ...RESILIENCE_DEFAULTS,
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
+    ...(options.retryBufferBytes === undefined ? {} : { retryBufferBytes: options.retryBufferBytes }),
+    ...(options.retryOnStatus === undefined ? {} : { retryOnStatus: options.retryOnStatus.map((n) => ({ from: n, to: n })) }),
+  };
 }
 
 export interface ForwarderHarness {
@@ -242,19 +258,20 @@ export function forwarderContract(harness: ForwarderHarness): void {
         }
       });
 
-      withRig('(c) an upstream reset before headers answers 502 in JSON, marks the server unhealthy and counts an error', harness.reset, {}, async (rig) => {
+      withRig('(c) an upstream reset before headers answers 502 in JSON, counts an error and one failure towards ejection, but leaves the only server in rotation', harness.reset, {}, async (rig) => {
         const response = await rig.send('/');
         assert.equal(response.status, 502);
         assert.match(await errorOfResponse(response), new RegExp(`${rig.servers[0]!.replace(/\./g, '\\.')} is unreachable`));
         await activeIs(rig, 0);
-        assert.equal(rig.pool.servers[0]!.healthy, false);
+        assert.equal(rig.pool.servers[0]!.healthy, true);
         const stats = rig.stats();
+        assert.equal(stats.servers[0]!.consecutiveFailures, 1);
         assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 1 });
         assert.deepEqual({ requests: stats.servers[0]!.requests, errors: stats.servers[0]!.errors }, { requests: 1, errors: 1 });
         exitedOnce(rig, ['unreachable']);
       });
 
-      withRig('(d) an upstream that never answers gets 504 after upstreamTimeoutMs, is aborted and marked unhealthy', ({ init }) => untilAborted(init.signal), { upstreamTimeoutMs: 50 }, async (rig) => {
+      withRig('(d) an upstream that never answers gets 504 after upstreamTimeoutMs, is aborted, and the timeout counts towards its ejection', ({ init }) => untilAborted(init.signal), { upstreamTimeoutMs: 50 }, async (rig) => {
         const pending = rig.send('/slow');
         await rig.call(1);
         assert.equal(active(rig), 1);
@@ -263,7 +280,8 @@ export function forwarderContract(harness: ForwarderHarness): void {
         assert.match(await errorOfResponse(response), /50 ms/);
         await eventually(() => rig.calls[0]!.init.signal.aborted, 'the upstream request was aborted');
         await activeIs(rig, 0);
-        assert.equal(rig.pool.servers[0]!.healthy, false);
+        assert.equal(rig.pool.servers[0]!.healthy, true);
+        assert.equal(rig.stats().servers[0]!.consecutiveFailures, 1);
         assert.equal(rig.stats().totals.errors, 1);
         exitedOnce(rig, ['timeout']);
       });
@@ -473,13 +491,99 @@ export function forwarderContract(harness: ForwarderHarness): void {
         assert.equal(rig.pool.servers[0]!.healthy, true);
       });
 
-      test('after a failed forward, the next request goes to another server', async () => {
+      test('a GET reset by one server before its head is retried on another: the client gets the answer, each server one try', async () => {
         let rig!: Rig;
         rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? harness.reset(call) : new Response('from B')), { servers: 2 });
         try {
+          const response = await rig.send('/x');
+          assert.equal(response.status, 200);
+          assert.equal(await response.text(), 'from B');
+          assert.deepEqual(rig.calls.map((c) => c.url.startsWith(rig.servers[0]!)), [true, false]);
+          await activeIs(rig, 0);
+          const [a, b] = rig.stats().servers;
+          assert.deepEqual([a!.retriesAway, b!.retriesTo], [1, 1]);
+          exitedOnce(rig, ['responded']);
+        } finally {
+          await rig.close();
+        }
+      });
+
+      test('a small POST body is buffered and sent again to another server when the first refuses the connection', async () => {
+        let rig!: Rig;
+        rig = await harness.rig(async (call) => new Response(`B got ${await readText(call.init.body)}`), { servers: 2, refuseFirst: true });
+        try {
+          const response = await rig.send('/x', { method: 'POST', body: 'payload' });
+          assert.equal(await response.text(), 'B got payload');
+          assert.equal(rig.calls.filter((c) => c.url.startsWith(rig.servers[1]!)).length, 1);
+          await activeIs(rig, 0);
+        } finally {
+          await rig.close();
+        }
+      });
+
+      test('a POST reset by its server is not retried: the request may have reached it', async () => {
+        let rig!: Rig;
+        rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? harness.reset(call) : new Response('from B')), { servers: 2 });
+        try {
+          assert.equal((await rig.send('/x', { method: 'POST', body: 'payload' })).status, 502);
+          assert.equal(rig.calls.length, 1);
+          await activeIs(rig, 0);
+        } finally {
+          await rig.close();
+        }
+      });
+
+      test('a body over RETRY_BUFFER_BYTES streams and is never sent twice', async () => {
+        let rig!: Rig;
+        rig = await harness.rig(() => new Response('from B'), { servers: 2, retryBufferBytes: 4, refuseFirst: true });
+        try {
+          assert.equal((await rig.send('/x', { method: 'PUT', body: 'longer than four' })).status, 502);
+          assert.equal(rig.calls.filter((c) => c.url.startsWith(rig.servers[1]!)).length, 0);
+          await activeIs(rig, 0);
+        } finally {
+          await rig.close();
+        }
+      });
+
+      test('no retry once the response head reached the client: a server breaking off mid-body is not retried', async () => {
+        let rig!: Rig;
+        const body = controlledBody();
+        rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? new Response(body.stream) : new Response('from B')), { servers: 2 });
+        try {
+          const response = await rig.send('/x');
+          const reader = response.body!.getReader();
+          body.push('first');
+          await reader.read();
+          body.error(new Error('upstream reset'));
+          await assert.rejects(async () => {
+            while (!(await reader.read()).done);
+          });
+          await activeIs(rig, 0);
+          assert.equal(rig.calls.length, 1);
+        } finally {
+          await rig.close();
+        }
+      });
+
+      test('RETRY_ON_STATUS: a 503 is retried on another server and never reaches the client', async () => {
+        let rig!: Rig;
+        rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? new Response('draining', { status: 503 }) : new Response('from B')), { servers: 2, retryOnStatus: [503] });
+        try {
+          const response = await rig.send('/x');
+          assert.equal(await response.text(), 'from B');
+          assert.equal(rig.calls.length, 2);
+          await activeIs(rig, 0);
+        } finally {
+          await rig.close();
+        }
+      });
+
+      test('RETRIES=0: a failure is answered, not retried', async () => {
+        let rig!: Rig;
+        rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? harness.reset(call) : new Response('from B')), { servers: 2, retries: 0 });
+        try {
           assert.equal((await rig.send('/x')).status, 502);
-          for (let i = 0; i < 3; i++) assert.equal(await (await rig.send('/x')).text(), 'from B');
-          assert.deepEqual(rig.calls.map((c) => c.url.startsWith(rig.servers[0]!)), [true, false, false, false]);
+          assert.equal(rig.calls.length, 1);
         } finally {
           await rig.close();
         }

@@ -13,7 +13,7 @@ import { assembleBalancer } from '../../src/core/balancer.ts';
 import { createNativeHandler } from '../../src/runtimes/node/native-forwarder.ts';
 import { createUndiciUpstream } from '../../src/runtimes/node/undici-upstream.ts';
 import { deferred, testConfig, type Deferred, type UpstreamCall, type UpstreamHandler } from './fakes.ts';
-import { forwarderContract, serverConfigs, type ForwarderHarness, type Rig, type RigOptions } from './forwarder-contract.ts';
+import { forwarderContract, rigResilience, serverConfigs, type ForwarderHarness, type Rig, type RigOptions } from './forwarder-contract.ts';
 
 async function listen(server: http.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -134,7 +134,7 @@ async function nativeRig(parts: Parts, options: RigOptions): Promise<Rig> {
   const base = createUndiciUpstream(parts.dispatcher);
   const upstream = { ...base, decodesCompressedBodies: options.decodesCompressedBodies ?? false };
   const servers = serverConfigs(parts.servers, options.weights);
-  const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes, ...options.config });
+  const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes, resilience: rigResilience(options), ...options.config });
   const records: ExchangeRecord[] = [];
   const { balancer, pool, health } = assembleBalancer(config, servers, upstream, undefined, [{ exchangeEnded: (r) => records.push(r) }]);
   const notAdmin: http.RequestListener = (_req, res) => void res.writeHead(500).end('admin is not under test');
@@ -200,6 +200,10 @@ const nativeHarness: ForwarderHarness = {
       const server = scriptedServer(() => handler, log);
       servers.push(server);
       origins.push(`http://127.0.0.1:${await listen(server)}`);
+    }
+    if (options.refuseFirst) {
+      // A port nothing listens on any more: connections to it are refused.
+      await closeServer(servers.shift()!);
     }
     const agent = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
     return nativeRig(

@@ -81,17 +81,17 @@ describe('limits', () => {
     assert.equal(retryRule(ask({ otherServerAvailable: false }), OPTIONS), 'no_other_server');
   });
 
-  test('the budget allows 20% of requests in flight as retries in flight, never fewer than the floor of 3', () => {
+  test('the budget allows 20% of requests in flight as retries in flight, never fewer than the floor of 10', () => {
     const budget = new RetryBudget(20);
-    assert.equal(budget.limit(0), 3);
-    assert.equal(budget.limit(14), 3);
+    assert.equal(budget.limit(0), 10);
+    assert.equal(budget.limit(54), 10);
     assert.equal(budget.limit(100), 20);
-    const tokens = [budget.tryAcquire(10), budget.tryAcquire(10), budget.tryAcquire(10)];
+    const tokens = Array.from({ length: 10 }, () => budget.tryAcquire(10));
     assert.ok(tokens.every((t) => t !== undefined));
-    assert.equal(budget.tryAcquire(10), undefined, 'a fourth retry fitted a budget of 3');
+    assert.equal(budget.tryAcquire(10), undefined, 'an eleventh retry fitted a budget of 10');
     tokens[0]!.release();
     tokens[0]!.release();
-    assert.equal(budget.active, 2, 'a double release freed two places');
+    assert.equal(budget.active, 9, 'a double release freed two places');
     assert.notEqual(budget.tryAcquire(10), undefined);
   });
 

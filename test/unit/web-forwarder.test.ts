@@ -19,7 +19,7 @@ import {
   untilAborted,
   type UpstreamHandler,
 } from './fakes.ts';
-import { forwarderContract, serverConfigs, type ForwarderHarness, type Rig } from './forwarder-contract.ts';
+import { forwarderContract, rigResilience, serverConfigs, type ForwarderHarness, type Rig } from './forwarder-contract.ts';
 
 const webHarness: ForwarderHarness = {
   name: 'Web forwarder, fake fetch',
@@ -30,9 +30,11 @@ const webHarness: ForwarderHarness = {
   reset: () => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) })),
   async rig(handler, options = {}): Promise<Rig> {
     const origins = Array.from({ length: options.servers ?? 1 }, (_, i) => `http://127.0.0.1:${i + 1}`);
-    const client = new FakeUpstream(handler, { decodesCompressedBodies: options.decodesCompressedBodies ?? false });
+    const refused = (): Promise<Response> => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }));
+    const scripted: UpstreamHandler = options.refuseFirst ? (call) => (call.url.startsWith(origins[0]!) ? refused() : handler(call)) : handler;
+    const client = new FakeUpstream(scripted, { decodesCompressedBodies: options.decodesCompressedBodies ?? false });
     const servers = serverConfigs(origins, options.weights);
-    const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes, ...options.config });
+    const config = testConfig({ servers, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, maxRequestBodyBytes: options.maxRequestBodyBytes, resilience: rigResilience(options), ...options.config });
     const records: ExchangeRecord[] = [];
     const { balancer, pool, health } = assembleBalancer(config, servers, client, undefined, [{ exchangeEnded: (r) => records.push(r) }]);
     const failing = () =>
@@ -43,7 +45,10 @@ const webHarness: ForwarderHarness = {
       });
     const send = async (path: string, init?: RequestInit) => {
       const body = options.failUploadReads && init?.body != null ? failing() : init?.body;
-      const request = new Request(`http://proxy.example${path}`, { ...init, body, duplex: 'half' } as RequestInit);
+      // A runtime's server hands the handler the Content-Length the client sent, as a fetch client does for a string body.
+      const headers = new Headers(init?.headers);
+      if (typeof body === 'string' && !headers.has('content-length')) headers.set('content-length', String(new TextEncoder().encode(body).byteLength));
+      const request = new Request(`http://proxy.example${path}`, { ...init, headers, body, duplex: 'half' } as RequestInit);
       return await balancer.fetch(request, { address: '192.0.2.7' });
     };
     return {
@@ -292,6 +297,9 @@ describe('/lb/ endpoints', () => {
       assert.deepEqual(Object.keys(s).sort(), [
         'activeConnections',
         'adminState',
+        'consecutiveFailures',
+        'ejectedUntil',
+        'ejections',
         'errorRate',
         'errors',
         'healthy',
@@ -299,6 +307,9 @@ describe('/lb/ endpoints', () => {
         'lastHealthCheck',
         'requests',
         'responseTimeMs',
+        'retriesAway',
+        'retriesTo',
+        'state',
         'url',
         'weight',
       ]);

@@ -8,6 +8,8 @@ export interface AdminSources {
   /** Async with WORKERS>1, where the merged view comes from the supervisor. */
   stats(): StatsReport | Promise<StatsReport>;
   healthyServers(): number;
+  /** True once shutdown began: readiness fails at once so outer load balancers stop sending. */
+  draining?(): boolean;
   /** The Prometheus text for GET /lb/metrics (`PrometheusMetrics.render`); without it /lb/metrics is not served. */
   prometheus?(): string | Promise<string>;
   /** The admin API (`createAdminApi`), mounted only when ADMIN_TOKEN is set. */
@@ -27,6 +29,7 @@ export function createAdminRoutes(sources: AdminSources): Hono {
   // Readiness: worth sending traffic to only while some server can take it.
   app.get('/lb/ready', (c) => {
     const healthyServers = sources.healthyServers();
+    if (sources.draining?.() === true) return c.json({ status: 'draining', healthyServers, error: 'Fairway is shutting down' }, 503);
     return healthyServers > 0
       ? c.json({ status: 'ready', healthyServers })
       : c.json({ status: 'not ready', healthyServers, error: 'no healthy upstream server' }, 503);

@@ -45,6 +45,8 @@ export function createControlPlane(input: {
   readonly worker?: number;
   /** A server was added or removed through the admin API (selection and health follow the pool themselves). */
   readonly membershipChanged?: () => void;
+  /** True once shutdown began: /lb/ready answers 503 at once. */
+  readonly draining?: () => boolean;
 }): ControlPlane {
   const { config, pool } = input;
   const observability = createObservability<UpstreamServer>({ window: input.metrics, accessLog: config.accessLog, worker: input.worker, servers: pool.servers });
@@ -69,6 +71,7 @@ export function createControlPlane(input: {
   const routes = createAdminRoutes({
     stats: () => (shared === undefined ? input.stats() : shared.stats()),
     healthyServers: () => pool.healthy.length,
+    draining: input.draining,
     prometheus: () => (shared === undefined ? localMetrics() : shared.metrics()),
     adminApi: config.adminToken === undefined ? undefined : createAdminApi({ token: config.adminToken, pool: adminPool, log: logger('admin') }),
   });

@@ -2,11 +2,9 @@
  * Admission: the one place a request becomes an Exchange or a refusal. Request id, method refusal, declared
  * body limit, server pick and header rules happen here, in this order, for every I/O path.
  */
-import type { HealthChecker } from '../upstream/health-checker.ts';
 import type { InFlightTracker } from '../upstream/in-flight.ts';
 import type { Logger } from '../logging.ts';
 import type { RequestOutcome } from '../stats/request-outcome.ts';
-import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import type { ClientInfo } from '../runtime/contracts.ts';
 import type { RequestSelection } from '../selection/request-selection.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
@@ -14,6 +12,9 @@ import { Exchange, type ExchangeDeps, type ExchangeObserver } from './exchange.t
 import { prepareUpstreamRequestHeaders, requestIdFor, type HeaderRuleOptions } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
 import type { ErrorAnswer } from './json-error.ts';
+import { planRequestBody } from './replayable-body.ts';
+import type { Resilience } from './resilience.ts';
+import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import { requestView } from './request-view.ts';
 
 /** What admission reads from a request, whichever runtime parsed it. `headers` are rewritten in place for upstream. */
@@ -23,6 +24,10 @@ export interface RequestHead {
   readonly target: string;
   readonly headers: HeaderMap;
   readonly client: ClientInfo;
+  /** Whether the request has a body (Content-Length above 0 or Transfer-Encoding), read before the header rules run. */
+  readonly hasBody?: boolean;
+  /** Aborted when the client leaves: ends a wait in the admission queue. */
+  readonly signal?: AbortSignal;
 }
 
 export type Admitted = { readonly ok: true; readonly exchange: Exchange } | { readonly ok: false; readonly answer: ErrorAnswer };
@@ -40,6 +45,10 @@ export class Admission {
   readonly #inFlight: InFlightTracker;
   readonly #rules: HeaderRuleOptions;
   readonly #deps: ExchangeDeps;
+  readonly #resilience: Resilience;
+  /** Exchanges not yet at their exit (see Exchange.terminate). */
+  readonly open = new Set<Exchange>();
+  readonly #retryBufferBytes: number;
 
   constructor(deps: {
     pool: ServerPool;
@@ -47,7 +56,7 @@ export class Admission {
     inFlight: InFlightTracker;
     /** Observability's one recording call: every exchange at its exit, and every refusal here. */
     record: (outcome: RequestOutcome<UpstreamServer>) => void;
-    health: HealthChecker;
+    resilience: Resilience;
     log: Logger;
     headerRules: HeaderRuleOptions;
     upstreamTimeoutMs: number;
@@ -59,11 +68,15 @@ export class Admission {
     this.#selection = deps.selection;
     this.#inFlight = deps.inFlight;
     this.#rules = deps.headerRules;
+    this.#resilience = deps.resilience;
+    this.#retryBufferBytes = deps.resilience.parts.retryBufferBytes;
     this.#deps = {
       record: deps.record,
       selection: deps.selection,
-      health: deps.health,
+      resilience: deps.resilience,
+      acquire: (server) => deps.inFlight.acquire(server),
       log: deps.log,
+      open: this.open,
       observers: deps.observers ?? [],
       upstreamTimeoutMs: deps.upstreamTimeoutMs,
       maxRequestBodyBytes: deps.maxRequestBodyBytes,
@@ -71,14 +84,27 @@ export class Admission {
     };
   }
 
-  /** Everything that could throw on odd input happens here, before a lease is taken. */
-  admit(head: RequestHead): Admitted {
+  /** True when MAX_REQUESTS_PER_SERVER is set: a request may then wait, and should pass a `signal` for its client leaving. */
+  get queues(): boolean {
+    return this.#resilience.parts.queue.options.maxRequestsPerServer !== undefined;
+  }
+
+  /**
+   * Everything that could throw on odd input happens here, before a lease is taken. A promise only when
+   * MAX_REQUESTS_PER_SERVER is reached and the request waits in the admission queue.
+   */
+  admit(head: RequestHead): Admitted | Promise<Admitted> {
     const admitted = this.#admit(head);
+    if (!(admitted instanceof Promise)) return this.#recordRefusal(head, admitted);
+    return admitted.then((settled) => this.#recordRefusal(head, settled));
+  }
+
+  #recordRefusal(head: RequestHead, admitted: Admitted): Admitted {
     if (!admitted.ok) this.#deps.record(refusalOutcome(head, admitted.answer));
     return admitted;
   }
 
-  #admit(head: RequestHead): Admitted {
+  #admit(head: RequestHead): Admitted | Promise<Admitted> {
     const { method, target, headers } = head;
     const log = this.#deps.log;
     const requestId = requestIdFor(headers);
@@ -96,23 +122,79 @@ export class Admission {
     // The pick reads the headers as the client sent them (hash key, sticky cookie), before the header rules.
     const view = requestView(head, this.#rules.trustProxy);
     const clientTls = head.client.secure === true;
-    const choice = this.#selection.choose(view, clientTls);
-    if (choice === undefined) {
-      log.warn('No healthy server for a request; answering 503', { event: 'no_healthy_server', servers: this.#pool.servers.length, requestId });
-      return refuse(503, 'no healthy upstream server is available', requestId);
-    }
+    const bodyPlan = planRequestBody(head.hasBody ?? false, declared, this.#retryBufferBytes);
     // Read before the header rules, which may drop them: the access log's combined format shows both.
     const referer = headers.get('referer') ?? '';
     const userAgent = headers.get('user-agent') ?? '';
-    prepareUpstreamRequestHeaders(headers, { client: head.client, requestId }, this.#rules);
-    const request = {
-      requestId, method, target, upstreamHeaders: headers, view, clientTls, setCookie: choice.setCookie,
-      clientAddress: head.client.address ?? '', referer, userAgent, declaredRequestBytes: declared === null ? 0 : Number(declared) || 0,
+    const declaredRequestBytes = declared === null ? 0 : Number(declared) || 0;
+    const open = (server: UpstreamServer, setCookie: string | undefined): Admitted => {
+      prepareUpstreamRequestHeaders(headers, { client: head.client, requestId }, this.#rules);
+      const request = {
+        requestId, method, target, upstreamHeaders: headers, view, clientTls, setCookie, bodyPlan,
+        clientAddress: head.client.address ?? '', referer, userAgent, declaredRequestBytes,
+      };
+      return { ok: true, exchange: new Exchange(this.#deps, request, this.#inFlight.acquire(server)) };
     };
-    const exchange = new Exchange(this.#deps, request, this.#inFlight.acquire(choice.server));
-    return { ok: true, exchange };
+    const pick = () => (this.#resilience.inPanic() ? { server: this.#resilience.panicPick(), setCookie: undefined } : this.#selection.choose(view, clientTls));
+    const choice = this.#withRoom(pick());
+    if (choice === undefined) return this.#noServer(requestId);
+    if (choice !== 'full') return open(choice.server, choice.setCookie);
+    return this.#queue(head.signal, requestId, pick, open);
+  }
+
+  /** The pick, or another server with room when it is at MAX_REQUESTS_PER_SERVER ('full' when none has room). */
+  #withRoom(choice: { server: UpstreamServer | undefined; setCookie: string | undefined } | undefined): Choice | 'full' | undefined {
+    if (choice?.server === undefined) return undefined;
+    const queue = this.#resilience.parts.queue;
+    if (queue.options.maxRequestsPerServer === undefined) return choice as Choice;
+    // Requests already waiting go first; otherwise another server with room (O(n), only once a cap is reached).
+    if (queue.length === 0 && queue.hasRoom(choice.server.inFlight)) return choice as Choice;
+    const other = queue.length === 0 ? this.#resilience.retryTarget([]) : undefined;
+    return other === undefined ? 'full' : { server: other, setCookie: undefined };
+  }
+
+  /** Waits for room in the admission queue (HAProxy's queue), up to QUEUE_TIMEOUT_MS; then 503 with Retry-After. */
+  async #queue(
+    signal: AbortSignal | undefined,
+    requestId: string,
+    pick: () => { server: UpstreamServer | undefined; setCookie: string | undefined } | undefined,
+    open: (server: UpstreamServer, setCookie: string | undefined) => Admitted,
+  ): Promise<Admitted> {
+    const queue = this.#resilience.parts.queue;
+    const deadline = performance.now() + queue.options.timeoutMs;
+    for (;;) {
+      const remaining = deadline - performance.now();
+      const result = remaining <= 0 ? 'timeout' : await queue.wait(signal, remaining);
+      if (result === 'aborted') return refuse(499, 'client closed the request', requestId);
+      if (result === 'ready') {
+        const choice = pick();
+        if (choice?.server === undefined) return this.#noServer(requestId);
+        const server = queue.hasRoom(choice.server.inFlight) ? choice.server : this.#resilience.retryTarget([]);
+        if (server !== undefined) {
+          // The next waiter may find room too.
+          queue.released();
+          return open(server, server === choice.server ? choice.setCookie : undefined);
+        }
+        continue;
+      }
+      const limit = queue.options.maxRequestsPerServer;
+      this.#deps.log.warn('Every server has MAX_REQUESTS_PER_SERVER={limit} requests in flight and the queue {why}; answering 503', {
+        event: 'queue_refused',
+        limit,
+        why: result === 'full' ? 'is full' : `did not move within ${queue.options.timeoutMs} ms`,
+        requestId,
+      });
+      return { ok: false, answer: { status: 503, error: `every upstream server is at its limit of ${limit} requests in flight`, requestId, retryAfterSeconds: queue.retryAfterSeconds } };
+    }
+  }
+
+  #noServer(requestId: string): Admitted {
+    this.#deps.log.warn('No healthy server for a request; answering 503', { event: 'no_healthy_server', servers: this.#pool.servers.length, requestId });
+    return refuse(503, 'no healthy upstream server is available', requestId);
   }
 }
+
+type Choice = { readonly server: UpstreamServer; readonly setCookie: string | undefined };
 
 const refuse = (status: number, error: string, requestId: string): Admitted => ({ ok: false, answer: { status, error, requestId } });
 
@@ -127,7 +209,7 @@ function refusalOutcome(head: RequestHead, answer: ErrorAnswer): RequestOutcome<
     server: undefined,
     status: answer.status,
     failure: undefined,
-    abandoned: false,
+    abandoned: answer.status === 499,
     attempts: 0,
     serversTried: [],
     headersMs: undefined,

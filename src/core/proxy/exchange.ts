@@ -4,7 +4,6 @@
  * Like Pingora's ProxyHttp phases (one fixed order, I/O apart) and nginx's one peer-free exit per request
  * (`ngx_http_upstream_free_round_robin_peer`): the lease is released and the outcome recorded exactly once.
  */
-import type { HealthChecker } from '../upstream/health-checker.ts';
 import type { InFlightLease } from '../upstream/in-flight.ts';
 import type { Logger } from '../logging.ts';
 import type { FailureKind, RequestOutcome } from '../stats/request-outcome.ts';
@@ -17,16 +16,16 @@ import { describeError } from './describe-error.ts';
 import type { ErrorAnswer } from './json-error.ts';
 import { upstreamUrl } from './request-target.ts';
 import { responseBufferLength } from './response-buffering.ts';
+import { classifyFailure, STOP_REASON } from './classify-attempt.ts';
+import { BodyLengthError, type BodyPlan } from './replayable-body.ts';
+import type { Resilience } from './resilience.ts';
+import type { RetryToken } from './retry-policy.ts';
+import type { AttemptOutcome } from '../upstream/attempt-outcome.ts';
 
-/** Why an exchange was stopped on purpose; carried as its AbortSignal's reason, so a failure can be told from the server's. */
-export const STOP_REASON = {
-  timeout: Symbol('upstream timeout'),
-  clientGone: Symbol('client gone'),
-  bodyTooLarge: Symbol('request body too large'),
-} as const;
+export { STOP_REASON };
 
 /** How an exchange ended. `responded` is the only one where the server's whole answer reached the client. */
-export type OutcomeKind = 'responded' | 'client_gone' | 'body_too_large' | 'timeout' | 'unreachable' | 'unrepresentable' | 'upstream_reset';
+export type OutcomeKind = 'responded' | 'client_gone' | 'body_too_large' | 'invalid_body' | 'timeout' | 'unreachable' | 'unrepresentable' | 'upstream_reset';
 
 /** What the single exit hands to observers (the seam for an access log or Prometheus counters). */
 export interface ExchangeRecord {
@@ -54,8 +53,12 @@ export interface ExchangeDeps {
   readonly record: (outcome: RequestOutcome<UpstreamServer>) => void;
   /** Latency-aware algorithms learn each server's time to response headers; a retry chooses another server with `choose`. */
   readonly selection: Pick<RequestSelection, 'responded' | 'choose'>;
-  readonly health: HealthChecker;
+  readonly resilience: Resilience;
+  /** Takes a lease on the server a retry goes to. */
+  readonly acquire: (server: UpstreamServer) => InFlightLease;
   readonly log: Logger;
+  /** Every exchange not yet at its exit, so shutdown can end those still open at its deadline. */
+  readonly open: Set<Exchange>;
   readonly observers: readonly ExchangeObserver[];
   readonly upstreamTimeoutMs: number;
   readonly maxRequestBodyBytes: number | undefined;
@@ -74,10 +77,17 @@ export interface ResponsePlan {
    * client socket takes such a body whole at once may stream it instead (Node's: collecting it cost more there).
    */
   readonly bufferLength: number | undefined;
+  /** RETRY_ON_STATUS: send nothing, discard this response's body, and send the request again (to `upstreamUrl`). */
+  readonly retry?: true;
 }
 
 /** What the forwarder must do after a failure: answer (nothing was sent yet), or cut the client's connection. */
-export type FailureAction = { readonly do: 'answer'; readonly answer: ErrorAnswer } | { readonly do: 'reset' } | { readonly do: 'nothing' };
+export type FailureAction =
+  | { readonly do: 'answer'; readonly answer: ErrorAnswer }
+  | { readonly do: 'reset' }
+  | { readonly do: 'nothing' }
+  /** Send the request again, to `upstreamUrl` (another server), with `signal` and the replay body. */
+  | { readonly do: 'retry' };
 
 /** Statuses whose responses never carry a body (RFC 9110 §6.4.1, §15.3.5, §15.4.5), and replies to HEAD (§9.3.2). */
 export function responseCarriesBody(method: string, status: number): boolean {
@@ -100,19 +110,27 @@ export class Exchange {
   readonly target: string;
   /** The headers to send upstream, header rules already applied. */
   readonly upstreamHeaders: HeaderMap;
+  /** How the request body is sent: none, buffered for replay (RETRY_BUFFER_BYTES), or streamed once. */
+  readonly bodyPlan: BodyPlan;
   /** What selection read about the request, and whether it came over TLS: a retry chooses again with them. */
   readonly view: RequestView;
   readonly clientTls: boolean;
   /** The sticky cookie to set on the response (request-selection.ts), if any; a retry on another server replaces it. */
   setCookie: string | undefined;
-  /** Aborted with a STOP_REASON when the exchange must stop: pass it to the upstream request. */
-  readonly signal: AbortSignal;
   readonly #deps: ExchangeDeps;
-  readonly #controller = new AbortController();
   readonly #startedAt = performance.now();
-  readonly #timer: ReturnType<typeof setTimeout>;
-  // One attempt today; a retry would take a new lease on another server here, inside the same exchange.
-  readonly #lease: InFlightLease;
+  // One lease, controller and timer per attempt: a retry takes a new lease on another server, inside this exchange.
+  #controller = new AbortController();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lease: InFlightLease;
+  readonly #tried: UpstreamServer[] = [];
+  #retryToken: RetryToken | undefined;
+  #replayBody: Uint8Array<ArrayBuffer> | undefined;
+  /** The whole request has been handed to the upstream client: a timeout from then on is the server's. */
+  #requestSent: boolean;
+  #clientLeft = false;
+  /** Why the last failure was not retried, for the log. */
+  #noRetry: string | undefined;
   #phase: Phase = 'waiting';
   #status = 0;
   #headersMs: number | undefined;
@@ -120,6 +138,8 @@ export class Exchange {
   /** Response body bytes handed to the runtime; -1 until counted, then the declared Content-Length stands in. */
   #responseBytes = -1;
   #declaredResponseBytes = 0;
+  /** The last failure was the client's (a timeout while it was still uploading): never an error against the server. */
+  #clientFault = false;
   readonly #request: ExchangeRequest;
   readonly #startedAtEpoch = Date.now();
   #atExit: (() => void)[] = [];
@@ -131,12 +151,48 @@ export class Exchange {
     this.method = request.method;
     this.target = request.target;
     this.upstreamHeaders = request.upstreamHeaders;
+    this.bodyPlan = request.bodyPlan ?? { kind: 'none' };
+    this.#requestSent = this.bodyPlan.kind === 'none';
     this.view = request.view;
     this.clientTls = request.clientTls;
     this.setCookie = request.setCookie;
     this.#lease = lease;
-    this.signal = this.#controller.signal;
-    this.#timer = setTimeout(() => this.#controller.abort(STOP_REASON.timeout), deps.upstreamTimeoutMs);
+    this.#tried.push(lease.server);
+    this.#startTimer();
+    deps.open.add(this);
+  }
+
+  /** SHUTDOWN_TIMEOUT_MS has passed: stop the upstream request; a stream still open is cut, a wait answered 503. */
+  terminate(): void {
+    this.#clientLeft = true;
+    this.#controller.abort(STOP_REASON.shutdown);
+  }
+
+  /** Aborted with a STOP_REASON when the current attempt must stop: pass it to the upstream request of this attempt. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** The buffered request body to send on every attempt (bodyPlan `buffer`), once `bodyBuffered` was called. */
+  get replayBody(): Uint8Array<ArrayBuffer> | undefined {
+    return this.#replayBody;
+  }
+
+  /** The body was read whole (bodyPlan `buffer`); every attempt sends these bytes. */
+  bodyBuffered(body: Uint8Array<ArrayBuffer>): void {
+    this.#replayBody = body;
+    this.#requestBytes = body.byteLength;
+    this.#requestSent = true;
+  }
+
+  /** A streamed request body was read to its end and handed upstream. */
+  requestBodySent(): void {
+    this.#requestSent = true;
+  }
+
+  #startTimer(): void {
+    const controller = this.#controller;
+    this.#timer = setTimeout(() => controller.abort(STOP_REASON.timeout), this.#deps.upstreamTimeoutMs);
   }
 
   /** The server this attempt goes to. */
@@ -170,6 +226,7 @@ export class Exchange {
    */
   clientGone(): void {
     if (this.#phase === 'ended') return;
+    this.#clientLeft = true;
     this.#controller.abort(STOP_REASON.clientGone);
     if (this.#phase === 'streaming') this.#exit('client_gone');
   }
@@ -195,6 +252,9 @@ export class Exchange {
    */
   responseHead(status: number, headers: HeaderMap, bodyWasDecoded: boolean): ResponsePlan {
     clearTimeout(this.#timer);
+    const outcome: AttemptOutcome = { kind: 'response', status };
+    this.#deps.resilience.record(this.server, outcome);
+    if (this.#deps.resilience.parts.retry.options.retryOnStatus.length > 0 && this.#retry(outcome)) return { withBody: false, bufferLength: undefined, retry: true };
     this.#headersMs = performance.now() - this.#startedAt;
     this.#status = status;
     // Where the runtime sends the body natively, the access log's bytes out is the declared length.
@@ -244,8 +304,17 @@ export class Exchange {
     }
     const reason: unknown = this.signal.aborted ? this.signal.reason : error;
     const server = this.server;
+    const failure = classifyFailure(error, this.signal.aborted ? this.signal.reason : undefined, this.#requestSent);
+    const outcome: AttemptOutcome = { kind: 'failure', failure };
+    this.#deps.resilience.record(server, outcome);
+    const description = describeError(error);
+    if (failure !== 'client_fault' && failure !== 'not_sent' && this.#retry(outcome, description)) return { do: 'retry' };
     const log = this.#deps.log;
     const requestId = this.requestId;
+    if (reason === STOP_REASON.shutdown) {
+      this.#clientFault = true;
+      return this.#answer('unreachable', 503, 'Fairway is shutting down');
+    }
     if (reason === STOP_REASON.clientGone) {
       log.debug('Client went away before {server} answered', { event: 'client_gone', server: server.url, requestId });
       return this.#answer('client_gone', 499, 'client closed the request');
@@ -256,15 +325,19 @@ export class Exchange {
       log.info('Request body exceeded MAX_REQUEST_BODY_BYTES={limit} while streaming; answering 413', { event: 'body_too_large', limit, server: server.url, requestId });
       return this.#answer('body_too_large', 413, `request body exceeds the limit of ${limit} bytes`);
     }
-    const description = describeError(error);
+    if (error instanceof BodyLengthError) {
+      log.info('Invalid request body: {reason}; answering 400', { event: 'invalid_body', reason: error.message, requestId });
+      return this.#answer('invalid_body', 400, error.message);
+    }
     if (this.#headersMs !== undefined && reason !== STOP_REASON.timeout) {
       // A buffered body (ResponsePlan.bufferLength) broke off: nothing reached the client yet, so it still gets a 502.
       log.warn('{server} broke off its response: {reason}', { event: 'forward_failed', server: server.url, kind: 'upstream_reset', reason: description, requestId });
       return this.#answer('upstream_reset', 502, `upstream server ${server.url} broke off its response (${description})`);
     }
     const kind = reason === STOP_REASON.timeout ? 'timeout' : 'unreachable';
-    this.#deps.health.markUnhealthy(server, description);
-    log.warn('Forwarding to {server} failed: {reason}', { event: 'forward_failed', server: server.url, kind, reason: description, requestId });
+    // A timeout while the client was still uploading is the client's (issue 8, defect 1): no error against the server.
+    this.#clientFault = failure === 'client_fault';
+    log.warn('Forwarding to {server} failed: {reason}', { event: 'forward_failed', server: server.url, kind, reason: description, tries: this.#tried.length, noRetry: this.#noRetry ?? failure, requestId });
     return kind === 'timeout'
       ? this.#answer(kind, 504, `upstream server ${server.url} did not answer within ${this.#deps.upstreamTimeoutMs} ms`)
       : this.#answer(kind, 502, `upstream server ${server.url} is unreachable (${description})`);
@@ -281,6 +354,60 @@ export class Exchange {
     return this.#answer('unrepresentable', 502, `upstream server ${server} sent a response that cannot be forwarded (${reason})`);
   }
 
+  /**
+   * Starts a new attempt on another server when the retry policy allows it: the discarded attempt is stopped, its
+   * lease released, and the new one gets its own UPSTREAM_TIMEOUT_MS. True when the forwarder must send again.
+   */
+  #retry(outcome: AttemptOutcome, reason?: string): boolean {
+    if (this.#clientLeft) return false;
+    const resilience = this.#deps.resilience;
+    const next = resilience.retryTarget(this.#tried);
+    const decision = resilience.decide({
+      method: this.method,
+      outcome,
+      tries: this.#tried.length,
+      responseStarted: this.#phase !== 'waiting',
+      bodyReplayable: this.bodyPlan.kind === 'none' || (this.bodyPlan.kind === 'buffer' && this.#replayBody !== undefined),
+      elapsedMs: performance.now() - this.#startedAt,
+      otherServerAvailable: next !== undefined,
+    });
+    if (!decision.retry || next === undefined) {
+      this.#noRetry = decision.retry ? 'no_other_server' : decision.reason;
+      return false;
+    }
+    const from = this.server;
+    clearTimeout(this.#timer);
+    this.#controller.abort(STOP_REASON.superseded);
+    this.#releaseAttempt();
+    this.#retryToken = decision.token;
+    resilience.retried(from, next);
+    this.#deps.log.info('Retrying {method} {target} on {next} after {server} failed: {reason}', {
+      event: 'retry',
+      method: this.method,
+      target: this.target,
+      server: from.url,
+      next: next.url,
+      reason: reason ?? (outcome.kind === 'response' ? `status ${outcome.status}` : outcome.failure),
+      tries: this.#tried.length,
+      requestId: this.requestId,
+    });
+    this.#lease = this.#deps.acquire(next);
+    this.#tried.push(next);
+    // A sticky cookie naming the failed server must not be set; the client's next request chooses afresh.
+    this.setCookie = undefined;
+    this.#controller = new AbortController();
+    this.#startTimer();
+    return true;
+  }
+
+  /** Releases the current attempt's lease and retry token, and wakes a request queued for room. */
+  #releaseAttempt(): void {
+    this.#lease.release();
+    this.#retryToken?.release();
+    this.#retryToken = undefined;
+    this.#deps.resilience.parts.queue.released();
+  }
+
   #answer(outcome: OutcomeKind, status: number, error: string): FailureAction {
     this.#status = status;
     this.#exit(outcome);
@@ -291,8 +418,9 @@ export class Exchange {
   #exit(outcome: OutcomeKind): void {
     if (this.#phase === 'ended') return;
     this.#phase = 'ended';
+    this.#deps.open.delete(this);
     clearTimeout(this.#timer);
-    this.#lease.release();
+    this.#releaseAttempt();
     for (const callback of this.#atExit) callback();
     const durationMs = performance.now() - this.#startedAt;
     const status = outcome === 'client_gone' && this.#headersMs === undefined ? 499 : this.#status;
@@ -324,12 +452,11 @@ export class Exchange {
       target: this.target,
       server: this.server,
       status,
-      failure: FAILURE_OF[outcome],
-      // Client-caused ends are never errors against the server (body_too_large is the client's fault too).
-      abandoned: status === 499 || outcome === 'body_too_large',
-      // One attempt until retries land; they fill both fields.
-      attempts: 1,
-      serversTried: NO_SERVERS_TRIED,
+      failure: this.#clientFault ? undefined : FAILURE_OF[outcome],
+      // Client-caused ends are never errors against the server (issue 8, defect 1).
+      abandoned: status === 499 || this.#clientFault || outcome === 'body_too_large' || outcome === 'invalid_body',
+      attempts: this.#tried.length,
+      serversTried: this.#tried.length === 1 ? NO_SERVERS_TRIED : this.#tried.map((server) => server.url),
       headersMs: this.#headersMs,
       totalMs,
       bytesIn: this.#requestBytes > 0 ? this.#requestBytes : request.declaredRequestBytes,
@@ -351,6 +478,8 @@ export interface ExchangeRequest {
   readonly clientTls: boolean;
   /** The sticky cookie to set on the response, when selection chose anew. */
   readonly setCookie: string | undefined;
+  /** How the request body is sent: none, buffered for replay (RETRY_BUFFER_BYTES), or streamed once. */
+  readonly bodyPlan?: BodyPlan;
   readonly clientAddress: string;
   readonly referer: string;
   readonly userAgent: string;
@@ -358,11 +487,13 @@ export interface ExchangeRequest {
   readonly declaredRequestBytes: number;
 }
 
+/** Only one server tried: the access log's servers-tried list stays empty, with no allocation. */
 const NO_SERVERS_TRIED: readonly string[] = [];
 const FAILURE_OF: Record<OutcomeKind, FailureKind | undefined> = {
   responded: undefined,
   client_gone: undefined,
   body_too_large: undefined,
+  invalid_body: undefined,
   timeout: 'timeout',
   unreachable: 'connect',
   unrepresentable: undefined,

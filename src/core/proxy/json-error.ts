@@ -7,6 +7,8 @@ export interface ErrorAnswer {
   readonly status: number;
   readonly error: string;
   readonly requestId: string;
+  /** Seconds for a Retry-After header (RFC 9110 §10.2.3), on a 503 from a full admission queue. */
+  readonly retryAfterSeconds?: number;
 }
 
 export function errorBody(answer: ErrorAnswer): string {
@@ -15,7 +17,9 @@ export function errorBody(answer: ErrorAnswer): string {
 
 /** The headers of every error answer; a native path adds its own framing (Content-Length, Connection). */
 export function errorHeaders(answer: ErrorAnswer): Record<string, string> {
-  return { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-request-id': answer.requestId };
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-request-id': answer.requestId };
+  if (answer.retryAfterSeconds !== undefined) headers['retry-after'] = String(answer.retryAfterSeconds);
+  return headers;
 }
 
 export function errorResponse(answer: ErrorAnswer): Response {

@@ -44,7 +44,7 @@ export class BodyLengthError extends Error {
  * a byte beyond the declared length arrives, so a lying client can never make Fairway hold more than it declared.
  * Written by hand: `new Response(stream).arrayBuffer()` has no bound, and the bound is the point.
  */
-export async function readBodyUpTo(stream: ReadableStream<Uint8Array>, declaredLength: number): Promise<Uint8Array> {
+export async function readBodyUpTo(stream: ReadableStream<Uint8Array>, declaredLength: number): Promise<Uint8Array<ArrayBuffer>> {
   const body = new Uint8Array(declaredLength);
   const reader = stream.getReader();
   let received = 0;
@@ -61,6 +61,20 @@ export async function readBodyUpTo(stream: ReadableStream<Uint8Array>, declaredL
     }
   } finally {
     reader.releaseLock();
+  }
+  if (received < declaredLength) throw new BodyLengthError(received, declaredLength, false);
+  return body;
+}
+
+/** `readBodyUpTo` for an async iterable of chunks (Node's IncomingMessage), with the same bound. */
+export async function readIterableUpTo(chunks: AsyncIterable<Uint8Array>, declaredLength: number): Promise<Uint8Array<ArrayBuffer>> {
+  const body = new Uint8Array(declaredLength);
+  let received = 0;
+  for await (const chunk of chunks) {
+    // Leaving the loop early stops the iteration, so nothing beyond the declared length is read.
+    if (received + chunk.byteLength > declaredLength) throw new BodyLengthError(received + chunk.byteLength, declaredLength, true);
+    body.set(chunk, received);
+    received += chunk.byteLength;
   }
   if (received < declaredLength) throw new BodyLengthError(received, declaredLength, false);
   return body;

@@ -16,11 +16,15 @@ export interface RetryOptions {
   readonly deadlineMs: number;
   /** RETRY_BUDGET_PERCENT: retries in flight may not exceed this share of requests in flight... */
   readonly budgetPercent: number;
-  /** ...but this many are always allowed, so a quiet proxy can still retry (Envoy's min_retry_concurrency, 3). */
+  /**
+   * ...but this many are always allowed, so a quiet proxy can still retry. Envoy's min_retry_concurrency is 3; 10 here,
+   * because a server that hangs catches every client within one UPSTREAM_TIMEOUT_MS, and a handful of clients all
+   * timing out at once must all be retried (issue 9's hang scenario). Ten retries in flight are no storm.
+   */
   readonly budgetFloor?: number;
 }
 
-export const DEFAULT_RETRY_BUDGET_FLOOR = 3;
+export const DEFAULT_RETRY_BUDGET_FLOOR = 10;
 
 /**
  * Idempotent methods (RFC 9110 §9.2.2) that Fairway forwards; TRACE is idempotent too but refused with 405. Method

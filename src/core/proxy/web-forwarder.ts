@@ -6,6 +6,7 @@ import type { Admission } from './admission.ts';
 import type { Exchange, FailureAction } from './exchange.ts';
 import { errorResponse } from './json-error.ts';
 import { readWhole } from './response-buffering.ts';
+import { BodyLengthError, readBodyUpTo } from './replayable-body.ts';
 import type { ClientInfo } from '../runtime/contracts.ts';
 import type { UpstreamClient } from '../upstream/upstream-client.ts';
 
@@ -21,7 +22,7 @@ export class WebForwarder {
   /** `target` is the request's path and query (see request-target.ts). */
   async forward(request: Request, client: ClientInfo, target: string): Promise<Response> {
     const upstreamHeaders = new Headers(request.headers);
-    const admitted = this.#admission.admit({ method: request.method, target, headers: upstreamHeaders, client });
+    const admitted = await this.#admission.admit({ method: request.method, target, headers: upstreamHeaders, client, hasBody: request.body !== null, signal: request.signal });
     if (!admitted.ok) return errorResponse(admitted.answer);
     const exchange = admitted.exchange;
 
@@ -31,23 +32,45 @@ export class WebForwarder {
     exchange.atExit(() => clientSignal.removeEventListener('abort', onClientGone));
     if (clientSignal.aborted) exchange.clientGone();
 
-    let upstream: Response;
-    try {
-      if (exchange.signal.aborted) throw exchange.signal.reason;
-      upstream = await this.#client.fetch(exchange.upstreamUrl, {
-        method: request.method,
-        headers: upstreamHeaders,
-        body: request.body === null ? null : meteredBody(request.body, exchange),
-        signal: exchange.signal,
-        redirect: 'manual',
-        duplex: 'half',
-      });
-    } catch (error) {
-      return answer(exchange.failed(error));
+    const plan = exchange.bodyPlan;
+    if (plan.kind === 'buffer' && request.body !== null) {
+      try {
+        exchange.bodyBuffered(await readBodyUpTo(request.body, plan.length));
+      } catch (error) {
+        // Anything but a length mismatch is the upload failing: the client leaving, never the server.
+        if (!(error instanceof BodyLengthError)) exchange.clientGone();
+        return answer(exchange.failed(error));
+      }
     }
+    // One pass per attempt: a retry (the Exchange decides) sends the buffered body again to another server.
+    for (;;) {
+      let upstream: Response;
+      try {
+        if (exchange.signal.aborted) throw exchange.signal.reason;
+        upstream = await this.#client.fetch(exchange.upstreamUrl, {
+          method: request.method,
+          headers: upstreamHeaders,
+          body: exchange.replayBody ?? (request.body === null ? null : meteredBody(request.body, exchange)),
+          signal: exchange.signal,
+          redirect: 'manual',
+          duplex: 'half',
+        });
+      } catch (error) {
+        const action = exchange.failed(error);
+        if (action.do === 'retry') continue;
+        return answer(action);
+      }
+      const response = await this.#respond(upstream, exchange, client);
+      if (response !== undefined) return response;
+      upstream.body?.cancel().catch(() => {});
+    }
+  }
 
+  /** Turns the server's answer into the client's, or undefined when the Exchange retries it (RETRY_ON_STATUS). */
+  #respond(upstream: Response, exchange: Exchange, client: ClientInfo): Response | Promise<Response | undefined> | undefined {
     const headers = new Headers(upstream.headers);
     const plan = exchange.responseHead(upstream.status, headers, this.#client.decodesCompressedBodies);
+    if (plan.retry) return undefined;
     const init = { status: upstream.status, statusText: upstream.statusText, headers };
     const body = upstream.body;
     if (plan.bufferLength !== undefined && body !== null) return bufferedResponse(upstream, plan.bufferLength, init, exchange);
@@ -77,12 +100,14 @@ export class WebForwarder {
  * A short body read whole (ResponsePlan.bufferLength): the exchange ends once the server has sent it, and the
  * runtime sends the bytes natively, with no JavaScript stream between (on Bun that stream halved throughput).
  */
-async function bufferedResponse(upstream: Response, length: number, init: ResponseInit, exchange: Exchange): Promise<Response> {
+async function bufferedResponse(upstream: Response, length: number, init: ResponseInit, exchange: Exchange): Promise<Response | undefined> {
   let bytes: Uint8Array;
   try {
     bytes = await readWhole(upstream, length);
   } catch (error) {
-    return answer(exchange.failed(error));
+    // Nothing was sent yet, so the Exchange may still retry it on another server (undefined: the caller's loop goes on).
+    const action = exchange.failed(error);
+    return action.do === 'retry' ? undefined : answer(action);
   }
   let response: Response;
   try {
@@ -119,7 +144,10 @@ function meteredBody(body: ReadableStream<Uint8Array>, exchange: Exchange): Read
           controller.error(error);
           return;
         }
-        if (chunk.done) return controller.close();
+        if (chunk.done) {
+          exchange.requestBodySent();
+          return controller.close();
+        }
         if (!exchange.countRequestBytes(chunk.value.byteLength)) {
           controller.error(exchange.signal.reason);
           void reader.cancel(exchange.signal.reason).catch(() => {});

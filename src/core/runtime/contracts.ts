@@ -22,7 +22,13 @@ export type FetchHandler = (request: Request, client: ClientInfo) => Response | 
 export interface ListeningServer {
   /** The port actually bound (differs from the one asked for when that was 0). */
   readonly port: number;
+  /**
+   * Stops accepting connections, closes idle keep-alive ones, lets requests in flight finish (their responses carry
+   * `Connection: close`) and resolves once all connections are gone.
+   */
   close(): Promise<void>;
+  /** The shutdown deadline passed: ends every connection still open at once. */
+  terminate?(): void;
 }
 
 export interface ServeOptions {

@@ -5,10 +5,26 @@ import type { Metrics } from './metrics.ts';
 import type { AlgorithmName } from '../selection/algorithm.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
 import type { AdminState } from '../admin/pool-control.ts';
-import type { HealthCheckResult } from '../upstream/upstream-server.ts';
+import type { HealthCheckResult, UpstreamServer } from '../upstream/upstream-server.ts';
 import { workerIdentity, type WorkerIdentity } from '../workers/worker-identity.ts';
 
-export interface ServerStats {
+/** Issue 9's per-server fields: where the server stands (active checks, outlier ejection) and the retries around it. */
+export interface ServerResilienceStats {
+  /** `ejected` while outlier detection keeps it out, whatever its probes say. */
+  state: 'healthy' | 'unhealthy' | 'ejected';
+  /** ISO time the current ejection ends, or null. */
+  ejectedUntil: string | null;
+  /** The server's own failures in a row on real traffic (what OUTLIER_CONSECUTIVE_FAILURES counts). */
+  consecutiveFailures: number;
+  /** Times outlier detection ejected it. */
+  ejections: number;
+  /** Retries sent to it after another server failed. */
+  retriesTo: number;
+  /** Requests moved away from it by a retry after it failed. */
+  retriesAway: number;
+}
+
+export interface ServerStats extends Partial<ServerResilienceStats> {
   /** Stable short id of the origin (server-id.ts): what the admin API names it by. */
   id: string;
   url: string;
@@ -52,6 +68,7 @@ export function buildStatsReport(input: {
   metrics: Metrics;
   /** Defaults to the whole process. */
   worker?: WorkerIdentity;
+  resilience?: (server: UpstreamServer) => ServerResilienceStats;
 }): StatsReport {
   const totals = input.metrics.totals();
   return {
@@ -77,6 +94,7 @@ export function buildStatsReport(input: {
         errorRate: rate(m.errors, m.requests),
         responseTimeMs: m.latency,
         lastHealthCheck: server.lastHealthCheck,
+        ...input.resilience?.(server),
       };
     }),
     worker: input.worker ?? workerIdentity(1, 1),

@@ -1,7 +1,7 @@
 /**
  * Active health checks on an interval, with rise and fall thresholds: `rise` consecutive passing probes bring a
  * server back, `fall` consecutive failing ones take it out (HAProxy's model). Passive marking from real traffic
- * (`markUnhealthy`) is kept only until the lifecycle reports attempts to the outlier detector instead.
+ * (`markUnhealthy`) is no longer called by the lifecycle, which reports each attempt to the outlier detector instead.
  */
 import { matchesStatus, type StatusList } from '../config/status-list.ts';
 import { describeError } from '../proxy/describe-error.ts';

@@ -3,8 +3,8 @@ import type { ServerConfig } from '../config/config-types.ts';
 import { UpstreamServer } from './upstream-server.ts';
 import type { AdminState } from '../admin/pool-control.ts';
 
-/** Fit for traffic, whatever the operator says: health today (ejection joins here). */
-const fitForTraffic = (server: UpstreamServer): boolean => server.healthy;
+/** Fit for traffic, whatever the operator says: healthy by its probes and not ejected by outlier detection. */
+const fitForTraffic = (server: UpstreamServer): boolean => server.healthy && !server.ejected;
 /** Selection may pick it: fit, and taking new traffic by the operator's say (drain and disabled take none). */
 const isUp = (server: UpstreamServer): boolean => fitForTraffic(server) && server.adminState === 'active';
 
@@ -39,7 +39,7 @@ export class ServerPool {
     return this.#servers;
   }
 
-  /** Available servers in configured order. Kept for callers that list them; selection never reads it. */
+  /** Available servers (healthy and not ejected) in configured order. Kept for callers that list them; selection never reads it. */
   get healthy(): readonly UpstreamServer[] {
     return (this.#healthyCache ??= this.#servers.filter(isUp));
   }
@@ -53,7 +53,7 @@ export class ServerPool {
     return this.#byServerId.get(serverId);
   }
 
-  /** May selection send a request to it now? Today that is "healthy"; ejection and draining will join here. */
+  /** May selection send a request to it now? Healthy (active checks) and not ejected (outlier detection). */
   isAvailable(server: UpstreamServer): boolean {
     return isUp(server) && this.#byServerId.get(server.serverId) === server;
   }
@@ -78,6 +78,13 @@ export class ServerPool {
   setHealthy(server: UpstreamServer, healthy: boolean): boolean {
     if (server.healthy === healthy) return false;
     this.#changeAvailability(server, () => (server.healthy = healthy));
+    return true;
+  }
+
+  /** Records an outlier ejection starting or ending (outlier-detector.ts); returns true when that changed it. */
+  setEjected(server: UpstreamServer, ejected: boolean): boolean {
+    if (server.ejected === ejected) return false;
+    this.#changeAvailability(server, () => (server.ejected = ejected));
     return true;
   }
 
@@ -141,3 +148,4 @@ export class ServerPool {
     if (available) for (const listener of this.#listeners) listener.available(server);
   }
 }
+

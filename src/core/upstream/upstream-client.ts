@@ -3,7 +3,8 @@
 export interface UpstreamRequestInit {
   method: string;
   headers: Headers;
-  body: ReadableStream<Uint8Array> | null;
+  /** A stream, or the bytes of a body buffered for replay (RETRY_BUFFER_BYTES). */
+  body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null;
   signal: AbortSignal;
   redirect: 'manual';
   /** Required by fetch implementations when `body` is a stream. */
@@ -18,4 +19,9 @@ export interface UpstreamClient {
    */
   readonly decodesCompressedBodies: boolean;
   close?(): Promise<void>;
+  /**
+   * Settings from the validated config, before the first request. Node's undici client applies
+   * UPSTREAM_CONNECT_TIMEOUT_MS; Deno's and Bun's fetch have no connect timeout (see the README's runtime table).
+   */
+  configure?(options: { readonly connectTimeoutMs: number }): void;
 }

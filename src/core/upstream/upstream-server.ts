@@ -29,6 +29,8 @@ export class UpstreamServer implements Candidate {
   healthy = true;
   /** Set by an operator through the admin API, apart from health; changed only through ServerPool.setAdminState. */
   adminState: AdminState = 'active';
+  /** Out of rotation by outlier detection until its ejection ends; written only through ServerPool.setEjected. */
+  ejected = false;
   inFlight = 0;
   latencyEwmaMs: number | undefined = undefined;
   lastHealthCheck: HealthCheckResult | null = null;

@@ -20,5 +20,6 @@ export function serveBun(handler: FetchHandler, options: ServeOptions): Promise<
     // Without it Bun answers a thrown error with its own HTML page; every error Fairway sends has one shape.
     error: (error) => errorResponse(internalError(error)),
   });
-  return Promise.resolve({ port: server.port as number, close: () => server.stop() });
+  // stop(false) stops accepting and lets requests in flight finish; stop(true), at the shutdown deadline, ends them.
+  return Promise.resolve({ port: server.port as number, close: () => server.stop(false), terminate: () => void server.stop(true) });
 }

@@ -7,7 +7,10 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { Writable, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Balancer } from '../../core/balancer.ts';
+import type { Admitted } from '../../core/proxy/admission.ts';
 import type { Exchange } from '../../core/proxy/exchange.ts';
+import { BodyLengthError, readIterableUpTo } from '../../core/proxy/replayable-body.ts';
+import { isServerFailure } from '../../core/proxy/classify-attempt.ts';
 import { requestIdFor } from '../../core/proxy/forwarded-headers.ts';
 import { errorBody, errorHeaders, internalError, type ErrorAnswer } from '../../core/proxy/json-error.ts';
 import { targetFromRequestLine } from '../../core/proxy/request-target.ts';
@@ -18,6 +21,8 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
   const admission = balancer.admission;
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    // Shutting down: this response carries `Connection: close` and no further request is read from the connection.
+    if (balancer.draining) res.shouldKeepAlive = false;
     const headers = new NodeHeaders(req.headers as HeaderObject);
     const target = targetFromRequestLine(req.url ?? '/');
     if (target === undefined) {
@@ -34,70 +39,101 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
     // Before the header rules strip Transfer-Encoding, which is how a chunked body announces itself.
     const hasBody = headers.has('transfer-encoding') || (headers.has('content-length') && headers.get('content-length') !== '0');
     const method = req.method ?? 'GET';
-    const admitted = admission.admit({ method, target, headers, client: { address: req.socket.remoteAddress, secure: (req.socket as { encrypted?: boolean }).encrypted === true } });
-    if (!admitted.ok) {
+    // Only a request that may wait in the admission queue needs to hear that its client left.
+    const left = admission.queues ? new AbortController() : undefined;
+    if (left !== undefined) res.once('close', () => left.abort());
+    const admitted = admission.admit({ method, target, headers, client: { address: req.socket.remoteAddress, secure: (req.socket as { encrypted?: boolean }).encrypted === true }, hasBody, signal: left?.signal });
+    const proceed = (admitted: Admitted) => {
       // The body is never read, so the connection cannot carry another request.
-      sendAnswer(res, admitted.answer, hasBody);
-      return;
-    }
-    const exchange = admitted.exchange;
+      if (!admitted.ok) sendAnswer(res, admitted.answer, hasBody);
+      else void forward(req, res, admitted.exchange, hasBody, method, target, headers);
+    };
+    if (admitted instanceof Promise) admitted.then(proceed, (error: unknown) => sendAnswer(res, internalError(error)));
+    else proceed(admitted);
+  };
+
+  /** One exchange: the body buffered for replay when the plan says so, then one undici request per attempt. */
+  const forward = async (req: IncomingMessage, res: ServerResponse, exchange: Exchange, hasBody: boolean, method: string, target: string, headers: NodeHeaders) => {
     res.once('close', () => {
       // undici destroys `res` with the error when the server breaks off mid-body: that is `failed()`, not the client.
       if (!res.writableFinished && !res.errored) exchange.clientGone();
     });
     if (hasBody) {
-      // A failed upload read is the client leaving, as on the Web path, never the server failing.
-      const onUploadError = () => exchange.clientGone();
+      // A failed upload read is the client leaving, as on the Web path, never the server failing; but undici also
+      // destroys the body with the server's error (a refused connection), which must stay the server's.
+      // node:http's own 'aborted' (the client's connection closed mid-upload) is the client's, whatever its code says.
+      const onUploadError = (error: unknown) => void ((isServerFailure(error) && (error as Error).message !== 'aborted') || exchange.clientGone());
       req.once('error', onUploadError);
       exchange.atExit(() => req.off('error', onUploadError));
+      if (exchange.bodyPlan.kind === 'stream') req.once('end', () => exchange.requestBodySent());
     }
-
-    const options: Dispatcher.RequestOptions = {
-      origin: exchange.server.url,
-      path: target,
-      method: method as Dispatcher.HttpMethod,
-      headers: headers.object as Record<string, string | string[]>,
-      // undici streams any async iterable, though its types name only Readable.
-      body: (!hasBody ? null : exchange.metersRequestBody ? meteredBody(req, exchange) : req) as Readable | null,
-      signal: exchange.signal,
-    };
-    upstream.dispatcher
-      .stream(options, ({ statusCode, headers: upstreamHeaders }) => {
-        const responseHeaders = new NodeHeaders(upstreamHeaders as HeaderObject);
-        const plan = exchange.responseHead(statusCode, responseHeaders, upstream.decodesCompressedBodies);
-        try {
+    const plan = exchange.bodyPlan;
+    if (plan.kind === 'buffer') {
+      try {
+        exchange.bodyBuffered(await readIterableUpTo(req as AsyncIterable<Uint8Array>, plan.length));
+      } catch (error) {
+        // Anything but a length mismatch is the upload failing: the client leaving, never the server.
+        if (!(error instanceof BodyLengthError)) exchange.clientGone();
+        const action = exchange.failed(error);
+        if (action.do === 'answer' && !res.headersSent && !res.destroyed) sendAnswer(res, action.answer, true);
+        return;
+      }
+    }
+    // One pass per attempt: a retry (the Exchange decides) sends the buffered body again to another server.
+    for (;;) {
+      let retried = false;
+      const options: Dispatcher.RequestOptions = {
+        origin: exchange.server.url,
+        path: target,
+        method: method as Dispatcher.HttpMethod,
+        headers: headers.object as Record<string, string | string[]>,
+        // undici streams any async iterable, though its types name only Readable.
+        body: (exchange.replayBody ?? (!hasBody ? null : exchange.metersRequestBody ? meteredBody(req, exchange) : req)) as Readable | null,
+        signal: exchange.signal,
+      };
+      try {
+        await upstream.dispatcher.stream(options, ({ statusCode, headers: upstreamHeaders }) => {
+          const responseHeaders = new NodeHeaders(upstreamHeaders as HeaderObject);
+          const plan = exchange.responseHead(statusCode, responseHeaders, upstream.decodesCompressedBodies);
+          if (plan.retry) {
+            retried = true;
+            return discard();
+          }
+          try {
           res.writeHead(statusCode, responseHeaders.object as Record<string, string | string[]>);
         } catch (error) {
           // node:http refuses what it cannot represent (a control character in a header value, say): 502, as on the Web path.
           const action = exchange.unrepresentable(error);
           if (action.do === 'answer') sendAnswer(res, action.answer);
-          throw error;
-        }
-        exchange.headSent(plan.withBody);
-        if (!plan.withBody) {
-          res.end();
-          return discard();
-        }
-        // A body without a declared length may be a stream whose first bytes come much later (SSE): the
-        // client gets the head now. With a length, the head goes out with the first bytes, in one write.
-        // A short body (plan.bufferLength) is not collected first, unlike on the Web path: written straight into
-        // the client's socket, which takes it whole, it ends the exchange as soon as the server has sent it, and
-        // collecting it in a Writable of its own measured 1.3-1.9x the CPU per request (README, Performance).
-        // The one difference: a short body the server breaks off is a reset here, not a 502.
-        if (responseHeaders.object['content-length'] === undefined) {
-          res.flushHeaders();
-          countWrites(res, exchange);
-        }
-        return res;
-      })
-      .then(
-        () => exchange.end(),
-        (error: unknown) => {
-          const action = exchange.failed(error);
-          if (action.do === 'reset') res.destroy();
-          else if (action.do === 'answer' && !res.headersSent && !res.destroyed) sendAnswer(res, action.answer, action.answer.status === 413);
-        },
-      );
+            throw error;
+          }
+          exchange.headSent(plan.withBody);
+          if (!plan.withBody) {
+            res.end();
+            return discard();
+          }
+          // A body without a declared length may be a stream whose first bytes come much later (SSE): the
+          // client gets the head now. With a length, the head goes out with the first bytes, in one write.
+          if (responseHeaders.object['content-length'] === undefined) {
+            res.flushHeaders();
+            countWrites(res, exchange);
+          }
+          return res;
+        });
+        if (retried) continue;
+        exchange.end();
+        return;
+      } catch (error) {
+        if (retried) continue;
+        // The client's connection is already gone: whatever the upstream error says, nobody is left to answer.
+        if (res.destroyed && !res.errored) exchange.clientGone();
+        const action = exchange.failed(error);
+        if (action.do === 'retry') continue;
+        if (action.do === 'reset') res.destroy();
+        else if (action.do === 'answer' && !res.headersSent && !res.destroyed) sendAnswer(res, action.answer, action.answer.status === 413 || action.answer.status === 400);
+        return;
+      }
+    }
   };
 
   return (req, res) => {

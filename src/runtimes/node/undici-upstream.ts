@@ -8,9 +8,11 @@ export interface UndiciUpstream extends UpstreamClient {
 }
 
 /** One connection pool per server origin, shared by health checks and forwarding. */
-export function createUpstreamAgent(): Agent {
+export function createUpstreamAgent(connectTimeoutMs?: number): Agent {
   // The core enforces UPSTREAM_TIMEOUT_MS itself; undici's own timers would cut long or quiet streams (SSE).
-  return new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4_000 });
+  // UPSTREAM_CONNECT_TIMEOUT_MS bounds each connection attempt, so a dropped SYN fails fast (0: undici's longest).
+  const connect = connectTimeoutMs === undefined ? {} : { connect: { timeout: connectTimeoutMs > 0 ? connectTimeoutMs : 2 ** 31 - 1 } };
+  return new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4_000, ...connect });
 }
 
 /**
@@ -18,15 +20,24 @@ export function createUpstreamAgent(): Agent {
  * serves only the health probe, which needs the status alone: the body is dumped, never turned into a Web
  * stream (which also retires the hand-written stream that worked around nodejs/node#64529 on Node 20).
  */
-export function createUndiciUpstream(dispatcher: Dispatcher = createUpstreamAgent()): UndiciUpstream {
+export function createUndiciUpstream(given?: Dispatcher): UndiciUpstream {
+  // Made on first use, after `configure` has passed on UPSTREAM_CONNECT_TIMEOUT_MS from the validated config.
+  let connectTimeoutMs: number | undefined;
+  let made: Dispatcher | undefined = given;
+  const agent = () => (made ??= createUpstreamAgent(connectTimeoutMs));
   return {
-    dispatcher,
+    get dispatcher() {
+      return agent();
+    },
+    configure(options) {
+      connectTimeoutMs = options.connectTimeoutMs;
+    },
     // undici passes the server's bytes through untouched, so Content-Encoding still matches them.
     decodesCompressedBodies: false,
     async fetch(url: string, init: UpstreamRequestInit): Promise<Response> {
       if (init.body !== null) throw new TypeError('the Node upstream client sends bodiless probes only; proxied traffic takes the native path');
       const pathAt = url.indexOf('/', url.indexOf('//') + 2);
-      const { statusCode, headers, body } = await dispatcher.request({
+      const { statusCode, headers, body } = await agent().request({
         origin: url.slice(0, pathAt),
         path: url.slice(pathAt),
         method: init.method as Dispatcher.HttpMethod,
@@ -41,6 +52,6 @@ export function createUndiciUpstream(dispatcher: Dispatcher = createUpstreamAgen
       }
       return new Response(null, { status: statusCode, headers: responseHeaders });
     },
-    close: () => dispatcher.close(),
+    close: () => agent().close(),
   };
 }

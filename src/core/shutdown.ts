@@ -1,0 +1,54 @@
+/**
+ * Graceful shutdown, the same on every runtime (issue 9): readiness fails at once, new connections are still taken
+ * for SHUTDOWN_DELAY_MS (time for an outer load balancer to notice), then the listener stops accepting, idle
+ * connections close and busy ones answer with `Connection: close`; requests in flight get up to SHUTDOWN_TIMEOUT_MS,
+ * then whatever is still open (streams, tunnels) is ended. Always resolves within delay + timeout + a small margin.
+ * Only the runtime handles (ListeningServer.close and terminate) differ per runtime.
+ */
+import type { Logger } from './logging.ts';
+import type { ListeningServer } from './runtime/contracts.ts';
+
+/** After the deadline, time for connections just ended to be torn down before the process exits. */
+export const SHUTDOWN_MARGIN_MS = 1_000;
+
+export interface Drainable {
+  /** Readiness fails and responses carry `Connection: close` from now on. */
+  drain(): void;
+  /** Requests still in flight. */
+  inFlight(): number;
+  /** Ends every exchange still open (the deadline). */
+  terminate(): void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function drainAndClose(
+  server: ListeningServer,
+  balancer: Drainable,
+  options: { readonly delayMs: number; readonly timeoutMs: number },
+  log: Logger,
+): Promise<void> {
+  balancer.drain();
+  log.info('Shutting down: readiness fails now; new connections are refused in {delayMs} ms; requests in flight get {timeoutMs} ms more', {
+    event: 'shutdown',
+    delayMs: options.delayMs,
+    timeoutMs: options.timeoutMs,
+    inFlight: balancer.inFlight(),
+  });
+  if (options.delayMs > 0) await sleep(options.delayMs);
+  const closed = server.close().catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), options.timeoutMs)));
+  const first = await Promise.race([closed.then(() => 'closed' as const), deadline]);
+  clearTimeout(timer);
+  if (first === 'deadline') {
+    log.warn('SHUTDOWN_TIMEOUT_MS={timeoutMs} passed with {inFlight} requests still open; ending them', {
+      event: 'shutdown_deadline',
+      timeoutMs: options.timeoutMs,
+      inFlight: balancer.inFlight(),
+    });
+    balancer.terminate();
+    server.terminate?.();
+    await Promise.race([closed, sleep(SHUTDOWN_MARGIN_MS)]);
+  }
+}
