@@ -17,6 +17,7 @@ import { buildStatsReport, type StatsReport } from './stats/stats-report.ts';
 import type { UpstreamClient } from './upstream/upstream-client.ts';
 import { WebForwarder } from './proxy/web-forwarder.ts';
 import { createResilience } from './resilience-wiring.ts';
+import { TunnelRegistry } from './proxy/websocket/tunnels.ts';
 import type { WorkerIdentity } from './workers/worker-identity.ts';
 
 /** What a runtime needs from the balancer. */
@@ -27,6 +28,8 @@ export interface Balancer {
   readonly admission: Admission;
   /** The /lb/ endpoints alone, for a native I/O path that routes proxied traffic itself, and for the ADMIN_PORT listener. */
   readonly admin: { fetch(request: Request): Response | Promise<Response> };
+  /** Open WebSocket and Upgrade tunnels; `tunnels.closeAll()` closes them with 1001 at shutdown, after the drain. */
+  readonly tunnels: TunnelRegistry;
   /** Does the proxy port answer this target itself (through `admin`) rather than proxy it? See control-plane.ts. */
   answersOnProxyPort(target: string): boolean;
   stats(): StatsReport;
@@ -75,8 +78,9 @@ export function assembleBalancer(
   });
   const metrics = new Metrics(pool.servers.length);
   const resilience = createResilience(config, pool, inFlight);
+  const tunnels = new TunnelRegistry();
   let draining = false;
-  const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker, resilience: resilience.stats });
+  const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker, resilience: resilience.stats, tunnels });
   const control = createControlPlane({
     config,
     pool,
@@ -117,6 +121,7 @@ export function assembleBalancer(
     },
     admission,
     admin,
+    tunnels,
     answersOnProxyPort: (target) => control.answersOnProxyPort(target),
     stats,
     get draining() {
@@ -127,6 +132,8 @@ export function assembleBalancer(
     terminate: () => {
       resilience.stop();
       for (const exchange of [...admission.open]) exchange.terminate();
+      // WebSocket tunnels still open at the drain deadline close with 1001, "going away" (RFC 6455 §7.4.1).
+      tunnels.closeAll();
     },
     start: (options) => {
       if (options?.activeHealthChecks !== false) health.start();

@@ -15,13 +15,14 @@ import { drainAndClose, SHUTDOWN_MARGIN_MS } from './shutdown.ts';
 import { resolveWorkerCount } from './workers/worker-count.ts';
 import { parseWorkerId, WORKER_ID_VAR, workerIdentity } from './workers/worker-identity.ts';
 import type { ListeningServer, RuntimeAdapter, ServeOptions } from './runtime/contracts.ts';
+import { loadProtocols, serveRedirect } from './protocol-start.ts';
 
 /** Re-exported for the runtimes' worker launchers. */
 export type { WorkerExit, WorkerLauncher, WorkerProcess } from './workers/supervisor.ts';
 
 /** `role` says what this process is: the only one, a worker, or the supervisor of WORKERS workers. */
 export type StartResult =
-  | { ok: true; role: 'single' | 'worker' | 'supervisor'; port: number; stop(): Promise<void> }
+  | { ok: true; role: 'single' | 'worker' | 'supervisor'; port: number; stop(): Promise<void>; workerPids?(): number[] }
   | { ok: false; message: string };
 
 const DEMO_BACKENDS = 2;
@@ -33,6 +34,8 @@ export async function startFairway(runtime: RuntimeAdapter): Promise<StartResult
   const workerId = parseWorkerId(runtime.env[WORKER_ID_VAR]);
   if (!workerId.ok) return { ok: false, message: formatConfigErrors([workerId.message]) };
   configureLogging(config.logLevel, config.logFormat, config.accessLog);
+  const protocols = loadProtocols(runtime, config);
+  if (!protocols.ok) return protocols;
   const count = resolveWorkerCount(config.workers, runtime.hardwareConcurrency);
   if (count > 1 && workerId.id === undefined) return startSupervisor(runtime, config, count);
   return startServing(runtime, config, workerId.id, count);
@@ -89,6 +92,14 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
     await closeAll(demos);
     return { ok: false, message: cannotListen(config, error) };
   }
+  const redirecting = await serveRedirect(runtime, config, server.port, isWorker && count > 1);
+  if (!redirecting.ok) {
+    await server.close();
+    await balancer.stop();
+    await closeAll(demos);
+    return redirecting;
+  }
+  const redirect = redirecting.server;
   const adminListener = await serveAdminPort(runtime, config, balancer, isWorker && count > 1);
   if (!adminListener.ok) {
     await server.close();
@@ -106,7 +117,7 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
   log.info(isWorker ? 'Worker {worker} listening on {url} ({runtime} {version}), {algorithm} over {count} servers' : 'Fairway listening on {url} ({runtime} {version}), {algorithm} over {count} servers', {
     event: isWorker ? 'worker_listening' : 'listening',
     ...(isWorker ? { worker: workerId } : {}),
-    url: `http://${displayHost(config.host)}:${server.port}`,
+    url: `${config.tls ? 'https' : 'http'}://${displayHost(config.host)}:${server.port}`,
     host: config.host,
     port: server.port,
     runtime: runtime.name,
@@ -129,6 +140,7 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
         // Stop accepting first and let in-flight responses finish; only then close the upstream client they use.
         member?.stop();
         await drainAndClose(server, balancer, { delayMs, timeoutMs }, log);
+        await redirect?.close();
         await adminListener.server?.close();
         // Bounded too: nothing a client or server does may hold the exit past the margin.
         await Promise.race([Promise.all([balancer.stop(), closeAll(demos)]), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_MARGIN_MS))]);
@@ -207,7 +219,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
 
   log.info('Fairway listening on {url} ({runtime} {version}) with {workers} workers, {algorithm} over {count} servers', {
     event: 'listening',
-    url: `http://${displayHost(config.host)}:${port}`,
+    url: `${config.tls ? 'https' : 'http'}://${displayHost(config.host)}:${port}`,
     host: config.host,
     port,
     runtime: runtime.name,
@@ -224,6 +236,8 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     ok: true,
     role: 'supervisor',
     port,
+    // SIGHUP goes on to the workers: each serves TLS itself (the entrypoints forward it).
+    workerPids: () => supervisor.pids,
     stop: () =>
       (stopping ??= (async () => {
         log.info('Shutting down {workers} workers', { event: 'shutdown', workers: count });

@@ -1,6 +1,14 @@
 /** Bun entrypoint: serves the core with Bun.serve and forwards with Bun's fetch, bodies left compressed. */
 import { startFairway } from '../core/bootstrap.ts';
 import { serveBun } from './bun/serve.ts';
+import { serveBunBalancer } from './bun/serve-balancer.ts';
+import { ProtocolFiles } from './shared/protocol-files.ts';
+
+const protocols = new ProtocolFiles();
+const bunTls = () => {
+  const tls = protocols.upstream;
+  return tls.ca === undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : { ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized };
+};
 import { createBunWorkers, whenSupervisorGone } from './bun/workers.ts';
 
 const started = await startFairway({
@@ -9,9 +17,12 @@ const started = await startFairway({
   env: process.env,
   hardwareConcurrency: navigator.hardwareConcurrency,
   serve: serveBun,
+  serveBalancer: (balancer, options) => serveBunBalancer(balancer, options, protocols),
+  protocols,
   upstream: {
     // decompress: false passes the server's bytes through, so Content-Encoding still matches them.
-    fetch: (url, init) => fetch(url, { ...init, decompress: false } as RequestInit),
+    // tls: UPSTREAM_CA_FILE (with the bundled roots) and UPSTREAM_TLS_INSECURE, for forwarding and health checks alike.
+    fetch: (url, init) => fetch(url, { ...init, decompress: false, tls: bunTls() } as RequestInit),
     decodesCompressedBodies: false,
   },
   workers: createBunWorkers(),
@@ -23,3 +34,8 @@ if (!started.ok) {
 const stopAndExit = () => void started.stop().then(() => process.exit(0));
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stopAndExit);
 if (started.role === 'worker') whenSupervisorGone(stopAndExit);
+// SIGHUP re-reads TLS_CERT_FILE and TLS_KEY_FILE; a supervisor passes it on to its workers, which serve TLS.
+process.on('SIGHUP', () => {
+  if (started.role === 'supervisor') for (const pid of started.workerPids?.() ?? []) process.kill(pid, 'SIGHUP');
+  else void protocols.reload();
+});

@@ -1,22 +1,32 @@
 /** Node entrypoint: node:http with undici for proxied traffic, @hono/node-server for /lb/ and demo backends. */
 import { getRequestListener } from '@hono/node-server';
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Balancer } from '../core/balancer.ts';
 import { startFairway } from '../core/bootstrap.ts';
 import type { FetchHandler, ListeningServer, ServeOptions } from '../core/runtime/contracts.ts';
+import { createBalancerServer, swapCertificate, type BalancerServer } from './node/balancer-server.ts';
 import { createNativeHandler } from './node/native-forwarder.ts';
-import { createUndiciUpstream } from './node/undici-upstream.ts';
+import { createUndiciUpstream, createUpstreamAgent } from './node/undici-upstream.ts';
+import { createUpgradeHandler } from './node/upgrade-handler.ts';
+import { ProtocolFiles } from './shared/protocol-files.ts';
 import { createNodeWorkers, hardwareConcurrency, REUSE_PORT } from './node/workers.ts';
 
-const upstream = createUndiciUpstream();
+const protocols = new ProtocolFiles();
+// Built on first use, once UPSTREAM_CA_FILE has been read; the same options go to every WebSocket tunnel.
+const upstream = createUndiciUpstream((options) => createUpstreamAgent({ tls: protocols.upstream, ...options }));
 
-function listen(server: Server, options: ServeOptions): Promise<ListeningServer> {
+function listen(server: BalancerServer, options: ServeOptions): Promise<ListeningServer> {
   // A cluster worker with its own SO_REUSEPORT socket (exclusive: not the primary's); before Node 22.12 the
   // primary holds the socket and hands connections out.
   const reusePort = options.reusePort === true && REUSE_PORT;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
+    const sockets = new Set<Socket>();
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
     server.listen({ port: options.port, host: options.hostname, ...(reusePort ? { exclusive: true, reusePort: true } : {}) }, () => {
       server.off('error', reject);
       resolve({
@@ -25,11 +35,15 @@ function listen(server: Server, options: ServeOptions): Promise<ListeningServer>
           new Promise<void>((done) => {
             server.close(() => done());
             // Idle keep-alive sockets would hold close() open; busy ones finish their response first (with
-            // `Connection: close`, see native-forwarder.ts) and then close.
-            server.closeIdleConnections();
+            // `Connection: close`, see native-forwarder.ts) and then close. Node's HTTP/2 server has no such call.
+            if ('closeIdleConnections' in server) server.closeIdleConnections();
           }),
         // The shutdown deadline: streams and busy connections still open end now.
-        terminate: () => server.closeAllConnections(),
+        terminate: () => {
+          if ('closeAllConnections' in server) server.closeAllConnections();
+          // Upgraded sockets (tunnels) and HTTP/2 sessions are not the HTTP server's to close: they end here.
+          for (const socket of sockets) socket.destroy();
+        },
       });
     });
   });
@@ -46,8 +60,10 @@ function serveFetch(handler: FetchHandler, options: ServeOptions): Promise<Liste
 /** The native path for the balancer: node:http in, undici out, the core's Exchange in between. */
 function serveBalancer(balancer: Balancer, options: ServeOptions): Promise<ListeningServer> {
   const admin = getRequestListener(balancer.admin.fetch) as RequestListener;
-  // Node's default 300 s limit on receiving a whole request would cut long uploads.
-  const server = createServer({ requestTimeout: 0 }, createNativeHandler(balancer, upstream, admin));
+  const handler = createNativeHandler(balancer, upstream, admin);
+  const server = createBalancerServer(handler, protocols.serverTls);
+  server.on('upgrade', createUpgradeHandler(balancer, handler, () => protocols.upstream));
+  if (protocols.serverTls !== undefined) protocols.onCertificateChange(async (tls) => swapCertificate(server, tls));
   return listen(server, options);
 }
 
@@ -59,6 +75,7 @@ const started = await startFairway({
   serve: serveFetch,
   serveBalancer,
   upstream,
+  protocols,
   workers: createNodeWorkers(),
 });
 if (!started.ok) {
@@ -68,3 +85,8 @@ if (!started.ok) {
 // A cluster worker needs no watch on its supervisor: Node ends it when the IPC channel to the primary closes.
 const stopAndExit = () => void started.stop().then(() => process.exit(0));
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stopAndExit);
+// SIGHUP re-reads TLS_CERT_FILE and TLS_KEY_FILE; a supervisor passes it on to its workers, which serve TLS.
+process.on('SIGHUP', () => {
+  if (started.role === 'supervisor') for (const pid of started.workerPids?.() ?? []) process.kill(pid, 'SIGHUP');
+  else void protocols.reload();
+});

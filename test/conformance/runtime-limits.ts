@@ -18,7 +18,12 @@ export type LimitKey =
   | 'connectClosed'
   | 'unknownMethod400'
   | 'unknownMethodClosed'
-  | 'noPipelining';
+  | 'noPipelining'
+  | 'webSocketRefusalAs502'
+  | 'webSocketClientCloseCodes'
+  | 'webSocketOnly'
+  | 'noHttp2'
+  | 'noUpstreamInsecure';
 
 export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Record<LimitKey, string>>>>> = {
   node20: {
@@ -40,6 +45,12 @@ export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Recor
       "Deno's fetch adds User-Agent: Deno/<version>, Accept: */*, Accept-Language: * and Accept-Encoding: gzip,br upstream when the client sent none",
     nonAsciiTarget: "Deno's server accepts raw UTF-8 bytes in the target and percent-encodes them (WHATWG URL)",
     lenientParsing: "Deno's server accepts an HTTP/1.1 request without Host and bare-LF line endings, and the proxy forwards them",
+    webSocketRefusalAs502: "Deno's and Bun's WebSocket clients report a refused handshake only as an error, with no status, headers or body: the client gets a 502 whose reason names the server's status",
+    webSocketClientCloseCodes:
+      "Deno's WebSocket client sends the server only close codes 1000 and 3000-4999 (WHATWG close()): a client's 1001, 1008 or 1011 reaches the server as 1000",
+    webSocketOnly: "the message relay carries WebSocket only (Deno.upgradeWebSocket, server.upgrade); another Upgrade protocol is forwarded as a plain request, without the upgrade",
+    noUpstreamInsecure:
+      "Deno's HTTP client has no option to skip certificate checks: UPSTREAM_TLS_INSECURE=true stops the start, pointing to Deno's --unsafely-ignore-certificate-errors flag",
   },
   bun: {
     injectsRequestHeaders: "Bun's fetch adds User-Agent: Bun/<version> and Accept: */* upstream when the client sent none",
@@ -52,6 +63,9 @@ export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Recor
       "Bun.serve closes the connection, answering nothing, when a second request arrives on it while the handler for the first is still awaiting (uWS's HTTP_RESPONSE_PENDING check, Bun 1.4.5); the first request may already have reached the server",
     headersWaitForBody:
       "Bun.serve holds back the end of a streamed response's head until the first body chunk (it picks Content-Length or chunked then), so headers alone never reach the client",
+    webSocketRefusalAs502: "Deno's and Bun's WebSocket clients report a refused handshake only as an error, with no status, headers or body: the client gets a 502 whose reason names the server's status",
+    webSocketOnly: "the message relay carries WebSocket only (Deno.upgradeWebSocket, server.upgrade); another Upgrade protocol is forwarded as a plain request, without the upgrade",
+    noHttp2: "Bun.serve offers no ALPN protocol with TLS, so clients speak HTTP/1.1 to it, never h2",
   },
 };
 

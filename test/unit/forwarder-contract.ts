@@ -596,7 +596,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
         await errorOfResponse(response);
         assert.equal(rig.calls.length, 0);
         const stats = rig.stats();
-        assert.deepEqual(stats.totals, { requests: 1, errors: 1, errorRate: 1, activeConnections: 0 });
+        assert.deepEqual(stats.totals, { requests: 1, errors: 1, errorRate: 1, activeConnections: 0, websockets: 0 });
         assert.equal(stats.servers[0]!.requests, 0);
       });
     });

@@ -291,7 +291,7 @@ describe('/lb/ endpoints', () => {
     assert.equal(stats.algorithm, 'round_robin');
     assert.equal(typeof stats.uptimeSeconds, 'number');
     assert.ok(stats.uptimeSeconds >= 0);
-    assert.deepEqual(stats.totals, { requests: 4, errors: 1, errorRate: 0.25, activeConnections: 0 });
+    assert.deepEqual(stats.totals, { requests: 4, errors: 1, errorRate: 0.25, activeConnections: 0, websockets: 0 });
     assert.equal(stats.servers.length, 2);
     for (const s of stats.servers) {
       assert.deepEqual(Object.keys(s).sort(), [
@@ -311,6 +311,7 @@ describe('/lb/ endpoints', () => {
         'retriesTo',
         'state',
         'url',
+        'websockets',
         'weight',
       ]);
     }

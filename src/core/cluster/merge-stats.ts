@@ -68,7 +68,9 @@ export function mergeStats(input: {
   let requests = 0;
   let errors = 0;
   let active = 0;
+  let websockets = 0;
   for (const s of snapshots) {
+    websockets += s.report.totals.websockets ?? 0;
     requests += s.report.totals.requests + s.carried.requests;
     errors += s.report.totals.errors + s.carried.errors;
     active += s.report.totals.activeConnections;
@@ -77,6 +79,7 @@ export function mergeStats(input: {
     let r = 0;
     let e = 0;
     let a = 0;
+    let w = 0;
     const latencies: { latency: LatencySummary | null; requests: number }[] = [];
     for (const s of snapshots) {
       const own = s.report.servers.find((x) => x.url === server.url);
@@ -84,6 +87,7 @@ export function mergeStats(input: {
       r += (own?.requests ?? 0) + (carried?.requests ?? 0);
       e += (own?.errors ?? 0) + (carried?.errors ?? 0);
       a += own?.activeConnections ?? 0;
+      w += own?.websockets ?? 0;
       if (own !== undefined) latencies.push({ latency: own.responseTimeMs, requests: own.requests });
     }
     return {
@@ -93,6 +97,7 @@ export function mergeStats(input: {
       healthy: server.healthy,
       adminState: server.adminState,
       activeConnections: a,
+      websockets: w,
       requests: r,
       errors: e,
       errorRate: rate(e, r),
@@ -118,7 +123,7 @@ export function mergeStats(input: {
   return {
     algorithm: first?.algorithm ?? 'round_robin',
     uptimeSeconds: input.uptimeSeconds,
-    totals: { requests, errors, errorRate: rate(errors, requests), activeConnections: active },
+    totals: { requests, errors, errorRate: rate(errors, requests), activeConnections: active, websockets },
     servers,
     worker: {
       id: input.answeredBy,

@@ -21,3 +21,13 @@ export function httpsRedirect(host: string | null, target: string, httpsPort: nu
     headers: { location: `https://${authority}${target.startsWith('/') ? target : '/'}`, 'cache-control': 'no-store', 'content-length': '0' },
   });
 }
+
+/** The HTTP_REDIRECT_PORT listener's handler: every request gets the redirect to HTTPS on `httpsPort`. */
+export function httpsRedirectHandler(httpsPort: number): (request: Request) => Response {
+  return (request) => {
+    const url = request.url;
+    // The path and query as the client sent them: everything after the authority of the absolute URL the runtime built.
+    const pathAt = url.indexOf('/', url.indexOf('//') + 2);
+    return httpsRedirect(request.headers.get('host'), pathAt === -1 ? '/' : url.slice(pathAt), httpsPort);
+  };
+}

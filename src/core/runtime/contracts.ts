@@ -1,5 +1,6 @@
 /** What the core and a runtime entrypoint promise each other: how to serve, what a connection says, what to forward with. */
 import type { Balancer } from '../balancer.ts';
+import type { ProtocolConfig } from '../config/config-types.ts';
 import type { UpstreamClient } from '../upstream/upstream-client.ts';
 import type { WorkerLauncher } from '../workers/supervisor.ts';
 
@@ -36,6 +37,8 @@ export interface ServeOptions {
   readonly port: number;
   /** Share the port with the other workers (SO_REUSEPORT): set in worker processes when WORKERS>1. */
   readonly reusePort?: boolean;
+  /** Serve HTTPS with this certificate chain and key (PEM); plain HTTP when absent. */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 /** What each runtime entrypoint provides: its env, a way to serve a fetch handler, and an upstream client. */
@@ -50,6 +53,16 @@ export interface RuntimeAdapter {
   serveBalancer?(balancer: Balancer, options: ServeOptions): Promise<ListeningServer>;
   /** The client for health probes, and for forwarding when the runtime has no native path. */
   readonly upstream: UpstreamClient;
+  /** Reads the TLS files the config names before anything listens; without it, TLS settings are refused. */
+  readonly protocols?: RuntimeProtocols;
   /** Runs worker processes for WORKERS>1; without it WORKERS must be 1. */
   readonly workers?: WorkerLauncher;
+}
+
+/** What reading TLS_CERT_FILE, TLS_KEY_FILE and UPSTREAM_CA_FILE gave: errors fail the start; warnings are logged. */
+export type ProtocolLoad = { readonly ok: true; readonly warnings: readonly string[] } | { readonly ok: false; readonly errors: readonly string[] };
+
+/** The runtime side of TLS: files are read outside the core (it reads no files). */
+export interface RuntimeProtocols {
+  load(config: ProtocolConfig): ProtocolLoad;
 }

@@ -34,6 +34,8 @@ export interface ServerStats extends Partial<ServerResilienceStats> {
   adminState: AdminState;
   /** In-flight requests; the JSON name is the documented contract, kept from the original design. */
   activeConnections: number;
+  /** Of those, open WebSocket and Upgrade tunnels. */
+  websockets: number;
   requests: number;
   errors: number;
   errorRate: number;
@@ -44,7 +46,7 @@ export interface ServerStats extends Partial<ServerResilienceStats> {
 export interface StatsReport {
   algorithm: AlgorithmName;
   uptimeSeconds: number;
-  totals: { requests: number; errors: number; errorRate: number; activeConnections: number };
+  totals: { requests: number; errors: number; errorRate: number; activeConnections: number; websockets: number };
   servers: ServerStats[];
   /** Which process answered, and so what the numbers above cover (with WORKERS>1: all workers, summed). */
   worker: WorkerIdentity;
@@ -69,6 +71,8 @@ export function buildStatsReport(input: {
   /** Defaults to the whole process. */
   worker?: WorkerIdentity;
   resilience?: (server: UpstreamServer) => ServerResilienceStats;
+  /** Open tunnels, counted per server; none when absent. */
+  tunnels?: { count(server?: UpstreamServer): number };
 }): StatsReport {
   const totals = input.metrics.totals();
   return {
@@ -79,6 +83,7 @@ export function buildStatsReport(input: {
       errors: totals.errors,
       errorRate: rate(totals.errors, totals.requests),
       activeConnections: input.inFlight.total,
+      websockets: input.tunnels?.count() ?? 0,
     },
     servers: input.pool.servers.map((server) => {
       const m = input.metrics.server(server);
@@ -89,6 +94,7 @@ export function buildStatsReport(input: {
         healthy: server.healthy,
         adminState: server.adminState,
         activeConnections: server.inFlight,
+        websockets: input.tunnels?.count(server) ?? 0,
         requests: m.requests,
         errors: m.errors,
         errorRate: rate(m.errors, m.requests),

@@ -182,7 +182,8 @@ const discard = () => new Writable({ write: (_chunk, _encoding, done) => done() 
 function sendAnswer(res: ServerResponse, answer: ErrorAnswer, closeConnection = false): void {
   const body = errorBody(answer);
   const headers: Record<string, string | number> = { ...errorHeaders(answer), 'content-length': Buffer.byteLength(body) };
-  if (closeConnection) headers.connection = 'close';
+  // HTTP/2 has no Connection header (RFC 9113 §8.2.2); there the stream ends, not the connection.
+  if (closeConnection && res.req.httpVersionMajor < 2) headers.connection = 'close';
   res.writeHead(answer.status, headers);
   res.end(body);
 }

@@ -1,6 +1,7 @@
 /** Node's upstream client: one undici Agent, used by the native forwarder for traffic and by the health checker for probes. */
 import { Agent, type Dispatcher } from 'undici';
 import type { UpstreamClient, UpstreamRequestInit } from '../../core/upstream/upstream-client.ts';
+import type { UpstreamTls } from '../shared/upstream-tls.ts';
 
 /** The core's UpstreamClient plus the dispatcher the native forwarder streams through. */
 export interface UndiciUpstream extends UpstreamClient {
@@ -8,26 +9,35 @@ export interface UndiciUpstream extends UpstreamClient {
 }
 
 /** One connection pool per server origin, shared by health checks and forwarding. */
-export function createUpstreamAgent(connectTimeoutMs?: number): Agent {
+export function createUpstreamAgent(options: { readonly tls?: UpstreamTls; readonly connectTimeoutMs?: number } = {}): Agent {
+  const { tls, connectTimeoutMs } = options;
   // The core enforces UPSTREAM_TIMEOUT_MS itself; undici's own timers would cut long or quiet streams (SSE).
-  // UPSTREAM_CONNECT_TIMEOUT_MS bounds each connection attempt, so a dropped SYN fails fast (0: undici's longest).
-  const connect = connectTimeoutMs === undefined ? {} : { connect: { timeout: connectTimeoutMs > 0 ? connectTimeoutMs : 2 ** 31 - 1 } };
-  return new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4_000, ...connect });
+  // `connect` carries UPSTREAM_CA_FILE (with the bundled roots) and UPSTREAM_TLS_INSECURE to https:// servers, probes
+  // included, and UPSTREAM_CONNECT_TIMEOUT_MS, so a dropped SYN fails fast (0: undici's longest).
+  const connect = {
+    ...(tls === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized, ...(tls.ca ? { ca: tls.ca } : {}) }),
+    ...(connectTimeoutMs === undefined ? {} : { timeout: connectTimeoutMs > 0 ? connectTimeoutMs : 2 ** 31 - 1 }),
+  };
+  return new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4_000, connect });
 }
+
+/** Builds the dispatcher once the validated config is known (UPSTREAM_CONNECT_TIMEOUT_MS arrives through `configure`). */
+export type DispatcherFactory = (options: { readonly connectTimeoutMs?: number }) => Dispatcher;
 
 /**
  * On Node, proxied traffic takes the native path (undici `stream` straight into node:http), so `fetch` here
  * serves only the health probe, which needs the status alone: the body is dumped, never turned into a Web
  * stream (which also retires the hand-written stream that worked around nodejs/node#64529 on Node 20).
  */
-export function createUndiciUpstream(given?: Dispatcher): UndiciUpstream {
-  // Made on first use, after `configure` has passed on UPSTREAM_CONNECT_TIMEOUT_MS from the validated config.
+export function createUndiciUpstream(dispatcherOrFactory: Dispatcher | DispatcherFactory = (options) => createUpstreamAgent(options)): UndiciUpstream {
+  // A factory builds the dispatcher on first use: the entrypoint reads UPSTREAM_CA_FILE, and `configure` passes on
+  // UPSTREAM_CONNECT_TIMEOUT_MS, only once the config is known.
   let connectTimeoutMs: number | undefined;
-  let made: Dispatcher | undefined = given;
-  const agent = () => (made ??= createUpstreamAgent(connectTimeoutMs));
+  let built: Dispatcher | undefined = typeof dispatcherOrFactory === 'function' ? undefined : dispatcherOrFactory;
+  const dispatcherOf = (): Dispatcher => (built ??= (dispatcherOrFactory as DispatcherFactory)({ connectTimeoutMs }));
   return {
     get dispatcher() {
-      return agent();
+      return dispatcherOf();
     },
     configure(options) {
       connectTimeoutMs = options.connectTimeoutMs;
@@ -37,7 +47,7 @@ export function createUndiciUpstream(given?: Dispatcher): UndiciUpstream {
     async fetch(url: string, init: UpstreamRequestInit): Promise<Response> {
       if (init.body !== null) throw new TypeError('the Node upstream client sends bodiless probes only; proxied traffic takes the native path');
       const pathAt = url.indexOf('/', url.indexOf('//') + 2);
-      const { statusCode, headers, body } = await agent().request({
+      const { statusCode, headers, body } = await dispatcherOf().request({
         origin: url.slice(0, pathAt),
         path: url.slice(pathAt),
         method: init.method as Dispatcher.HttpMethod,
@@ -52,6 +62,8 @@ export function createUndiciUpstream(given?: Dispatcher): UndiciUpstream {
       }
       return new Response(null, { status: statusCode, headers: responseHeaders });
     },
-    close: () => agent().close(),
+    close: async () => {
+      await built?.close();
+    },
   };
 }

@@ -1,0 +1,49 @@
+/**
+ * Bun's balancer listener: the core's fetch handler, WebSocket handshakes through `server.upgrade` and the
+ * message relay, HTTPS with TLS_CERT_FILE (HTTP/1.1 only: Bun.serve offers no ALPN h2), and SIGHUP reload by
+ * a listener swap, since `server.reload({ tls })` keeps the old certificate.
+ */
+import type { Balancer } from '../../core/balancer.ts';
+import type { ListeningServer, ServeOptions } from '../../core/runtime/contracts.ts';
+import { swappableListener } from '../shared/listener-swap.ts';
+import type { ProtocolFiles } from '../shared/protocol-files.ts';
+import { isRelayedWebSocket, relayWebSocket } from '../shared/websocket-exchange.ts';
+import { bunServeBase } from './serve.ts';
+import { bunRelayHandlers, startBunRelay, type BunRelayData } from './websocket-relay.ts';
+
+export function serveBunBalancer(balancer: Balancer, options: ServeOptions, protocols: ProtocolFiles): Promise<ListeningServer> {
+  const limits = protocols.relayLimits;
+  const websocket = bunRelayHandlers(limits);
+  return swappableListener(
+    (tls, port) => {
+      const listen = { ...options, port, reusePort: options.reusePort === true || tls !== undefined, ...(tls ? { tls } : {}) };
+      const server = Bun.serve<BunRelayData>({
+        ...bunServeBase(listen),
+        websocket,
+        fetch: async (request, server) => {
+          const client = { address: server.requestIP(request)?.address, secure: tls !== undefined };
+          if (!isRelayedWebSocket(request)) return balancer.fetch(request, client);
+          // undefined: Bun has answered with the 101 itself.
+          return relayWebSocket(balancer, request, client, async ({ exchange, url, headers, onEnd }) => {
+            const upstream = protocols.upstream;
+            const started = await startBunRelay({
+              request,
+              server,
+              url,
+              headers,
+              requestId: exchange.requestId,
+              limits,
+              signal: exchange.signal,
+              tls: { ...(upstream.ca ? { ca: upstream.ca } : {}), rejectUnauthorized: upstream.rejectUnauthorized },
+              onEnd,
+            });
+            return started.ok ? { ok: true, relay: started.relay, response: undefined } : started;
+          });
+        },
+      });
+      return Promise.resolve({ port: server.port as number, close: () => server.stop() });
+    },
+    protocols,
+    options.port,
+  );
+}

@@ -1,0 +1,57 @@
+/**
+ * Deno's balancer listener: the core's fetch handler, WebSocket handshakes through the message relay, HTTPS
+ * with TLS_CERT_FILE (h2 and HTTP/1.1 by ALPN), and SIGHUP reload by a listener swap.
+ */
+import type { Balancer } from '../../core/balancer.ts';
+import type { RelayLimits } from '../../core/proxy/websocket/relay.ts';
+import type { ListeningServer, ServeOptions } from '../../core/runtime/contracts.ts';
+import { swappableListener } from '../shared/listener-swap.ts';
+import type { ProtocolFiles } from '../shared/protocol-files.ts';
+import { isRelayedWebSocket, relayWebSocket } from '../shared/websocket-exchange.ts';
+import { serveDeno } from './serve.ts';
+import { startDenoRelay } from './websocket-relay.ts';
+
+export function serveDenoBalancer(
+  balancer: Balancer,
+  options: ServeOptions,
+  protocols: ProtocolFiles,
+  limits: RelayLimits,
+  httpClient: () => Deno.HttpClient | undefined,
+): Promise<ListeningServer> {
+  const handler = async (request: Request, client: Parameters<Balancer['fetch']>[1]): Promise<Response> => {
+    if (!isRelayedWebSocket(request)) return balancer.fetch(client.secure === true ? withHost(request) : request, client);
+    const response = await relayWebSocket(balancer, request, client, async ({ exchange, url, headers, onEnd }) => {
+      const client = httpClient();
+      const started = await startDenoRelay({
+        request,
+        url,
+        headers,
+        requestId: exchange.requestId,
+        limits,
+        signal: exchange.signal,
+        ...(client ? { httpClient: client } : {}),
+        onEnd,
+      });
+      return started.ok ? { ok: true, relay: started.relay, response: started.response } : started;
+    });
+    return response ?? new Response(null, { status: 500 });
+  };
+  // With TLS every listener shares the port (SO_REUSEPORT), so a reload can start the next before the old one stops.
+  return swappableListener(
+    (tls, port) => serveDeno(handler, { ...options, port, reusePort: options.reusePort === true || tls !== undefined, ...(tls ? { tls } : {}) }),
+    protocols,
+    options.port,
+  );
+}
+
+/**
+ * An HTTP/2 request has `:authority` instead of Host (RFC 9113 §8.3.1), and Deno's Request shows neither
+ * header, only the URL built from it: Host is put back from there, so X-Forwarded-Host and PRESERVE_HOST
+ * work as over HTTP/1.1. Only over TLS, where Deno offers h2.
+ */
+function withHost(request: Request): Request {
+  if (request.headers.has('host')) return request;
+  const headers = new Headers(request.headers);
+  headers.set('host', new URL(request.url).host);
+  return new Request(request, { headers });
+}
