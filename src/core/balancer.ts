@@ -111,6 +111,7 @@ export function assembleBalancer(
       rewriteLocation: config.rewriteLocation,
       via: config.via,
     },
+    responseBufferBytes: config.responseBufferBytes,
     observers,
   });
   // Built on first use: a runtime with a native I/O path (Node) never sends proxied traffic through `fetch`.

@@ -336,6 +336,19 @@ for (const runtime of selectedRuntimes()) {
         }
       },
     );
+
+    test('a request sent with Connection: close is answered with Connection: close, then the connection closes (RFC 9112 §9.6)', async () => {
+      const conn = await RawConnection.open(fx.proxy.port);
+      try {
+        await conn.write(rawReq('GET', '/via', { close: true }));
+        const res = await conn.readResponse();
+        assert.equal(res.status, 200);
+        assert.match(headerJoined(res, 'connection') ?? '', /\bclose\b/i);
+        assert.equal(await conn.waitClose(5_000), true, 'the connection closed');
+      } finally {
+        conn.destroy();
+      }
+    });
   });
 
   describe(`headers with TRUST_PROXY=true and PRESERVE_HOST=true [${runtime.name}]`, () => {

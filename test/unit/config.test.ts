@@ -67,6 +67,7 @@ describe('parseConfig defaults', () => {
       tls: undefined,
       httpRedirectPort: undefined,
       upstreamTls: { caFile: undefined, insecure: false },
+      responseBufferBytes: 65_536,
     });
   });
 
@@ -544,5 +545,17 @@ describe('resilience settings reach each module', () => {
 
   test('OUTLIER_CONSECUTIVE_FAILURES=0 means no detector', () => {
     assert.equal(outlierOptions(configOf({ OUTLIER_CONSECUTIVE_FAILURES: '0' })), undefined);
+  });
+});
+
+describe('RESPONSE_BUFFER_BYTES', () => {
+  test('is a whole number of bytes up to 16 MiB; 0 turns response buffering off', () => {
+    assert.equal(configOf({ RESPONSE_BUFFER_BYTES: '0' }).responseBufferBytes, 0);
+    assert.equal(configOf({ RESPONSE_BUFFER_BYTES: '8192' }).responseBufferBytes, 8192);
+    for (const bad of ['-1', '64k', '16777217']) {
+      const result = parseConfig({ RESPONSE_BUFFER_BYTES: bad });
+      assert.equal(result.ok, false, bad);
+      if (!result.ok) assert.match(result.errors.join('\n'), /RESPONSE_BUFFER_BYTES=.* is not allowed; use a whole number of bytes/);
+    }
   });
 });

@@ -189,6 +189,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     via: true,
     rewriteLocation: true,
     accessLog: 'off',
+    responseBufferBytes: 65_536,
     adminToken: undefined,
     adminPort: undefined,
     adminHost: '127.0.0.1',

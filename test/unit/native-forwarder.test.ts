@@ -196,6 +196,7 @@ const nativeHarness: ForwarderHarness = {
   // Deno's node:http emulation neither sets `res.errored` nor emits 'error' when undici destroys the response,
   // so there (and only there: production runs this path on Node) a server breaking off looks like the client leaving.
   midBodyResetOutcome: 'Deno' in globalThis ? 'client_gone' : 'upstream_reset',
+  collectsShortBodies: false,
   relaysReasonPhrase: false,
   answersGoneClients: false,
   reset: () => Promise.reject(new Error('reset the connection')),

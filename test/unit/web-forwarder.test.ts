@@ -24,6 +24,7 @@ import { forwarderContract, rigResilience, serverConfigs, type ForwarderHarness,
 const webHarness: ForwarderHarness = {
   name: 'Web forwarder, fake fetch',
   midBodyResetOutcome: 'upstream_reset',
+  collectsShortBodies: true,
   relaysReasonPhrase: true,
   answersGoneClients: true,
   reset: () => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) })),

@@ -91,4 +91,6 @@ export interface Config extends ProtocolConfig {
   readonly adminHost: string;
   /** Health thresholds, outlier ejection, retries, slow start, panic, overload and shutdown (issue 9). */
   readonly resilience: ResilienceConfig;
+  /** RESPONSE_BUFFER_BYTES: a response with a Content-Length up to this is read whole and its exchange ends; 0 streams all (issue 12). */
+  readonly responseBufferBytes: number;
 }

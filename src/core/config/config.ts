@@ -8,6 +8,7 @@ import { LOG_FORMATS, LOG_LEVELS, MAX_WORKERS } from './config-types.ts';
 import type { Config, ProtocolConfig, ServerConfig, WorkersSetting } from './config-types.ts';
 import { RESILIENCE_DEFAULTS, type ResilienceConfig } from './resilience-types.ts';
 import { formatStatusList, parseStatusList, type StatusList } from './status-list.ts';
+import { DEFAULT_RESPONSE_BUFFER_BYTES } from '../proxy/response-buffering.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 export type ParseConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -569,6 +570,15 @@ function selectionSettings(env: SelectionEnv, report: (message: string) => void)
 
 // ---- end of selection settings ----
 
+// ---- Performance settings (issue 12).
+
+const PERFORMANCE_SETTINGS = {
+  // Each buffered response is held while it is sent to its client, so the bound is deliberately modest.
+  RESPONSE_BUFFER_BYTES: wholeNumber('RESPONSE_BUFFER_BYTES', DEFAULT_RESPONSE_BUFFER_BYTES, 0, 16 * 1024 * 1024, 'bytes (0 turns response buffering off)'),
+};
+
+// ---- End of performance settings.
+
 const envSchema = z
   .object(
     {
@@ -604,6 +614,7 @@ const envSchema = z
       ADMIN_HOST: adminHost,
       ...resilienceFields,
       ...PROTOCOL_SETTINGS,
+      ...PERFORMANCE_SETTINGS,
     },
     { error: 'the environment must be an object of string values' },
   )
@@ -639,6 +650,7 @@ const envSchema = z
       adminHost: env.ADMIN_HOST,
       resilience: resilienceConfig(env),
       ...protocolConfig(env),
+      responseBufferBytes: env.RESPONSE_BUFFER_BYTES,
     }),
   );
 

@@ -72,6 +72,7 @@ export class Admission {
     maxRequestBodyBytes: number | undefined;
     /** CLIENT_BODY_TIMEOUT_MS, UPSTREAM_READ_TIMEOUT_MS, REWRITE_LOCATION and VIA (see ExchangeDeps). */
     limits?: Pick<ExchangeDeps, 'clientBodyTimeoutMs' | 'upstreamReadTimeoutMs' | 'rewriteLocation' | 'via'>;
+    responseBufferBytes?: number;
     observers?: readonly ExchangeObserver[];
   }) {
     this.#pool = deps.pool;
@@ -91,6 +92,7 @@ export class Admission {
       upstreamTimeoutMs: deps.upstreamTimeoutMs,
       maxRequestBodyBytes: deps.maxRequestBodyBytes,
       ...deps.limits,
+      responseBufferBytes: deps.responseBufferBytes,
     };
   }
 

@@ -17,6 +17,7 @@ import type { ErrorAnswer } from './json-error.ts';
 import { LimitTimer } from './limit-timer.ts';
 import { rewriteLocationHeaders } from './location-rewrite.ts';
 import { upstreamUrl } from './request-target.ts';
+import { responseBufferLength } from './response-buffering.ts';
 import { classifyFailure, STOP_REASON } from './classify-attempt.ts';
 import { BodyLengthError, type BodyPlan } from './replayable-body.ts';
 import type { Resilience } from './resilience.ts';
@@ -72,12 +73,21 @@ export interface ExchangeDeps {
   readonly rewriteLocation?: boolean;
   /** VIA=off adds no Via header. */
   readonly via?: boolean;
+  /** RESPONSE_BUFFER_BYTES (0 or unset: every body streams). */
+  readonly responseBufferBytes?: number;
 }
 
 /** What the forwarder must do with the server's response head. */
 export interface ResponsePlan {
   /** False for HEAD and bodyless statuses: send the head alone and discard whatever body the server sent. */
   readonly withBody: boolean;
+  /**
+   * Set for a body with a Content-Length up to RESPONSE_BUFFER_BYTES: read exactly this many bytes whole, then
+   * report `responseRead()` (the exchange ends there) and send head and body natively. A failed read is `failed()`
+   * before anything was sent. Undefined: send the head and stream the body with exact accounting. A path whose
+   * client socket takes such a body whole at once may stream it instead (Node's: collecting it cost more there).
+   */
+  readonly bufferLength: number | undefined;
   /** RETRY_ON_STATUS: send nothing, discard this response's body, and send the request again (to `upstreamUrl`). */
   readonly retry?: true;
 }
@@ -298,7 +308,7 @@ export class Exchange {
     this.#upstreamTimer.cancel();
     const outcome: AttemptOutcome = { kind: 'response', status };
     this.#deps.resilience.record(this.server, outcome);
-    if (this.#deps.resilience.parts.retry.options.retryOnStatus.length > 0 && this.#retry(outcome)) return { withBody: false, retry: true };
+    if (this.#deps.resilience.parts.retry.options.retryOnStatus.length > 0 && this.#retry(outcome)) return { withBody: false, bufferLength: undefined, retry: true };
     this.#headersMs = performance.now() - this.#startedAt;
     this.#status = status;
     // Where the runtime sends the body natively, the access log's bytes out is the declared length.
@@ -314,7 +324,16 @@ export class Exchange {
     if (status === 204) headers.delete('content-length');
     const withBody = responseCarriesBody(this.method, status);
     if (withBody) this.#readTimer.restart();
-    return { withBody };
+    return { withBody, bufferLength: withBody ? responseBufferLength(headers, this.#deps.responseBufferBytes ?? 0) : undefined };
+  }
+
+  /**
+   * The whole of a buffered body (ResponsePlan.bufferLength) is in hand and the forwarder is about to send head and
+   * body at once: the server's side of the exchange is over, so it ends here, as nginx's proxy_buffering frees the peer.
+   */
+  responseRead(): void {
+    this.#readTimer.cancel();
+    this.headSent(false);
   }
 
   /** The head reached the client's connection: the response counts now (time to headers). One sent without a body ends here. */
@@ -382,6 +401,11 @@ export class Exchange {
     if (error instanceof BodyLengthError) {
       log.info('Invalid request body: {reason}; answering 400', { event: 'invalid_body', reason: error.message, requestId });
       return this.#answer('invalid_body', 400, error.message);
+    }
+    if (this.#headersMs !== undefined && reason !== STOP_REASON.timeout) {
+      // A buffered body (ResponsePlan.bufferLength) broke off: nothing reached the client yet, so it still gets a 502.
+      log.warn('{server} broke off its response: {reason}', { event: 'forward_failed', server: server.url, kind: 'upstream_reset', reason: description, requestId });
+      return this.#answer('upstream_reset', 502, `upstream server ${server.url} broke off its response (${description})`);
     }
     const kind = reason === STOP_REASON.timeout ? 'timeout' : 'unreachable';
     // A timeout while the client was still uploading is the client's (issue 8, defect 1): no error against the server.

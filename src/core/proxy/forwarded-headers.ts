@@ -1,5 +1,5 @@
 /** Header rules for every forwarded request and response, whichever I/O path moves the bytes. */
-import { stripHopByHop, type HeaderMap } from './hop-by-hop.ts';
+import { connectionNamed, isHopByHop, type HeaderMap } from './hop-by-hop.ts';
 import type { ClientInfo } from '../runtime/contracts.ts';
 
 export interface HeaderRuleOptions {
@@ -30,18 +30,11 @@ export function plainAddress(address: string | undefined): string | undefined {
  * (`HTTP_X_FORWARDED_FOR`), so `X_Forwarded_For` would otherwise spoof `X-Forwarded-For` behind them.
  */
 export function isForwardingHeader(name: string): boolean {
+  // Most fields start with neither letter: skip the lower-casing for them (this runs on every field of every request).
+  const first = name.charCodeAt(0) | 0x20;
+  if (first !== 0x78 && first !== 0x66) return false; // x, f
   const normal = name.toLowerCase().replaceAll('_', '-');
   return normal === 'forwarded' || normal === 'x-real-ip' || normal.startsWith('x-forwarded-');
-}
-
-/**
- * Removes the client's forwarding headers. Without trust, all of them: a client can forge any. With
- * TRUST_PROXY, only the spellings with `_`, which no proxy writes and which alias the real ones behind CGI.
- */
-function removeForwardingHeaders(headers: HeaderMap, trustProxy: boolean): void {
-  for (const name of [...headers.keys()]) {
-    if (isForwardingHeader(name) && (!trustProxy || name.includes('_'))) headers.delete(name);
-  }
 }
 
 const appendList = (existing: string | null, value: string): string => (existing ? `${existing}, ${value}` : value);
@@ -56,28 +49,36 @@ export function prepareUpstreamRequestHeaders(
   context: { readonly client: ClientInfo; readonly requestId: string },
   options: HeaderRuleOptions,
 ): void {
-  stripHopByHop(headers);
   const host = headers.get('host');
   const address = plainAddress(context.client.address);
   const proto = context.client.secure === true ? 'https' : 'http';
-  removeForwardingHeaders(headers, options.trustProxy);
+  // One pass over the client's fields removes what must not go upstream: hop-by-hop ones (RFC 9110 §7.6.1), its
+  // forwarding headers (all without trust, since a client can forge any; with TRUST_PROXY only the `_` spellings,
+  // which no proxy writes and which alias the real ones behind CGI), Host unless PRESERVE_HOST (the upstream client
+  // then sets the server's), and Expect: the runtime's server has already answered `100-continue` toward the
+  // client (RFC 9110 §10.1.1), the body streams upstream as it arrives, and undici refuses to send the header.
+  const named = connectionNamed(headers);
+  const { trustProxy, preserveHost } = options;
+  let doomed: string[] | undefined;
+  for (const name of headers.keys()) {
+    if (isHopByHop(name, named) || (isForwardingHeader(name) && (!trustProxy || name.includes('_'))) || name === 'expect' || (name === 'host' && !preserveHost)) {
+      (doomed ??= []).push(name);
+    }
+  }
+  if (doomed !== undefined) for (const name of doomed) headers.delete(name);
   if (options.trustProxy) {
     // A trusted proxy in front already said who the client is; add the hop we saw.
     if (address !== undefined) headers.set('x-forwarded-for', appendList(headers.get('x-forwarded-for'), address));
     if (!headers.has('x-forwarded-proto')) headers.set('x-forwarded-proto', proto);
     if (!headers.has('x-forwarded-host') && host !== null) headers.set('x-forwarded-host', host);
   } else {
-    // Anything the client sent is gone (removeForwardingHeaders); only what this hop saw is set.
+    // Anything the client sent is gone (the pass above); only what this hop saw is set.
     if (address !== undefined) headers.set('x-forwarded-for', address);
     headers.set('x-forwarded-proto', proto);
     if (host !== null) headers.set('x-forwarded-host', host);
   }
   if (options.via !== false) headers.set('via', appendList(headers.get('via'), VIA));
   headers.set('x-request-id', context.requestId);
-  if (!options.preserveHost) headers.delete('host');
-  // The runtime's server has already answered `Expect: 100-continue` toward the client (RFC 9110 §10.1.1),
-  // and the body is streamed upstream as it arrives; undici refuses to send the header at all.
-  headers.delete('expect');
 }
 
 /**
@@ -94,9 +95,19 @@ export function prepareClientResponseHeaders(
   // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length, and a proxy must remove Content-Length before
   // forwarding such a message. Deno's and Bun's fetch expose both and deliver the decoded chunked body, so
   // the length would otherwise cut it short (undici refuses such a response outright: 502).
-  if (headers.has('transfer-encoding')) headers.delete('content-length');
-  stripHopByHop(headers);
-  if (bodyWasDecoded && headers.has('content-encoding')) {
+  // One pass over the server's fields, as for requests.
+  const named = connectionNamed(headers);
+  let chunked = false;
+  let encoded = false;
+  let doomed: string[] | undefined;
+  for (const name of headers.keys()) {
+    if (name === 'transfer-encoding') chunked = true;
+    else if (name === 'content-encoding') encoded = true;
+    if (isHopByHop(name, named)) (doomed ??= []).push(name);
+  }
+  if (doomed !== undefined) for (const name of doomed) headers.delete(name);
+  if (chunked) headers.delete('content-length');
+  if (bodyWasDecoded && encoded) {
     headers.delete('content-encoding');
     headers.delete('content-length');
   }

@@ -28,16 +28,32 @@ export interface HeaderMap {
   keys(): Iterable<string>;
 }
 
-/** Deletes, in place, the fixed hop-by-hop headers and every header the Connection header names. */
-export function stripHopByHop(headers: HeaderMap): void {
+const HOP_BY_HOP_NAMES: ReadonlySet<string> = new Set(HOP_BY_HOP);
+
+/** The lower-case names a Connection header lists (RFC 9110 §7.6.1), or undefined without one. */
+export function connectionNamed(headers: HeaderMap): ReadonlySet<string> | undefined {
   const connection = headers.get('connection');
-  if (connection !== null) {
-    for (const token of connection.split(',')) {
-      const name = token.trim();
-      if (TOKEN.test(name)) headers.delete(name);
-    }
+  if (connection === null) return undefined;
+  const named = new Set<string>();
+  for (const token of connection.split(',')) {
+    const name = token.trim();
+    if (TOKEN.test(name)) named.add(name.toLowerCase());
   }
-  for (const name of HOP_BY_HOP) {
-    if (headers.has(name)) headers.delete(name);
-  }
+  return named;
+}
+
+/** True for a (lower-case) field name that is hop-by-hop: a fixed one, or one the message's Connection header names. */
+export function isHopByHop(name: string, named: ReadonlySet<string> | undefined): boolean {
+  return HOP_BY_HOP_NAMES.has(name) || (named !== undefined && named.has(name));
+}
+
+/**
+ * Deletes, in place, the fixed hop-by-hop headers and every header the Connection header names. One pass over the
+ * fields present (the profiles showed a `has()` per fixed name costing more than the pass, on Deno's Headers most).
+ */
+export function stripHopByHop(headers: HeaderMap): void {
+  const named = connectionNamed(headers);
+  let doomed: string[] | undefined;
+  for (const name of headers.keys()) if (isHopByHop(name, named)) (doomed ??= []).push(name);
+  if (doomed !== undefined) for (const name of doomed) headers.delete(name);
 }

@@ -1,5 +1,5 @@
 /**
- * Reading a short, known-length server response whole (issue 12, phase A prototype: not wired in yet).
+ * Reading a short, known-length server response whole (issue 12), decided by the Exchange for every I/O path.
  *
  * nginx's `proxy_buffering` reads a response into buffers and frees the upstream peer as soon as the server is
  * done. For a body with a `Content-Length` up to RESPONSE_BUFFER_BYTES, the server's side of the exchange ending
@@ -22,6 +22,17 @@ export function bufferableLength(contentLength: string | null, limit: number): n
   if (limit <= 0 || contentLength === null || !SINGLE_LENGTH.test(contentLength)) return undefined;
   const length = Number(contentLength);
   return length <= limit ? length : undefined;
+}
+
+/** Event streams keep streaming even with a length: each event must reach the client as it is sent. */
+const EVENT_STREAM = /^\s*text\/event-stream/i;
+
+/** The length to read whole for a response with these (client-bound) headers, or undefined to stream it. */
+export function responseBufferLength(headers: { get(name: string): string | null }, limit: number): number | undefined {
+  if (limit <= 0) return undefined;
+  const length = bufferableLength(headers.get('content-length'), limit);
+  if (length === undefined || EVENT_STREAM.test(headers.get('content-type') ?? '')) return undefined;
+  return length;
 }
 
 /**

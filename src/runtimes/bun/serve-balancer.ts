@@ -9,6 +9,7 @@ import { swappableListener } from '../shared/listener-swap.ts';
 import type { ProtocolFiles } from '../shared/protocol-files.ts';
 import { isRelayedWebSocket, relayWebSocket } from '../shared/websocket-exchange.ts';
 import { bunServeBase } from './serve.ts';
+import { asksToClose, sayingClose } from './connection-close.ts';
 import { bunRelayHandlers, startBunRelay, type BunRelayData } from './websocket-relay.ts';
 
 export function serveBunBalancer(balancer: Balancer, options: ServeOptions, protocols: ProtocolFiles): Promise<ListeningServer> {
@@ -22,7 +23,7 @@ export function serveBunBalancer(balancer: Balancer, options: ServeOptions, prot
         websocket,
         fetch: async (request, server) => {
           const client = { address: server.requestIP(request)?.address, secure: tls !== undefined };
-          if (!isRelayedWebSocket(request)) return balancer.fetch(request, client);
+          if (!isRelayedWebSocket(request)) return asksToClose(request) ? sayingClose(await balancer.fetch(request, client)) : balancer.fetch(request, client);
           // undefined: Bun has answered with the 101 itself.
           return relayWebSocket(balancer, request, client, async ({ exchange, url, headers, onEnd }) => {
             const upstream = protocols.upstream;

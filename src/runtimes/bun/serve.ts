@@ -1,6 +1,7 @@
 /** Serves a fetch handler with Bun.serve, with Fairway's limits and its one error shape. */
 import { errorResponse, internalError } from '../../core/proxy/json-error.ts';
 import type { FetchHandler, ListeningServer, ServeOptions } from '../../core/runtime/contracts.ts';
+import { asksToClose, sayingClose } from './connection-close.ts';
 
 /** Bun.serve's options every Fairway listener shares. */
 export function bunServeBase(options: ServeOptions) {
@@ -25,7 +26,11 @@ export function bunServeBase(options: ServeOptions) {
 export function serveBun(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
   const server = Bun.serve({
     ...bunServeBase(options),
-    fetch: (request, server) => handler(request, { address: server.requestIP(request)?.address, secure: options.tls !== undefined }),
+    fetch: (request, server) => {
+      const response = handler(request, { address: server.requestIP(request)?.address, secure: options.tls !== undefined });
+      if (!asksToClose(request)) return response;
+      return response instanceof Response ? sayingClose(response) : response.then(sayingClose);
+    },
   });
   // stop(false) stops accepting and lets requests in flight finish; stop(true), at the shutdown deadline, ends them.
   return Promise.resolve({ port: server.port as number, close: () => server.stop(false), terminate: () => void server.stop(true) });
