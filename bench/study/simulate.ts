@@ -70,7 +70,7 @@ export function simulate(algorithm: AlgorithmName, load: Pick<typeof LOAD, 'rate
   const service = seededRandom(load.seed + 1);
   const failures = seededRandom(load.seed + 2);
   let now = 0;
-  const pool = new ServerPool(SERVERS.map((s, i) => ({ url: `http://10.9.0.${i + 1}:80`, weight: 1 })));
+  const pool = new ServerPool(SERVERS.map((_server, i) => ({ url: `http://10.9.0.${i + 1}:80`, weight: 1 })));
   const selector = createSelector(pool, { algorithm, hashFallback: 'round_robin', random: seededRandom(load.seed + 3), now: () => now });
   const events = new EventQueue();
   const busy = SERVERS.map(() => 0);

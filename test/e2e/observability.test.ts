@@ -1,4 +1,5 @@
 /** /lb/metrics, the access log, the admin API and ADMIN_PORT, end to end on every runtime (issue 11). */
+// deno-lint-ignore-file no-explicit-any -- the merged /lb/stats documents are read as loose JSON
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
@@ -26,7 +27,7 @@ function counterSum(families: ParsedFamily[], name: string, labels: Record<strin
   return sum;
 }
 
-const accessLine = (proxy: ProxyHandle, requestId: string) => (l: LogLine) => l.requestId === requestId;
+const accessLine = (_proxy: ProxyHandle, requestId: string) => (l: LogLine) => l.requestId === requestId;
 
 async function json(url: string, method: string, body?: unknown, headers: Record<string, string> = auth): Promise<HttpResponse> {
   return request(url, {

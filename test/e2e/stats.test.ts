@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
-import { getStats, request, serverStats, waitForIdle, type Stats } from '../support/http.ts';
+import { getStats, request, waitForIdle, type Stats } from '../support/http.ts';
 import { TEST_TIMEOUT_MS, pollUntil } from '../support/poll.ts';
 import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';

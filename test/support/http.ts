@@ -1,4 +1,5 @@
 /** Client helpers: node:http requests (no pooling, no decoding), raw TCP requests, /lb/stats. */
+// deno-lint-ignore-file no-explicit-any -- callers read the JSON body in the shape they expect
 import http from 'node:http';
 import net from 'node:net';
 

@@ -4,6 +4,7 @@
  * their framing reported, so a test can tell a complete body from a truncated one and reuse a keep-alive
  * connection to detect desync.
  */
+// deno-lint-ignore-file no-explicit-any -- callers read the JSON body in the shape they expect
 import net from 'node:net';
 
 export type Framing = 'content-length' | 'chunked' | 'close' | 'none';

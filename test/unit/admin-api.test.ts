@@ -1,4 +1,5 @@
 /** The admin API against a fake pool: bearer token, listing, adding, changing and removing servers, and 400s per field. */
+// deno-lint-ignore-file no-explicit-any -- admin API answers are read as loose JSON
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAdminApi } from '../../src/core/admin/admin-api.ts';

@@ -497,8 +497,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
       });
 
       test('a GET reset by one server before its head is retried on another: the client gets the answer, each server one try', async () => {
-        let rig!: Rig;
-        rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? harness.reset(call) : new Response('from B')), { servers: 2 });
+        const rig: Rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? harness.reset(call) : new Response('from B')), { servers: 2 });
         try {
           const response = await rig.send('/x');
           assert.equal(response.status, 200);
@@ -514,8 +513,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
       });
 
       test('a small POST body is buffered and sent again to another server when the first refuses the connection', async () => {
-        let rig!: Rig;
-        rig = await harness.rig(async (call) => new Response(`B got ${await readText(call.init.body)}`), { servers: 2, refuseFirst: true });
+        const rig: Rig = await harness.rig(async (call) => new Response(`B got ${await readText(call.init.body)}`), { servers: 2, refuseFirst: true });
         try {
           const response = await rig.send('/x', { method: 'POST', body: 'payload' });
           assert.equal(await response.text(), 'B got payload');
@@ -527,8 +525,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
       });
 
       test('a POST reset by its server is not retried: the request may have reached it', async () => {
-        let rig!: Rig;
-        rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? harness.reset(call) : new Response('from B')), { servers: 2 });
+        const rig: Rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? harness.reset(call) : new Response('from B')), { servers: 2 });
         try {
           assert.equal((await rig.send('/x', { method: 'POST', body: 'payload' })).status, 502);
           assert.equal(rig.calls.length, 1);
@@ -539,8 +536,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
       });
 
       test('a body over RETRY_BUFFER_BYTES streams and is never sent twice', async () => {
-        let rig!: Rig;
-        rig = await harness.rig(() => new Response('from B'), { servers: 2, retryBufferBytes: 4, refuseFirst: true });
+        const rig: Rig = await harness.rig(() => new Response('from B'), { servers: 2, retryBufferBytes: 4, refuseFirst: true });
         try {
           assert.equal((await rig.send('/x', { method: 'PUT', body: 'longer than four' })).status, 502);
           assert.equal(rig.calls.filter((c) => c.url.startsWith(rig.servers[1]!)).length, 0);
@@ -551,9 +547,8 @@ export function forwarderContract(harness: ForwarderHarness): void {
       });
 
       test('no retry once the response head reached the client: a server breaking off mid-body is not retried', async () => {
-        let rig!: Rig;
         const body = controlledBody();
-        rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? new Response(body.stream) : new Response('from B')), { servers: 2 });
+        const rig: Rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? new Response(body.stream) : new Response('from B')), { servers: 2 });
         try {
           const response = await rig.send('/x');
           const reader = response.body!.getReader();
@@ -571,8 +566,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
       });
 
       test('RETRY_ON_STATUS: a 503 is retried on another server and never reaches the client', async () => {
-        let rig!: Rig;
-        rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? new Response('draining', { status: 503 }) : new Response('from B')), { servers: 2, retryOnStatus: [503] });
+        const rig: Rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? new Response('draining', { status: 503 }) : new Response('from B')), { servers: 2, retryOnStatus: [503] });
         try {
           const response = await rig.send('/x');
           assert.equal(await response.text(), 'from B');
@@ -584,8 +578,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
       });
 
       test('RETRIES=0: a failure is answered, not retried', async () => {
-        let rig!: Rig;
-        rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? harness.reset(call) : new Response('from B')), { servers: 2, retries: 0 });
+        const rig: Rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? harness.reset(call) : new Response('from B')), { servers: 2, retries: 0 });
         try {
           assert.equal((await rig.send('/x')).status, 502);
           assert.equal(rig.calls.length, 1);

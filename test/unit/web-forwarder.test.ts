@@ -10,15 +10,7 @@ import { assembleBalancer, type Balancer as RuntimeBalancer, type BalancerParts 
 import type { Config } from '../../src/core/config/config-types.ts';
 import type { ServerConfig } from '../../src/core/config/config-types.ts';
 import type { StatsReport } from '../../src/core/stats/stats-report.ts';
-import {
-  FakeUpstream,
-  bodyTiedTo,
-  controlledBody,
-  readText,
-  testConfig,
-  untilAborted,
-  type UpstreamHandler,
-} from './fakes.ts';
+import { FakeUpstream, controlledBody, testConfig, type UpstreamHandler } from './fakes.ts';
 import { forwarderContract, rigResilience, serverConfigs, type ForwarderHarness, type Rig } from './forwarder-contract.ts';
 
 const webHarness: ForwarderHarness = {
@@ -174,9 +166,6 @@ describe('headers', () => {
     await (await send(balancer, request)).text();
     assert.equal(request.headers.get('connection'), 'close');
   });
-
-  const compressed = () =>
-    new Response('decoded bytes', { headers: { 'content-encoding': 'gzip', 'content-length': '34', 'content-type': 'text/plain' } });
 
   test('an uncompressed response keeps Content-Length even with a decoding client', async () => {
     const { balancer } = setup(() => new Response('12345', { headers: { 'content-length': '5' } }), { decodesCompressedBodies: true });

@@ -71,6 +71,7 @@ function combinedTime(iso: string): string {
 
 /** As nginx does: quotes, backslashes and control characters as \xHH, so a client cannot forge or split a line. */
 const escapeCombined = (text: string): string =>
+  // deno-lint-ignore no-control-regex -- control characters are exactly what the combined format must escape
   text.replace(/["\\\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 const orDash = (text: string): string => (text === '' ? '-' : escapeCombined(text));
 

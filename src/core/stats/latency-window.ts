@@ -30,7 +30,8 @@ export class LatencyWindow {
     const sorted = this.#samples.slice(0, this.#count).sort();
     let sum = 0;
     for (const v of sorted) sum += v;
-    const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+    // The index is within 0..length-1 and the window is not empty (checked above).
+    const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
     return { avg: round(sum / sorted.length), p50: round(rank(50)), p95: round(rank(95)), p99: round(rank(99)) };
   }
 }
