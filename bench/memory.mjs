@@ -135,7 +135,16 @@ function startBackend() {
 function startProxy(runtime, backendUrl) {
   const { cmd, args } = RUNTIMES[runtime]();
   if (!cmd || !fs.existsSync(cmd)) throw new Error(`${runtime}: executable not found (${cmd})`);
-  const env = { ...process.env, BACKEND_SERVERS: backendUrl, HOST: '127.0.0.1', PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info', UPSTREAM_TIMEOUT_MS: '60000', NO_COLOR: '1' };
+  const env = {
+    ...process.env,
+    BACKEND_SERVERS: backendUrl,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
+    UPSTREAM_TIMEOUT_MS: '60000',
+    NO_COLOR: '1',
+  };
   for (const k of ['NODE_OPTIONS', 'FORCE_COLOR', 'TRUST_PROXY', 'PRESERVE_HOST', 'MAX_REQUEST_BODY_BYTES', 'ALGORITHM']) delete env[k];
   const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -338,7 +347,9 @@ async function main() {
       continue;
     }
     console.log(
-      `| ${r.runtime} | ${r.direction} | ${mib(r.baseline)} | ${mib(r.peak)} | ${mib(r.peak - r.baseline)} | ${r.ok ? (opts.bytes / MIB / r.seconds).toFixed(0) : '–'} | ${r.samples} | ${r.ok ? 'ok' : `FAILED: ${r.check}`} |`,
+      `| ${r.runtime} | ${r.direction} | ${mib(r.baseline)} | ${mib(r.peak)} | ${mib(r.peak - r.baseline)} | ${
+        r.ok ? (opts.bytes / MIB / r.seconds).toFixed(0) : '–'
+      } | ${r.samples} | ${r.ok ? 'ok' : `FAILED: ${r.check}`} |`,
     );
   }
   process.exitCode = rows.every((r) => r.ok) ? 0 : 1;

@@ -12,20 +12,39 @@
 import { bench, do_not_optimize, group, run, summary } from 'mitata';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { Metrics } from '../src/core/stats/metrics.ts';
-import { PrometheusMetrics, DURATION_BUCKETS_SECONDS } from '../src/core/stats/prometheus.ts';
+import { DURATION_BUCKETS_SECONDS, PrometheusMetrics } from '../src/core/stats/prometheus.ts';
 import { recentWindowSink, recorder, type RequestOutcome } from '../src/core/stats/request-outcome.ts';
 import { UpstreamServer } from '../src/core/upstream/upstream-server.ts';
 
 const servers = [0, 1, 2].map((i) => new UpstreamServer(i, `http://127.0.0.1:500${i}`, 1));
 const outcomes: RequestOutcome<UpstreamServer>[] = servers.map((server, i) => ({
-  startedAt: Date.now(), requestId: 'r', clientAddress: '127.0.0.1', method: 'GET', target: '/x', server, status: 200,
-  failure: undefined, abandoned: false, attempts: 1, serversTried: [], headersMs: 1.5 + i, totalMs: 2 + i, bytesIn: 0, bytesOut: 128,
+  startedAt: Date.now(),
+  requestId: 'r',
+  clientAddress: '127.0.0.1',
+  method: 'GET',
+  target: '/x',
+  server,
+  status: 200,
+  failure: undefined,
+  abandoned: false,
+  attempts: 1,
+  serversTried: [],
+  headersMs: 1.5 + i,
+  totalMs: 2 + i,
+  bytesIn: 0,
+  bytesOut: 128,
 }));
 
 const metrics = new Metrics(servers.length);
 const registry = new Registry();
 const counter = new Counter({ name: 'r_total', help: 'r', labelNames: ['server', 'code_class', 'method'] as const, registers: [registry] });
-const histogram = new Histogram({ name: 'd_seconds', help: 'd', labelNames: ['server'] as const, buckets: [...DURATION_BUCKETS_SECONDS], registers: [registry] });
+const histogram = new Histogram({
+  name: 'd_seconds',
+  help: 'd',
+  labelNames: ['server'] as const,
+  buckets: [...DURATION_BUCKETS_SECONDS],
+  registers: [registry],
+});
 const children = new Map<string, { inc: () => void; observe: (v: number) => void }>();
 const record = recorder(recentWindowSink(metrics), new PrometheusMetrics());
 

@@ -48,10 +48,23 @@ const SCENARIOS = {
   small: { desc: `${SMALL_BYTES} B responses, wrk -t1 -c50 (headline)`, path: '/small', connections: 50, expectBytes: SMALL_BYTES },
   large: { desc: '1 MiB responses, wrk -t1 -c50', path: '/large', connections: 50, expectBytes: LARGE_BYTES },
   conns: { desc: `${SMALL_BYTES} B responses, 1000 connections, wrk -t1 -c1000`, path: '/small', connections: 1000, expectBytes: SMALL_BYTES },
-  post: { desc: `POST of 64 KiB bodies, ${SMALL_BYTES} B responses, wrk -t1 -c50`, path: '/post', connections: 50, method: 'POST', bodyBytes: POST_BYTES, expectBytes: SMALL_BYTES },
+  post: {
+    desc: `POST of 64 KiB bodies, ${SMALL_BYTES} B responses, wrk -t1 -c50`,
+    path: '/post',
+    connections: 50,
+    method: 'POST',
+    bodyBytes: POST_BYTES,
+    expectBytes: SMALL_BYTES,
+  },
   slow: { desc: `backend answers after ${SLOW_MS} ms (Node backend), wrk -t1 -c50`, path: '/slow', connections: 50, expectBytes: SMALL_BYTES, backend: 'slow' },
   // A new client connection per request, as many real clients open them; the proxy's upstream side stays keep-alive.
-  close: { desc: `${SMALL_BYTES} B responses, one new connection per request (Connection: close), wrk -t1 -c50`, path: '/small', connections: 50, expectBytes: SMALL_BYTES, headers: ['Connection: close'] },
+  close: {
+    desc: `${SMALL_BYTES} B responses, one new connection per request (Connection: close), wrk -t1 -c50`,
+    path: '/small',
+    connections: 50,
+    expectBytes: SMALL_BYTES,
+    headers: ['Connection: close'],
+  },
 };
 
 /** nginx keeps at least this many idle upstream connections, and never fewer than the scenario has clients. */
@@ -76,10 +89,34 @@ function nodeStripsTypes(version) {
 const nodeArgs = (tool, entry) => (nodeStripsTypes(tool?.version) ? [entry] : ['--import', 'tsx', entry]);
 
 const FAIRWAY_RUNTIMES = (tools) => [
-  { id: 'node20', label: `Node ${tools.node20?.version ?? '20'}`, cmd: tools.node20?.path, args: nodeArgs(tools.node20, 'src/runtimes/node.ts'), missing: tools.node20 ? null : 'system Node 20 (node outside node_modules)' },
-  { id: 'node26', label: `Node ${tools.node26?.version ?? '26'}`, cmd: tools.node26?.path, args: nodeArgs(tools.node26, 'src/runtimes/node.ts'), missing: tools.node26 ? null : 'node_modules/node/bin/node (npm install)' },
-  { id: 'deno', label: `Deno ${tools.deno?.version ?? ''}`.trim(), cmd: tools.deno?.path, args: ['run', '-A', 'src/runtimes/deno.ts'], missing: tools.deno ? null : 'node_modules/.bin/deno (npm install)' },
-  { id: 'bun', label: `Bun ${tools.bun?.version ?? ''}`.trim(), cmd: tools.bun?.path, args: ['run', 'src/runtimes/bun.ts'], missing: tools.bun ? null : 'node_modules/.bin/bun (npm install)' },
+  {
+    id: 'node20',
+    label: `Node ${tools.node20?.version ?? '20'}`,
+    cmd: tools.node20?.path,
+    args: nodeArgs(tools.node20, 'src/runtimes/node.ts'),
+    missing: tools.node20 ? null : 'system Node 20 (node outside node_modules)',
+  },
+  {
+    id: 'node26',
+    label: `Node ${tools.node26?.version ?? '26'}`,
+    cmd: tools.node26?.path,
+    args: nodeArgs(tools.node26, 'src/runtimes/node.ts'),
+    missing: tools.node26 ? null : 'node_modules/node/bin/node (npm install)',
+  },
+  {
+    id: 'deno',
+    label: `Deno ${tools.deno?.version ?? ''}`.trim(),
+    cmd: tools.deno?.path,
+    args: ['run', '-A', 'src/runtimes/deno.ts'],
+    missing: tools.deno ? null : 'node_modules/.bin/deno (npm install)',
+  },
+  {
+    id: 'bun',
+    label: `Bun ${tools.bun?.version ?? ''}`.trim(),
+    cmd: tools.bun?.path,
+    args: ['run', 'src/runtimes/bun.ts'],
+    missing: tools.bun ? null : 'node_modules/.bin/bun (npm install)',
+  },
 ];
 
 /**
@@ -88,19 +125,57 @@ const FAIRWAY_RUNTIMES = (tools) => [
  * from the runtime's.
  */
 const CEILINGS = (tools) => [
-  { runtime: 'node20', label: `node:http + undici Agent.stream, Node ${tools.node20?.version ?? '20'}`, cmd: tools.node20?.path, args: [path.join(BENCH_DIR, 'ceilings', 'node.mjs')] },
-  { runtime: 'node26', label: `node:http + undici Agent.stream, Node ${tools.node26?.version ?? '26'}`, cmd: tools.node26?.path, args: [path.join(BENCH_DIR, 'ceilings', 'node.mjs')] },
-  { runtime: 'deno', label: `Deno.serve + fetch, native body, Deno ${tools.deno?.version ?? ''}`.trim(), cmd: tools.deno?.path, args: ['run', '-A', path.join(BENCH_DIR, 'ceilings', 'deno.mjs')] },
-  { runtime: 'bun', label: `Bun.serve + fetch (decompress: false), native body, Bun ${tools.bun?.version ?? ''}`.trim(), cmd: tools.bun?.path, args: ['run', path.join(BENCH_DIR, 'ceilings', 'bun.mjs')] },
+  {
+    runtime: 'node20',
+    label: `node:http + undici Agent.stream, Node ${tools.node20?.version ?? '20'}`,
+    cmd: tools.node20?.path,
+    args: [path.join(BENCH_DIR, 'ceilings', 'node.mjs')],
+  },
+  {
+    runtime: 'node26',
+    label: `node:http + undici Agent.stream, Node ${tools.node26?.version ?? '26'}`,
+    cmd: tools.node26?.path,
+    args: [path.join(BENCH_DIR, 'ceilings', 'node.mjs')],
+  },
+  {
+    runtime: 'deno',
+    label: `Deno.serve + fetch, native body, Deno ${tools.deno?.version ?? ''}`.trim(),
+    cmd: tools.deno?.path,
+    args: ['run', '-A', path.join(BENCH_DIR, 'ceilings', 'deno.mjs')],
+  },
+  {
+    runtime: 'bun',
+    label: `Bun.serve + fetch (decompress: false), native body, Bun ${tools.bun?.version ?? ''}`.trim(),
+    cmd: tools.bun?.path,
+    args: ['run', path.join(BENCH_DIR, 'ceilings', 'bun.mjs')],
+  },
 ];
 const ceilingName = (runtimeId) => `ceiling-${runtimeId}`;
 
 /** The runtimes the JavaScript peers run on: the same Node majors as Fairway, and Bun (each peer runs there). */
 const PEER_RUNTIMES = (tools) => [
   // --no-deprecation: http-proxy's util._extend warning on Node 26 is the library's, not a problem under load.
-  { id: 'node20', label: `Node ${tools.node20?.version ?? '20'}`, cmd: tools.node20?.path, prefix: ['--no-deprecation'], missing: tools.node20 ? null : 'system Node 20' },
-  { id: 'node26', label: `Node ${tools.node26?.version ?? '26'}`, cmd: tools.node26?.path, prefix: ['--no-deprecation'], missing: tools.node26 ? null : 'node_modules/node/bin/node (npm install)' },
-  { id: 'bun', label: `Bun ${tools.bun?.version ?? ''}`.trim(), cmd: tools.bun?.path, prefix: ['run'], missing: tools.bun ? null : 'node_modules/.bin/bun (npm install)' },
+  {
+    id: 'node20',
+    label: `Node ${tools.node20?.version ?? '20'}`,
+    cmd: tools.node20?.path,
+    prefix: ['--no-deprecation'],
+    missing: tools.node20 ? null : 'system Node 20',
+  },
+  {
+    id: 'node26',
+    label: `Node ${tools.node26?.version ?? '26'}`,
+    cmd: tools.node26?.path,
+    prefix: ['--no-deprecation'],
+    missing: tools.node26 ? null : 'node_modules/node/bin/node (npm install)',
+  },
+  {
+    id: 'bun',
+    label: `Bun ${tools.bun?.version ?? ''}`.trim(),
+    cmd: tools.bun?.path,
+    prefix: ['run'],
+    missing: tools.bun ? null : 'node_modules/.bin/bun (npm install)',
+  },
 ];
 
 /** Each runtime above is run once per variant. `env` is added to the Fairway environment. */
@@ -140,30 +215,34 @@ function buildTargets(tools, variants, baselineRoot = null) {
   ];
   // With --baseline-root, every Fairway target gets a twin run from another checkout (say, main before a change),
   // interleaved in the same rounds, so a before/after comparison shares each round's nginx and machine state.
-  const roots = baselineRoot ? [{ suffix: '', cwd: ROOT, note: '' }, { suffix: '-base', cwd: baselineRoot, note: ` (baseline ${path.basename(baselineRoot)})` }] : [{ suffix: '', cwd: ROOT, note: '' }];
+  const roots = baselineRoot
+    ? [{ suffix: '', cwd: ROOT, note: '' }, { suffix: '-base', cwd: baselineRoot, note: ` (baseline ${path.basename(baselineRoot)})` }]
+    : [{ suffix: '', cwd: ROOT, note: '' }];
   for (const runtime of FAIRWAY_RUNTIMES(tools)) {
-    for (const variant of variants) for (const root of roots) {
-      targets.push({
-        name: `fairway-${runtime.id}-${variant.id}${root.suffix}`,
-        label: `Fairway, ${runtime.label}, ${variant.label}${root.note}`,
-        kind: 'fairway',
-        runtime: runtime.id,
-        missing: runtime.missing,
-        launch: ({ port, backends }) => ({
-          cmd: runtime.cmd,
-          args: runtime.args,
-          cwd: root.cwd,
-          env: {
-            HOST: '127.0.0.1',
-            PORT: String(port),
-            BACKEND_SERVERS: backends.join(','),
-            LOG_LEVEL: 'info',
-            ...variant.env,
-          },
-          readyPath: '/lb/health',
-          listeningLine: true,
-        }),
-      });
+    for (const variant of variants) {
+      for (const root of roots) {
+        targets.push({
+          name: `fairway-${runtime.id}-${variant.id}${root.suffix}`,
+          label: `Fairway, ${runtime.label}, ${variant.label}${root.note}`,
+          kind: 'fairway',
+          runtime: runtime.id,
+          missing: runtime.missing,
+          launch: ({ port, backends }) => ({
+            cmd: runtime.cmd,
+            args: runtime.args,
+            cwd: root.cwd,
+            env: {
+              HOST: '127.0.0.1',
+              PORT: String(port),
+              BACKEND_SERVERS: backends.join(','),
+              LOG_LEVEL: 'info',
+              ...variant.env,
+            },
+            readyPath: '/lb/health',
+            listeningLine: true,
+          }),
+        });
+      }
     }
   }
   for (const ceiling of CEILINGS(tools)) {
@@ -309,7 +388,21 @@ function usage() {
 }
 
 function parseArgs(argv) {
-  const opts = { quick: false, scenarios: null, rounds: null, nginxEvery: null, duration: null, warmup: null, targets: null, variants: [], baselineRoot: null, install: true, keepTmp: false, list: false, out: null };
+  const opts = {
+    quick: false,
+    scenarios: null,
+    rounds: null,
+    nginxEvery: null,
+    duration: null,
+    warmup: null,
+    targets: null,
+    variants: [],
+    baselineRoot: null,
+    install: true,
+    keepTmp: false,
+    list: false,
+    out: null,
+  };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let inline;
@@ -328,25 +421,61 @@ function parseArgs(argv) {
       return v;
     };
     switch (arg) {
-      case '--quick': opts.quick = true; break;
-      case '--scenario': case '--scenarios': opts.scenarios = value().split(',').map((s) => s.trim()).filter(Boolean); break;
-      case '--rounds': opts.rounds = Math.round(number()); break;
-      case '--nginx-every': opts.nginxEvery = Math.round(number()); break;
-      case '--duration': opts.duration = number(); break;
-      case '--warmup': { const v = Number(value()); if (!(v >= 0)) fail('--warmup needs a number >= 0'); opts.warmup = v; break; }
-      case '--targets': opts.targets = new RegExp(value()); break;
-      case '--fairway-variant': opts.variants.push(parseVariant(value())); break;
-      case '--baseline-root': {
-        opts.baselineRoot = path.resolve(value());
-        if (!fs.existsSync(path.join(opts.baselineRoot, 'src', 'runtimes', 'node.ts'))) fail(`--baseline-root ${opts.baselineRoot}: no src/runtimes/node.ts there; give a Fairway checkout`);
+      case '--quick':
+        opts.quick = true;
+        break;
+      case '--scenario':
+      case '--scenarios':
+        opts.scenarios = value().split(',').map((s) => s.trim()).filter(Boolean);
+        break;
+      case '--rounds':
+        opts.rounds = Math.round(number());
+        break;
+      case '--nginx-every':
+        opts.nginxEvery = Math.round(number());
+        break;
+      case '--duration':
+        opts.duration = number();
+        break;
+      case '--warmup': {
+        const v = Number(value());
+        if (!(v >= 0)) fail('--warmup needs a number >= 0');
+        opts.warmup = v;
         break;
       }
-      case '--no-install': opts.install = false; break;
-      case '--keep-tmp': opts.keepTmp = true; break;
-      case '--out': opts.out = value(); if (!/^[\w.-]+$/.test(opts.out)) fail('--out takes a plain file name stem'); break;
-      case '--list': opts.list = true; break;
-      case '--help': case '-h': console.log(usage()); process.exit(0); break;
-      default: fail(`unknown option ${argv[i]}\n\n${usage()}`);
+      case '--targets':
+        opts.targets = new RegExp(value());
+        break;
+      case '--fairway-variant':
+        opts.variants.push(parseVariant(value()));
+        break;
+      case '--baseline-root': {
+        opts.baselineRoot = path.resolve(value());
+        if (!fs.existsSync(path.join(opts.baselineRoot, 'src', 'runtimes', 'node.ts'))) {
+          fail(`--baseline-root ${opts.baselineRoot}: no src/runtimes/node.ts there; give a Fairway checkout`);
+        }
+        break;
+      }
+      case '--no-install':
+        opts.install = false;
+        break;
+      case '--keep-tmp':
+        opts.keepTmp = true;
+        break;
+      case '--out':
+        opts.out = value();
+        if (!/^[\w.-]+$/.test(opts.out)) fail('--out takes a plain file name stem');
+        break;
+      case '--list':
+        opts.list = true;
+        break;
+      case '--help':
+      case '-h':
+        console.log(usage());
+        process.exit(0);
+        break;
+      default:
+        fail(`unknown option ${argv[i]}\n\n${usage()}`);
     }
   }
   for (const s of opts.scenarios ?? []) if (!(s in SCENARIOS)) fail(`unknown scenario ${s}; use one of ${Object.keys(SCENARIOS).join(', ')}`);
@@ -644,7 +773,7 @@ function descendants(rootPid) {
     for (const tid of tasks) {
       try {
         const text = fs.readFileSync(`/proc/${pids[i]}/task/${tid}/children`, 'utf8').trim();
-        if (text) for (const c of text.split(/\s+/)) pids.push(Number(c));
+        if (text) { for (const c of text.split(/\s+/)) pids.push(Number(c)); }
       } catch {
         // thread gone
       }
@@ -737,16 +866,30 @@ end
   const get = path.join(dir, 'get.lua');
   const post = path.join(dir, 'post.lua');
   fs.writeFileSync(get, done);
-  fs.writeFileSync(post, `
+  fs.writeFileSync(
+    post,
+    `
 wrk.method = "POST"
 wrk.body = string.rep("x", ${POST_BYTES})
 wrk.headers["Content-Type"] = "application/octet-stream"
-${done}`);
+${done}`,
+  );
   return { GET: get, POST: post };
 }
 
 async function runWrk(wrk, { url, connections, seconds, script, headers = [] }) {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', `${WRK_TIMEOUT_S}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), '-s', script, url];
+  const args = [
+    '-t1',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--timeout',
+    `${WRK_TIMEOUT_S}s`,
+    '--latency',
+    ...headers.flatMap((h) => ['-H', h]),
+    '-s',
+    script,
+    url,
+  ];
   const proc = startProcess('wrk', wrk, args, { pipe: true });
   let out = '';
   proc.child.stdout.on('data', (d) => (out += d));
@@ -819,7 +962,9 @@ ${servers}
 `;
     const file = path.join(dir, 'nginx.conf');
     fs.writeFileSync(file, conf);
-    fast = startProcess('nginx-backend', tools.nginx.path, ['-p', dir, '-c', file, '-e', path.join(dir, 'error.log')], { logFile: path.join(dir, 'stdout.log') });
+    fast = startProcess('nginx-backend', tools.nginx.path, ['-p', dir, '-c', file, '-e', path.join(dir, 'error.log')], {
+      logFile: path.join(dir, 'stdout.log'),
+    });
   } else {
     kind = `Node ${tools.node20?.version ?? process.versions.node} (bench/backend.mjs)`;
     fast = startProcess('node-backend', tools.node20?.path ?? process.execPath, [path.join(BENCH_DIR, 'backend.mjs'), fastPorts.join(',')], {
@@ -829,7 +974,10 @@ ${servers}
   }
   tracked.push(fast);
   for (const u of fastUrls) await waitReady(fast, `${u}/health`, START_DEADLINE_MS);
-  return { fast: { urls: fastUrls, proc: fast, kind }, slow: { urls: slowUrls, proc: slow, kind: `Node ${tools.node20?.version ?? process.versions.node} (bench/backend.mjs, ${SLOW_MS} ms delay)` } };
+  return {
+    fast: { urls: fastUrls, proc: fast, kind },
+    slow: { urls: slowUrls, proc: slow, kind: `Node ${tools.node20?.version ?? process.versions.node} (bench/backend.mjs, ${SLOW_MS} ms delay)` },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -872,7 +1020,15 @@ function logIssues(file) {
 async function runOne(ctx, target, scenarioName, round) {
   const scenario = SCENARIOS[scenarioName];
   const backendSet = scenario.backend === 'slow' ? ctx.backends.slow : ctx.backends.fast;
-  const rec = { scenario: scenarioName, round, target: target.name, kind: target.kind, runtime: target.runtime ?? null, ok: false, times: { start: new Date().toISOString() } };
+  const rec = {
+    scenario: scenarioName,
+    round,
+    target: target.name,
+    kind: target.kind,
+    runtime: target.runtime ?? null,
+    ok: false,
+    times: { start: new Date().toISOString() },
+  };
   let proc = null;
   try {
     let base;
@@ -901,7 +1057,9 @@ async function runOne(ctx, target, scenarioName, round) {
     // A single checked request first: right status and the whole body, through the proxy to a backend.
     const probe = await httpRequest(url, { method: scenario.method ?? 'GET', bodyBytes: scenario.bodyBytes ?? 0, timeoutMs: 5_000 });
     if (probe.status !== 200 || probe.bytes !== scenario.expectBytes) {
-      throw new Error(`probe ${scenario.method ?? 'GET'} ${scenario.path}: status ${probe.status}, ${probe.bytes} bytes (expected 200, ${scenario.expectBytes} bytes)`);
+      throw new Error(
+        `probe ${scenario.method ?? 'GET'} ${scenario.path}: status ${probe.status}, ${probe.bytes} bytes (expected 200, ${scenario.expectBytes} bytes)`,
+      );
     }
     // The probe asks for Connection: close (agent: false). A server SHOULD answer with it (RFC 9112 §9.6); without it
     // wrk takes the connection for reusable and counts the close that follows each complete response as a read error.
@@ -1061,7 +1219,15 @@ function summarize(runs, targets) {
       const ratios = good.map((r) => r.toNginx?.[m.key]).filter((v) => typeof v === 'number');
       const toCeiling = good.map((r) => r.toCeiling?.[m.key]).filter((v) => typeof v === 'number');
       row[m.key] = values.length
-        ? { median: median(values), min: Math.min(...values), max: Math.max(...values), ratioToNginx: t.name === BASELINE ? 1 : median(ratios), ratios, ratioToCeiling: median(toCeiling), ceilingRatios: toCeiling }
+        ? {
+          median: median(values),
+          min: Math.min(...values),
+          max: Math.max(...values),
+          ratioToNginx: t.name === BASELINE ? 1 : median(ratios),
+          ratios,
+          ratioToCeiling: median(toCeiling),
+          ceilingRatios: toCeiling,
+        }
         : null;
     }
     const requests = good.reduce((s, r) => s + (r.answered ?? r.requests), 0);
@@ -1105,7 +1271,11 @@ function markdownTable(summary) {
     const errs = row.errors === 0 ? '0' : `${row.errors} (${((100 * row.errors) / Math.max(row.requests, 1)).toFixed(2)}%)`;
     const flagged = row.flaggedRuns ? ` ⚠ ${row.flaggedRuns} run(s) over ${ERROR_FLAG_RATE * 100}% errors` : '';
     const failed = row.failures.length ? ` ⚠ ${row.failures.length} failed run(s)` : '';
-    lines.push(`| ${row.target} | ${rps} | ${ratio('rps')} | ${toCeiling('rps')} | ${cell('p50Ms')} | ${ratio('p50Ms')} | ${cell('p99Ms')} | ${ratio('p99Ms')} | ${toCeiling('p99Ms')} | ${cell('cpuUsPerReq')} | ${ratio('cpuUsPerReq')} | ${cell('peakRssMiB')} | ${ratio('peakRssMiB')} | ${errs}${flagged}${failed} |`);
+    lines.push(
+      `| ${row.target} | ${rps} | ${ratio('rps')} | ${toCeiling('rps')} | ${cell('p50Ms')} | ${ratio('p50Ms')} | ${cell('p99Ms')} | ${ratio('p99Ms')} | ${
+        toCeiling('p99Ms')
+      } | ${cell('cpuUsPerReq')} | ${ratio('cpuUsPerReq')} | ${cell('peakRssMiB')} | ${ratio('peakRssMiB')} | ${errs}${flagged}${failed} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -1117,11 +1287,21 @@ function markdownReport(report) {
     '',
     `${report.date} · ${m.nproc} CPUs (${m.cpuModel}) · Linux ${m.kernel} · git ${report.git}`,
     '',
-    `Runtimes: Node ${m.versions.node20 ?? '—'} and ${m.versions.node26 ?? '—'}, Deno ${m.versions.deno ?? '—'}, Bun ${m.versions.bun ?? '—'} · nginx ${m.versions.nginx ?? '—'} · HAProxy ${m.versions.haproxy ?? '—'} · wrk ${m.versions.wrk ?? '—'}.`,
+    `Runtimes: Node ${m.versions.node20 ?? '—'} and ${m.versions.node26 ?? '—'}, Deno ${m.versions.deno ?? '—'}, Bun ${m.versions.bun ?? '—'} · nginx ${
+      m.versions.nginx ?? '—'
+    } · HAProxy ${m.versions.haproxy ?? '—'} · wrk ${m.versions.wrk ?? '—'}.`,
     `Backends: ${report.backends.fast} for small/large/conns/post; ${report.backends.slow} for slow. ${report.settings.rounds} round(s) per scenario, each target once per round in rotated order, ${report.settings.warmupS} s warm-up then ${report.settings.durationS} s measured.`,
     '',
-    `nginx-as-proxy runs before the first target of each round and after every ${report.settings.nginxEvery >= report.targets.length ? 'round' : report.settings.nginxEvery === 1 ? 'target (A-B-A)' : `${report.settings.nginxEvery} targets`}. Every ×nginx column is the median over rounds of (target ÷ nginx interpolated in time between the nginx runs around it). ×ceiling is the same ratio for the target divided by that of its runtime’s minimal proxy (\`ceiling-*\`, bench/ceilings/) in the same round. req/s: higher is better; latency, CPU and RSS: lower is better.`,
-    `req/s counts successful responses only (status < 400); a run with more than ${ERROR_FLAG_RATE * 100}% errors (socket errors and status ≥ 400) is flagged ⚠.`,
+    `nginx-as-proxy runs before the first target of each round and after every ${
+      report.settings.nginxEvery >= report.targets.length
+        ? 'round'
+        : report.settings.nginxEvery === 1
+        ? 'target (A-B-A)'
+        : `${report.settings.nginxEvery} targets`
+    }. Every ×nginx column is the median over rounds of (target ÷ nginx interpolated in time between the nginx runs around it). ×ceiling is the same ratio for the target divided by that of its runtime’s minimal proxy (\`ceiling-*\`, bench/ceilings/) in the same round. req/s: higher is better; latency, CPU and RSS: lower is better.`,
+    `req/s counts successful responses only (status < 400); a run with more than ${
+      ERROR_FLAG_RATE * 100
+    }% errors (socket errors and status ≥ 400) is flagged ⚠.`,
     'CPU µs/req is user+system time of the proxy’s whole process tree (all threads and child processes; nginx master+worker) divided by requests completed. Peak RSS is the largest sum of VmRSS over that tree, sampled every 100 ms during the measured run.',
     'For `direct`, CPU and RSS are those of the backend itself. The machine is shared and noisy: compare ratios, not absolute numbers, and read min–max as the noise.',
   ];
@@ -1131,7 +1311,12 @@ function markdownReport(report) {
     if (notes.length) out.push('', 'Failed runs:', '', ...notes);
     const unannounced = [...new Set(s.runs.filter((r) => r.closeUnannounced).map((r) => r.target))];
     if (unannounced.length) {
-      out.push('', `Answered a request carrying \`Connection: close\` without \`Connection: close\` (RFC 9112 §9.6 says it SHOULD), then closed: ${unannounced.join(', ')}. wrk counts each such close as a read error; those (one per complete response at most) are left out of the errors column.`);
+      out.push(
+        '',
+        `Answered a request carrying \`Connection: close\` without \`Connection: close\` (RFC 9112 §9.6 says it SHOULD), then closed: ${
+          unannounced.join(', ')
+        }. wrk counts each such close as a read error; those (one per complete response at most) are left out of the errors column.`,
+      );
     }
   }
   if (report.issues.length) {
@@ -1149,11 +1334,17 @@ function markdownReport(report) {
 }
 
 function consoleRow(rec, label) {
-  if (!rec.ok) return `  ✗ ${rec.target.padEnd(26)} ${firstLine(rec.error)}${rec.stop && rec.stop !== 'clean' ? ` [stop: ${rec.stop}]` : ''}${rec.logIssues ? ` log: ${rec.logIssues.count} warn/error while serving, ${rec.logIssues.atShutdown} at shutdown` : ''}`;
+  if (!rec.ok) {
+    return `  ✗ ${rec.target.padEnd(26)} ${firstLine(rec.error)}${rec.stop && rec.stop !== 'clean' ? ` [stop: ${rec.stop}]` : ''}${
+      rec.logIssues ? ` log: ${rec.logIssues.count} warn/error while serving, ${rec.logIssues.atShutdown} at shutdown` : ''
+    }`;
+  }
   const err = rec.errors.total ? ` errors=${rec.errors.total}${rec.flagged ? ` ⚠ ${(rec.errorRate * 100).toFixed(1)}%` : ''}` : '';
   const issues = rec.logIssues ? ` log: ${rec.logIssues.count} warn/error while serving, ${rec.logIssues.atShutdown} at shutdown` : '';
   const stop = rec.stop && rec.stop !== 'clean' ? ` [stop: ${rec.stop}]` : '';
-  return `  ✓ ${rec.target.padEnd(26)} ${fmtInt(rec.rps).padStart(8)} req/s  p50 ${fmtNum(rec.p50Ms).padStart(5)} ms  p99 ${fmtNum(rec.p99Ms).padStart(5)} ms  cpu ${fmtNum(rec.cpuUsPerReq).padStart(5)} µs/req  rss ${fmtNum(rec.peakRssMiB).padStart(5)} MiB${err}${issues}${stop}${label}`;
+  return `  ✓ ${rec.target.padEnd(26)} ${fmtInt(rec.rps).padStart(8)} req/s  p50 ${fmtNum(rec.p50Ms).padStart(5)} ms  p99 ${
+    fmtNum(rec.p99Ms).padStart(5)
+  } ms  cpu ${fmtNum(rec.cpuUsPerReq).padStart(5)} µs/req  rss ${fmtNum(rec.peakRssMiB).padStart(5)} MiB${err}${issues}${stop}${label}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1230,11 +1421,18 @@ async function main() {
   const variants = [...FAIRWAY_VARIANTS, ...opts.variants];
 
   if (opts.list) {
-    const tools = { ...findRuntimes(), wrk: which('wrk') && { path: which('wrk') }, nginx: which('nginx') && { path: which('nginx') }, haproxy: which('haproxy') && { path: which('haproxy') } };
+    const tools = {
+      ...findRuntimes(),
+      wrk: which('wrk') && { path: which('wrk') },
+      nginx: which('nginx') && { path: which('nginx') },
+      haproxy: which('haproxy') && { path: which('haproxy') },
+    };
     console.log('Scenarios:');
     for (const [n, s] of Object.entries(SCENARIOS)) console.log(`  ${n.padEnd(8)} ${s.desc}`);
     console.log('Targets:');
-    for (const t of buildTargets(tools, variants, opts.baselineRoot)) console.log(`  ${t.name.padEnd(26)} ${t.label}${t.missing ? `  [missing ${t.missing}]` : ''}${QUICK_TARGETS.includes(t.name) ? '  (quick)' : ''}`);
+    for (const t of buildTargets(tools, variants, opts.baselineRoot)) {
+      console.log(`  ${t.name.padEnd(26)} ${t.label}${t.missing ? `  [missing ${t.missing}]` : ''}${QUICK_TARGETS.includes(t.name) ? '  (quick)' : ''}`);
+    }
     return 0;
   }
 
@@ -1243,7 +1441,9 @@ async function main() {
   const tools = { ...ensureSystemTools(opts.install), ...findRuntimes() };
   const needFds = Math.max(...opts.scenarios.map((s) => SCENARIOS[s].connections)) * 2 + 200;
   if (fdLimit < needFds) {
-    console.warn(`bench: open-file limit for children is ${fdLimit} (hard ${fd.hard}); scenarios with many connections need about ${needFds} and may show errors. Raise it with ulimit -n (as root) first.`);
+    console.warn(
+      `bench: open-file limit for children is ${fdLimit} (hard ${fd.hard}); scenarios with many connections need about ${needFds} and may show errors. Raise it with ulimit -n (as root) first.`,
+    );
   }
 
   let targets = buildTargets(tools, variants, opts.baselineRoot);
@@ -1265,14 +1465,29 @@ async function main() {
   const perRun = opts.warmup + opts.duration + 2;
   const runsPerRound = schedule(targets, 0, opts).length;
   const estimate = Math.round((opts.scenarios.length * opts.rounds * runsPerRound * perRun) / 60);
-  console.log(`bench: ${targets.length} targets (${runsPerRound} runs a round, nginx included) × ${opts.scenarios.length} scenario(s) × ${opts.rounds} round(s), ${opts.warmup}+${opts.duration} s each (≈${estimate} min)`);
+  console.log(
+    `bench: ${targets.length} targets (${runsPerRound} runs a round, nginx included) × ${opts.scenarios.length} scenario(s) × ${opts.rounds} round(s), ${opts.warmup}+${opts.duration} s each (≈${estimate} min)`,
+  );
   console.log(`bench: backends ${backends.fast.kind} at ${backends.fast.urls.join(', ')}; slow ${backends.slow.urls.join(', ')}`);
 
   const report = {
     date: new Date().toISOString(),
     git: gitDescribe(),
     machine,
-    settings: { quick: opts.quick, scenarios: opts.scenarios, rounds: opts.rounds, nginxEvery: opts.nginxEvery, nginxMinKeepalive: NGINX_MIN_KEEPALIVE, errorFlagRate: ERROR_FLAG_RATE, durationS: opts.duration, warmupS: opts.warmup, wrkThreads: 1, wrkTimeoutS: WRK_TIMEOUT_S, rssSampleMs: RSS_SAMPLE_MS, baseline: BASELINE },
+    settings: {
+      quick: opts.quick,
+      scenarios: opts.scenarios,
+      rounds: opts.rounds,
+      nginxEvery: opts.nginxEvery,
+      nginxMinKeepalive: NGINX_MIN_KEEPALIVE,
+      errorFlagRate: ERROR_FLAG_RATE,
+      durationS: opts.duration,
+      warmupS: opts.warmup,
+      wrkThreads: 1,
+      wrkTimeoutS: WRK_TIMEOUT_S,
+      rssSampleMs: RSS_SAMPLE_MS,
+      baseline: BASELINE,
+    },
     backends: { fast: backends.fast.kind, slow: backends.slow.kind },
     targets: targets.map((t) => ({ name: t.name, label: t.label, kind: t.kind })),
     skipped,
@@ -1298,7 +1513,7 @@ async function main() {
         if (rec.logIssues) {
           report.issues.push({ target: target.name, scenario: scenarioName, round, ...rec.logIssues });
           for (const s of rec.logIssues.samples.slice(0, 2)) console.log(`      while serving: ${s.slice(0, 300)}`);
-          if (rec.logIssues.count === 0) for (const s of rec.logIssues.shutdownSamples.slice(0, 1)) console.log(`      at shutdown: ${s.slice(0, 300)}`);
+          if (rec.logIssues.count === 0) { for (const s of rec.logIssues.shutdownSamples.slice(0, 1)) console.log(`      at shutdown: ${s.slice(0, 300)}`); }
         }
         for (const b of [backends.fast.proc, backends.slow.proc]) {
           if (b.exitInfo) throw new Error(`backend ${b.name} died (${describeExit(b.exitInfo)}); log:\n${tail(b.logFile)}`);

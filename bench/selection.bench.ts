@@ -63,7 +63,15 @@ for (const name of ALGORITHM_NAMES) {
 const wantJson = process.argv.includes('--json');
 const result = await run({ colors: false });
 
-interface Row { algorithm: string; state: string; servers: number; avgNs: number | null; p50Ns: number | null; p99Ns: number | null; error?: string }
+interface Row {
+  algorithm: string;
+  state: string;
+  servers: number;
+  avgNs: number | null;
+  p50Ns: number | null;
+  p99Ns: number | null;
+  error?: string;
+}
 const rows: Row[] = result.benchmarks.flatMap((trial) =>
   trial.runs.map((r): Row => {
     const [algorithm = '', state = ''] = r.name.split(' ');
@@ -76,7 +84,7 @@ const rows: Row[] = result.benchmarks.flatMap((trial) =>
       p99Ns: r.stats ? r.stats.p99 : null,
       ...(r.error ? { error: String((r.error as { message?: string }).message ?? r.error) } : {}),
     };
-  }),
+  })
 );
 
 // Compact summary: average ns per pick, one line per algorithm and state.

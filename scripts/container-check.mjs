@@ -540,7 +540,7 @@ function treeBytes(dir) {
   let total = 0;
   const walk = (p) => {
     const stat = fs.lstatSync(p);
-    if (stat.isDirectory()) for (const entry of fs.readdirSync(p)) walk(path.join(p, entry));
+    if (stat.isDirectory()) { for (const entry of fs.readdirSync(p)) walk(path.join(p, entry)); }
     else if (!seen.has(stat.ino)) {
       seen.add(stat.ino);
       total += stat.size;
@@ -570,11 +570,13 @@ function checkProductionModules(appDir) {
       const users = [];
       for (const key of installed) {
         const entry = lock[key] ?? {};
-        for (const [field, kind] of [
-          ['dependencies', 'dependency'],
-          ['optionalDependencies', 'optional dependency'],
-          ['peerDependencies', entry.peerDependenciesMeta?.[name]?.optional ? 'optional peer dependency' : 'peer dependency'],
-        ]) {
+        for (
+          const [field, kind] of [
+            ['dependencies', 'dependency'],
+            ['optionalDependencies', 'optional dependency'],
+            ['peerDependencies', entry.peerDependenciesMeta?.[name]?.optional ? 'optional peer dependency' : 'peer dependency'],
+          ]
+        ) {
           if (entry[field]?.[name]) users.push(`${short(key)} has it as ${kind}`);
         }
       }
@@ -585,7 +587,9 @@ function checkProductionModules(appDir) {
   if (problems.length > 0) throw new Error(problems.join('\n'));
   const devCount = Object.keys(pkg.devDependencies ?? {}).length;
   const mb = (treeBytes(nodeModules) / 1e6).toFixed(0);
-  return `${installed.length} packages, ${mb} MB; none of the ${devCount} devDependencies, e.g. ${Object.keys(pkg.devDependencies ?? {}).slice(0, 3).join(', ')}`;
+  return `${installed.length} packages, ${mb} MB; none of the ${devCount} devDependencies, e.g. ${
+    Object.keys(pkg.devDependencies ?? {}).slice(0, 3).join(', ')
+  }`;
 }
 
 // ---------------------------------------------------------------- running the container
@@ -626,7 +630,7 @@ async function runHealthcheck(image, port) {
 }
 
 async function startApp(image) {
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1;; attempt++) {
     const port = await freePort(image.env.HOST || '0.0.0.0');
     const env = containerEnv(image, port);
     const argv = resolveCommand(image.cmd.command.argv, env);

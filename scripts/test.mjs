@@ -187,7 +187,9 @@ async function main() {
   for (const r of results) {
     const time = r.ms !== undefined ? ` (${(r.ms / 1000).toFixed(1)} s)` : '';
     console.log(
-      `${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(width)}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}${time}${r.note ? `  [${r.note}]` : ''}`,
+      `${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(width)}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}${time}${
+        r.note ? `  [${r.note}]` : ''
+      }`,
     );
   }
   const passed = results.reduce((n, r) => n + r.passed, 0);

@@ -25,4 +25,9 @@ const server = Bun.serve({
   },
 });
 console.log(listeningLine('bun', server.port));
-for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => { server.stop(true); process.exit(0); });
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    server.stop(true);
+    process.exit(0);
+  });
+}

@@ -31,4 +31,10 @@ const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 60_000 }
     });
 });
 server.listen(port, host, () => console.log(listeningLine('node', server.address().port)));
-for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => { server.close(); server.closeIdleConnections(); process.exit(0); });
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    server.close();
+    server.closeIdleConnections();
+    process.exit(0);
+  });
+}

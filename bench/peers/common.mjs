@@ -29,5 +29,10 @@ export function announce(name, port) {
 }
 
 export function exitOnSignals(close) {
-  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => { close?.(); process.exit(0); });
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      close?.();
+      process.exit(0);
+    });
+  }
 }

@@ -6,7 +6,7 @@
  * bench/results/study-live.md and .json. Bounded: about 30 s in all. Run it on a quiet machine: the live side
  * includes the proxy's and the load generator's own overhead and whatever else the machine is doing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
@@ -14,7 +14,7 @@ import { freePort } from '../../scripts/lib/processes.mjs';
 import type { AlgorithmName } from '../../src/core/selection/algorithm.ts';
 import { seededRandom } from '../../src/core/selection/seeded-random.ts';
 import { LOAD, SERVERS } from './scenario.ts';
-import { simulate, type AlgorithmResult } from './simulate.ts';
+import { type AlgorithmResult, simulate } from './simulate.ts';
 
 const ALGORITHMS: readonly AlgorithmName[] = ['round_robin', 'least_connections', 'peak_ewma'];
 const RUN_MS = 8_000;
@@ -138,7 +138,9 @@ const simulated = ALGORITHMS.map((algorithm) => simulate(algorithm, load));
 
 const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
 const row = (kind: string, r: AlgorithmResult) =>
-  `| ${r.algorithm} | ${kind} | ${r.requests} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${percent(r.errorRate)} | ${r.share.map(percent).join(' | ')} |`;
+  `| ${r.algorithm} | ${kind} | ${r.requests} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${percent(r.errorRate)} | ${
+    r.share.map(percent).join(' | ')
+  } |`;
 const lines = [
   '# The study, checked against a live run',
   '',

@@ -24,7 +24,7 @@ const lines = [
   `(${LOAD.ratePerSecond} requests/s for ${LOAD.durationMs / 1000} s, seed ${LOAD.seed}) go through each algorithm, all weights 1.`,
   'Latency is the time from selection to the response (queueing at the server included); an error is a 500.',
   `consistent_hash hashes one of ${LOAD.users} user ids per request. peak_ewma uses τ = ${PEAK_EWMA_DECAY_MS / 1000} s.`,
-  'Not simulated: network time, the proxy\'s own overhead, health checks (a 500 does not take a server out), retries.',
+  "Not simulated: network time, the proxy's own overhead, health checks (a 500 does not take a server out), retries.",
   'Checked against a live run on loopback with `npm run study:live` (see study-live.md and the README).',
   '',
   '| server | behaviour |',
@@ -41,7 +41,16 @@ const lines = [
 
 const dir = new URL('../results/', import.meta.url);
 writeFileSync(new URL('study.md', dir), `${lines.join('\n')}`);
-writeFileSync(new URL('study.json', dir), `${JSON.stringify({ date: new Date().toISOString(), load: LOAD, servers: SERVERS.map((s) => ({ name: s.name, description: s.description })), results }, null, 2)}\n`);
+writeFileSync(
+  new URL('study.json', dir),
+  `${
+    JSON.stringify(
+      { date: new Date().toISOString(), load: LOAD, servers: SERVERS.map((s) => ({ name: s.name, description: s.description })), results },
+      null,
+      2,
+    )
+  }\n`,
+);
 const svg = renderChart(results, names, `${LOAD.ratePerSecond} req/s over 5 unlike servers (simulated, seed ${LOAD.seed})`);
 writeFileSync(new URL('study.svg', dir), svg);
 const png = await renderPng(svg, new URL('study.png', dir));

@@ -1,5 +1,5 @@
 /** Wires pool, selection, health, metrics and admission into what a runtime serves. */
-import { createControlPlane, type ControlPlane } from './admin/control-plane.ts';
+import { type ControlPlane, createControlPlane } from './admin/control-plane.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
 import { Admission } from './proxy/admission.ts';
 import type { ExchangeObserver } from './proxy/exchange.ts';

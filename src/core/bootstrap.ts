@@ -9,7 +9,7 @@ import { formatConfigErrors, parseConfig } from './config/config.ts';
 import { countOf } from './plural.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
 import { createDemoBackend } from './demo-backend.ts';
-import { configureLogging, logger, type Logger } from './logging.ts';
+import { configureLogging, type Logger, logger } from './logging.ts';
 import { Supervisor } from './workers/supervisor.ts';
 import { readyLine } from './workers/ready-line.ts';
 import { drainAndClose, SHUTDOWN_MARGIN_MS } from './shutdown.ts';
@@ -120,19 +120,24 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
   balancer.start({ activeHealthChecks: member === undefined });
 
   // A worker's line is not the `listening` line: the supervisor logs that once every worker listens.
-  log.info(isWorker ? 'Worker {worker} listening on {url} ({runtime} {version}), {algorithm} over {serverCount}' : 'Fairway listening on {url} ({runtime} {version}), {algorithm} over {serverCount}', {
-    event: isWorker ? 'worker_listening' : 'listening',
-    ...(isWorker ? { worker: workerId } : {}),
-    url: `${config.tls ? 'https' : 'http'}://${displayHost(config.host)}:${server.port}`,
-    host: config.host,
-    port: server.port,
-    runtime: runtime.name,
-    version: runtime.version,
-    algorithm: config.algorithm,
-    count: servers.length,
-    serverCount: countOf(servers.length, 'server'),
-    config: loggedConfig(config, servers),
-  });
+  log.info(
+    isWorker
+      ? 'Worker {worker} listening on {url} ({runtime} {version}), {algorithm} over {serverCount}'
+      : 'Fairway listening on {url} ({runtime} {version}), {algorithm} over {serverCount}',
+    {
+      event: isWorker ? 'worker_listening' : 'listening',
+      ...(isWorker ? { worker: workerId } : {}),
+      url: `${config.tls ? 'https' : 'http'}://${displayHost(config.host)}:${server.port}`,
+      host: config.host,
+      port: server.port,
+      runtime: runtime.name,
+      version: runtime.version,
+      algorithm: config.algorithm,
+      count: servers.length,
+      serverCount: countOf(servers.length, 'server'),
+      config: loggedConfig(config, servers),
+    },
+  );
   // Not a log record, so no LOG_LEVEL or LOG_FORMAT can hide it from the supervisor.
   if (isWorker) console.log(readyLine(server.port));
 
@@ -141,17 +146,16 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
     ok: true,
     role: isWorker ? 'worker' : 'single',
     port: server.port,
-    stop: () =>
-      (stopping ??= (async () => {
-        const { shutdownDelayMs: delayMs, shutdownTimeoutMs: timeoutMs } = config.resilience;
-        // Stop accepting first and let in-flight responses finish; only then close the upstream client they use.
-        member?.stop();
-        await drainAndClose(server, balancer, { delayMs, timeoutMs }, log);
-        await redirect?.close();
-        await adminListener.server?.close();
-        // Bounded too: nothing a client or server does may hold the exit past the margin.
-        await Promise.race([Promise.all([balancer.stop(), closeAll(demos)]), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_MARGIN_MS))]);
-      })()),
+    stop: () => (stopping ??= (async () => {
+      const { shutdownDelayMs: delayMs, shutdownTimeoutMs: timeoutMs } = config.resilience;
+      // Stop accepting first and let in-flight responses finish; only then close the upstream client they use.
+      member?.stop();
+      await drainAndClose(server, balancer, { delayMs, timeoutMs }, log);
+      await redirect?.close();
+      await adminListener.server?.close();
+      // Bounded too: nothing a client or server does may hold the exit past the margin.
+      await Promise.race([Promise.all([balancer.stop(), closeAll(demos)]), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_MARGIN_MS))]);
+    })()),
   };
 }
 
@@ -164,11 +168,24 @@ async function serveAdminPort(
 ): Promise<{ ok: true; server?: ListeningServer } | { ok: false; message: string }> {
   if (config.adminPort === undefined) return { ok: true };
   try {
-    const server = await runtime.serve((request) => balancer.admin.fetch(request), { hostname: config.adminHost, port: config.adminPort, reusePort: sharePort });
-    logger('main').info('Admin endpoints listening on {url}', { event: 'admin_listening', url: `http://${displayHost(config.adminHost)}:${server.port}`, port: server.port });
+    const server = await runtime.serve((request) => balancer.admin.fetch(request), {
+      hostname: config.adminHost,
+      port: config.adminPort,
+      reusePort: sharePort,
+    });
+    logger('main').info('Admin endpoints listening on {url}', {
+      event: 'admin_listening',
+      url: `http://${displayHost(config.adminHost)}:${server.port}`,
+      port: server.port,
+    });
     return { ok: true, server };
   } catch (error) {
-    return { ok: false, message: `Fairway cannot listen on ADMIN_HOST=${config.adminHost} ADMIN_PORT=${config.adminPort}: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      ok: false,
+      message: `Fairway cannot listen on ADMIN_HOST=${config.adminHost} ADMIN_PORT=${config.adminPort}: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    };
   }
 }
 
@@ -246,12 +263,11 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     port,
     // SIGHUP goes on to the workers: each serves TLS itself (the entrypoints forward it).
     workerPids: () => supervisor.pids,
-    stop: () =>
-      (stopping ??= (async () => {
-        log.info('Shutting down {workers} workers', { event: 'shutdown', workers: count });
-        await supervisor.stop();
-        await hub.stop();
-        await closeAll(demos);
-      })()),
+    stop: () => (stopping ??= (async () => {
+      log.info('Shutting down {workers} workers', { event: 'shutdown', workers: count });
+      await supervisor.stop();
+      await hub.stop();
+      await closeAll(demos);
+    })()),
   };
 }

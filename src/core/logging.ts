@@ -1,13 +1,5 @@
 /** Structured logging through LogTape: JSON lines by default, human-readable with LOG_FORMAT=pretty. */
-import {
-  ansiColorFormatter,
-  configureSync,
-  getLogger,
-  jsonLinesFormatter,
-  type Logger,
-  type LogRecord,
-  type Sink,
-} from '@logtape/logtape';
+import { ansiColorFormatter, configureSync, getLogger, jsonLinesFormatter, type Logger, type LogRecord, type Sink } from '@logtape/logtape';
 import type { LogFormat, LogLevelName } from './config/config-types.ts';
 import { accessLogConfig, type AccessLogMode } from './stats/access-log.ts';
 

@@ -24,8 +24,9 @@ export interface ResilienceWiring {
 
 export function createResilience(config: Config, pool: ServerPool, inFlight: InFlightTracker): ResilienceWiring {
   const options = outlierOptions(config);
-  const outliers =
-    options === undefined ? undefined : new OutlierDetector<UpstreamServer>({ servers: () => pool.servers, inRotation: (s) => pool.isAvailable(s) }, options, logger('outlier'));
+  const outliers = options === undefined
+    ? undefined
+    : new OutlierDetector<UpstreamServer>({ servers: () => pool.servers, inRotation: (s) => pool.isAvailable(s) }, options, logger('outlier'));
   outliers?.onChange((event) => pool.setEjected(event.server, event.type === 'ejected'));
   const queue = new AdmissionQueue(admissionQueueOptions(config));
   const resilience = new Resilience({

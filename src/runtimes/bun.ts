@@ -36,6 +36,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stopAn
 if (started.role === 'worker') whenSupervisorGone(stopAndExit);
 // SIGHUP re-reads TLS_CERT_FILE and TLS_KEY_FILE; a supervisor passes it on to its workers, which serve TLS.
 process.on('SIGHUP', () => {
-  if (started.role === 'supervisor') for (const pid of started.workerPids?.() ?? []) process.kill(pid, 'SIGHUP');
+  if (started.role === 'supervisor') { for (const pid of started.workerPids?.() ?? []) process.kill(pid, 'SIGHUP'); }
   else void protocols.reload();
 });

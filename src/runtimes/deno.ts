@@ -9,8 +9,8 @@ import { ProtocolFiles } from './shared/protocol-files.ts';
 const protocols = new ProtocolFiles((config) =>
   config.upstreamTls.insecure
     ? 'UPSTREAM_TLS_INSECURE=true is not supported on Deno: its HTTP client cannot skip certificate checks. Start Deno with ' +
-      '--unsafely-ignore-certificate-errors instead (development only), or give the servers\' CA in UPSTREAM_CA_FILE'
-    : undefined,
+      "--unsafely-ignore-certificate-errors instead (development only), or give the servers' CA in UPSTREAM_CA_FILE"
+    : undefined
 );
 let httpClient: Deno.HttpClient | undefined;
 /** UPSTREAM_CA_FILE's certificates, added to Deno's default roots, for forwarding, health checks and WebSockets alike. */
@@ -49,6 +49,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) Deno.addSignalListener(sign
 if (started.role === 'worker') whenSupervisorGone(stopAndExit);
 // SIGHUP re-reads TLS_CERT_FILE and TLS_KEY_FILE; a supervisor passes it on to its workers, which serve TLS.
 Deno.addSignalListener('SIGHUP', () => {
-  if (started.role === 'supervisor') for (const pid of started.workerPids?.() ?? []) Deno.kill(pid, 'SIGHUP');
+  if (started.role === 'supervisor') { for (const pid of started.workerPids?.() ?? []) Deno.kill(pid, 'SIGHUP'); }
   else void protocols.reload();
 });

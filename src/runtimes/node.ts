@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Balancer } from '../core/balancer.ts';
 import { startFairway } from '../core/bootstrap.ts';
 import type { FetchHandler, ListeningServer, ServeOptions } from '../core/runtime/contracts.ts';
-import { createBalancerServer, swapCertificate, type BalancerServer } from './node/balancer-server.ts';
+import { type BalancerServer, createBalancerServer, swapCertificate } from './node/balancer-server.ts';
 import { createNativeHandler } from './node/native-forwarder.ts';
 import { createUndiciUpstream, createUpstreamAgent } from './node/undici-upstream.ts';
 import { createUpgradeHandler } from './node/upgrade-handler.ts';
@@ -52,7 +52,7 @@ function listen(server: BalancerServer, options: ServeOptions): Promise<Listenin
 /** The Web path, for the demo backends: any fetch handler through @hono/node-server's request listener. */
 function serveFetch(handler: FetchHandler, options: ServeOptions): Promise<ListeningServer> {
   const listener = getRequestListener((request: Request, env: { incoming: Pick<IncomingMessage, 'socket'> }) =>
-    handler(request, { address: env.incoming.socket.remoteAddress }),
+    handler(request, { address: env.incoming.socket.remoteAddress })
   );
   return listen(createServer(listener as RequestListener), options);
 }
@@ -89,6 +89,6 @@ const stopAndExit = () => void started.stop().then(() => process.exit(0));
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stopAndExit);
 // SIGHUP re-reads TLS_CERT_FILE and TLS_KEY_FILE; a supervisor passes it on to its workers, which serve TLS.
 process.on('SIGHUP', () => {
-  if (started.role === 'supervisor') for (const pid of started.workerPids?.() ?? []) process.kill(pid, 'SIGHUP');
+  if (started.role === 'supervisor') { for (const pid of started.workerPids?.() ?? []) process.kill(pid, 'SIGHUP'); }
   else void protocols.reload();
 });

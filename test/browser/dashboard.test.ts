@@ -13,11 +13,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Backend, backendServers, closeBackends, startBackends } from '../support/backends.ts';
 import { request } from '../support/http.ts';
 import { pollUntil } from '../support/poll.ts';
-import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
+import { type ProxyHandle, startProxy } from '../support/proxy-process.ts';
 import { getRuntime } from '../support/runtimes.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -47,7 +47,12 @@ function fmt(n: number, digits = 1): string {
 const pct = (r: number) => (r * 100).toFixed(r > 0 && r < 0.1 ? 2 : 1) + '%';
 
 interface ServerStats {
-  url: string; weight: number; requests: number; errorRate: number; activeConnections: number; adminState: string;
+  url: string;
+  weight: number;
+  requests: number;
+  errorRate: number;
+  activeConnections: number;
+  adminState: string;
 }
 
 /** Steady traffic on fresh connections, one request at a time, bounded in count and time; `paused` holds it. */
@@ -100,7 +105,15 @@ describe('dashboard in Chromium against a real proxy', () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1280, height: 820 },
     });
   });
@@ -113,7 +126,7 @@ describe('dashboard in Chromium against a real proxy', () => {
     await closeBackends(backends ?? []);
   });
 
-  test('shows each server with the numbers of /lb/stats, and a click on drain stops that server\'s traffic', { skip: missing, timeout: 180_000 }, async () => {
+  test("shows each server with the numbers of /lb/stats, and a click on drain stops that server's traffic", { skip: missing, timeout: 180_000 }, async () => {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -150,13 +163,19 @@ describe('dashboard in Chromium against a real proxy', () => {
     await page.click('#token-save');
     await page.locator(`[data-server="${a}"] .controls`).waitFor({ state: 'visible' });
     await page.click(`[data-server="${a}"] [data-action="drain"]`);
-    await pollUntil(async () => ((await field(page, a, 'state')).toLowerCase() === 'drain' ? true : undefined), { timeoutMs: 5000, description: 'the drain badge' });
+    await pollUntil(async () => ((await field(page, a, 'state')).toLowerCase() === 'drain' ? true : undefined), {
+      timeoutMs: 5000,
+      description: 'the drain badge',
+    });
     const drainedAt = backends[0]!.requests.length;
     const sentAt = traffic.sent;
     await pollUntil(() => (traffic.sent > sentAt + 60 ? true : undefined), { timeoutMs: 30_000, description: '60 more requests' });
     assert.equal(backends[0]!.requests.length, drainedAt, 'the drained server got no request after the click');
     assert.ok(backends[1]!.requests.length > 0 && backends[2]!.requests.length > 0);
-    await pollUntil(async () => ((await rateOf(a)) === 0 && (await rateOf(b)) > 0 ? true : undefined), { timeoutMs: 10_000, description: 'the page showing no traffic to a' });
+    await pollUntil(async () => ((await rateOf(a)) === 0 && (await rateOf(b)) > 0 ? true : undefined), {
+      timeoutMs: 10_000,
+      description: 'the page showing no traffic to a',
+    });
     const stat = (await stats()).find((s) => s.url === a)!;
     assert.equal(stat.adminState, 'drain', '/lb/stats says drain too');
     assert.ok(proxy.events('admin_server_changed').length >= 1, 'the change is logged');

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
-import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
+import { type Browser, chromium } from 'playwright-core';
+import { type ProxyHandle, startProxy } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 import { startWsBackend, type WsBackend } from '../support/ws-backend.ts';
 
@@ -34,7 +34,9 @@ const PAGE_SCRIPT = `async function (url) {
   return { protocol: ws.protocol, messages: messages, close: await closed };
 }`;
 
-describe('WebSocket from Chromium through Fairway', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing; install it with: apt-get install -y chromium` }, () => {
+describe('WebSocket from Chromium through Fairway', {
+  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing; install it with: apt-get install -y chromium`,
+}, () => {
   let browser: Browser;
   let backend: WsBackend;
 
@@ -43,7 +45,15 @@ describe('WebSocket from Chromium through Fairway', { skip: existsSync(CHROMIUM)
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   after(async () => {

@@ -10,12 +10,12 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { freePort } from '../../scripts/lib/processes.mjs';
 import { request } from '../support/http.ts';
-import { TEST_TIMEOUT_MS, pollUntil, withTimeout } from '../support/poll.ts';
-import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
-import { RawConnection, chunk, exchange, header, jsonBody, LAST_CHUNK, sendMalformed, type MalformedOutcome, type WireResponse } from '../support/raw-http.ts';
+import { pollUntil, TEST_TIMEOUT_MS, withTimeout } from '../support/poll.ts';
+import { type ProxyHandle, startProxy } from '../support/proxy-process.ts';
+import { chunk, exchange, header, jsonBody, LAST_CHUNK, type MalformedOutcome, RawConnection, sendMalformed, type WireResponse } from '../support/raw-http.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 import { readBody } from '../support/scripted-backend.ts';
-import { UUID, rawReq, startFixture, waitNoActive, waitReady, type Fixture } from './fixture.ts';
+import { type Fixture, rawReq, startFixture, UUID, waitNoActive, waitReady } from './fixture.ts';
 import { limit, type LimitKey } from './runtime-limits.ts';
 
 const UPSTREAM_TIMEOUT_MS = 500;
@@ -31,13 +31,15 @@ function assertJsonError(res: WireResponse, status: number, expectedId?: string)
   const id = header(res, 'x-request-id');
   assert.ok(id, `no X-Request-Id on the ${status}: ${JSON.stringify(res.headerLines)}`);
   assert.equal(body.requestId, id, 'requestId in the body equals the X-Request-Id header');
-  if (expectedId !== undefined) assert.equal(id, expectedId, 'the client\'s request id is kept on the error');
+  if (expectedId !== undefined) assert.equal(id, expectedId, "the client's request id is kept on the error");
   else assert.match(id, UUID);
   return id;
 }
 
 const describeOutcome = (o: MalformedOutcome) =>
-  o.kind === 'response' ? `${o.res.statusLine} ${o.res.body.toString().slice(0, 120)}` : `${o.kind} ${JSON.stringify(o.received.toString('latin1').slice(0, 100))}`;
+  o.kind === 'response'
+    ? `${o.res.statusLine} ${o.res.body.toString().slice(0, 120)}`
+    : `${o.kind} ${JSON.stringify(o.received.toString('latin1').slice(0, 100))}`;
 
 for (const runtime of selectedRuntimes()) {
   describe(`errors, bodiless responses and Expect [${runtime.name}]`, () => {
@@ -76,24 +78,36 @@ for (const runtime of selectedRuntimes()) {
       await waitReady(fx);
     });
 
-    test(`no response headers within UPSTREAM_TIMEOUT_MS gives 504 with a JSON body carrying requestId, also in the log`, { timeout: TEST_TIMEOUT_MS }, async () => {
-      const started = Date.now();
-      const res = await exchange(fx.proxy.port, rawReq('GET', '/hang', { close: true }), { timeoutMs: 10_000 });
-      const id = assertJsonError(res, 504);
-      assert.ok(Date.now() - started >= UPSTREAM_TIMEOUT_MS - 50, `504 after ${Date.now() - started} ms`);
-      const line = await fx.proxy.waitForLog((l) => l.properties?.event === 'forward_failed' && l.properties?.requestId === id, 5000);
-      assert.equal(line.properties?.kind, 'timeout');
-      // A client-chosen id is kept on the error too.
-      await waitReady(fx);
-      assertJsonError(await exchange(fx.proxy.port, rawReq('GET', '/hang', { headers: [['X-Request-Id', 'client-id-504']], close: true })), 504, 'client-id-504');
-    });
+    test(
+      `no response headers within UPSTREAM_TIMEOUT_MS gives 504 with a JSON body carrying requestId, also in the log`,
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const started = Date.now();
+        const res = await exchange(fx.proxy.port, rawReq('GET', '/hang', { close: true }), { timeoutMs: 10_000 });
+        const id = assertJsonError(res, 504);
+        assert.ok(Date.now() - started >= UPSTREAM_TIMEOUT_MS - 50, `504 after ${Date.now() - started} ms`);
+        const line = await fx.proxy.waitForLog((l) => l.properties?.event === 'forward_failed' && l.properties?.requestId === id, 5000);
+        assert.equal(line.properties?.kind, 'timeout');
+        // A client-chosen id is kept on the error too.
+        await waitReady(fx);
+        assertJsonError(
+          await exchange(fx.proxy.port, rawReq('GET', '/hang', { headers: [['X-Request-Id', 'client-id-504']], close: true })),
+          504,
+          'client-id-504',
+        );
+      },
+    );
 
     test('a server that resets the connection gives 502 with a JSON body carrying requestId', { timeout: TEST_TIMEOUT_MS }, async () => {
       const res = await exchange(fx.proxy.port, rawReq('GET', '/reset', { close: true }));
       const id = assertJsonError(res, 502);
       await fx.proxy.waitForLog((l) => l.properties?.event === 'forward_failed' && l.properties?.requestId === id, 5000);
       await waitReady(fx);
-      assertJsonError(await exchange(fx.proxy.port, rawReq('GET', '/reset', { headers: [['X-Request-Id', 'client-id-502']], close: true })), 502, 'client-id-502');
+      assertJsonError(
+        await exchange(fx.proxy.port, rawReq('GET', '/reset', { headers: [['X-Request-Id', 'client-id-502']], close: true })),
+        502,
+        'client-id-502',
+      );
     });
 
     test('204 and 304 carry no body and keep their headers (ETag, custom); the keep-alive connection stays in sync', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -126,24 +140,28 @@ for (const runtime of selectedRuntimes()) {
       }
     });
 
-    test('HEAD replies carry no body and keep the Content-Length the server sent; the keep-alive connection stays in sync', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const conn = await RawConnection.open(fx.proxy.port);
-      try {
-        await conn.write(rawReq('HEAD', '/sized'));
-        const head = await conn.readResponse({ method: 'HEAD' });
-        assert.equal(head.status, 200);
-        assert.deepEqual(head.headers.get('content-length'), ['1234'], JSON.stringify(head.headerLines));
-        assert.equal(header(head, 'x-custom'), 'kept-head');
-        await conn.write(rawReq('GET', '/sized'));
-        const get = await conn.readResponse();
-        assert.equal(get.status, 200, get.statusLine);
-        assert.equal(get.body.length, 1234);
-        assert.ok(get.complete);
-        assert.equal(conn.pending.length, 0, 'stray bytes after HEAD and GET');
-      } finally {
-        conn.destroy();
-      }
-    });
+    test(
+      'HEAD replies carry no body and keep the Content-Length the server sent; the keep-alive connection stays in sync',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const conn = await RawConnection.open(fx.proxy.port);
+        try {
+          await conn.write(rawReq('HEAD', '/sized'));
+          const head = await conn.readResponse({ method: 'HEAD' });
+          assert.equal(head.status, 200);
+          assert.deepEqual(head.headers.get('content-length'), ['1234'], JSON.stringify(head.headerLines));
+          assert.equal(header(head, 'x-custom'), 'kept-head');
+          await conn.write(rawReq('GET', '/sized'));
+          const get = await conn.readResponse();
+          assert.equal(get.status, 200, get.statusLine);
+          assert.equal(get.body.length, 1234);
+          assert.ok(get.complete);
+          assert.equal(conn.pending.length, 0, 'stray bytes after HEAD and GET');
+        } finally {
+          conn.destroy();
+        }
+      },
+    );
 
     test(
       "HEAD of a gzip resource keeps Content-Encoding and the server's Content-Length, as GET does",
@@ -171,7 +189,9 @@ for (const runtime of selectedRuntimes()) {
       const conn = await RawConnection.open(fx.proxy.port);
       try {
         const body = 'hello after 100-continue';
-        await conn.write(rawReq('POST', '/echo?expect=1', { headers: [['Expect', '100-continue'], ['Content-Length', String(body.length)], ['Content-Type', 'text/plain']] }));
+        await conn.write(
+          rawReq('POST', '/echo?expect=1', { headers: [['Expect', '100-continue'], ['Content-Length', String(body.length)], ['Content-Type', 'text/plain']] }),
+        );
         // Bounded: a client (like curl) gives up waiting after about a second and sends the body anyway.
         const got100 = await conn.waitFor((b) => b.includes('\r\n\r\n'), 2000, 'an interim response').then(
           (b) => b.toString('latin1').startsWith('HTTP/1.1 100'),
@@ -217,26 +237,30 @@ for (const runtime of selectedRuntimes()) {
       await waitReady(fx);
     });
 
-    test('a declared Content-Length over the limit gets 413 JSON with requestId, and the server never sees the request', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const before = fx.backend.requests.length;
-      const conn = await RawConnection.open(fx.proxy.port);
-      try {
-        await conn.write(rawReq('POST', '/echo?declared=5000', { headers: [['Content-Length', '5000'], ['Content-Type', 'application/octet-stream']] }));
-        // The answer must not wait for the body: none is sent until it arrives (or 2 s pass, for runtimes that read first).
-        const early = await conn.waitFor((b) => b.includes('\r\n\r\n'), 2000, 'an answer before the body').then(
-          () => true,
-          () => false,
-        );
-        if (!early) await conn.write(Buffer.alloc(5000, 0x61));
-        const res = await conn.readResponse();
-        assertJsonError(res, 413);
-        assert.ok(early, '413 only after the body was sent');
-      } finally {
-        conn.destroy();
-      }
-      assert.deepEqual(fx.backend.requests.slice(before).map((r) => r.url), [], 'the server saw the oversized request');
-      await waitNoActive(fx);
-    });
+    test(
+      'a declared Content-Length over the limit gets 413 JSON with requestId, and the server never sees the request',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const before = fx.backend.requests.length;
+        const conn = await RawConnection.open(fx.proxy.port);
+        try {
+          await conn.write(rawReq('POST', '/echo?declared=5000', { headers: [['Content-Length', '5000'], ['Content-Type', 'application/octet-stream']] }));
+          // The answer must not wait for the body: none is sent until it arrives (or 2 s pass, for runtimes that read first).
+          const early = await conn.waitFor((b) => b.includes('\r\n\r\n'), 2000, 'an answer before the body').then(
+            () => true,
+            () => false,
+          );
+          if (!early) await conn.write(Buffer.alloc(5000, 0x61));
+          const res = await conn.readResponse();
+          assertJsonError(res, 413);
+          assert.ok(early, '413 only after the body was sent');
+        } finally {
+          conn.destroy();
+        }
+        assert.deepEqual(fx.backend.requests.slice(before).map((r) => r.url), [], 'the server saw the oversized request');
+        await waitNoActive(fx);
+      },
+    );
 
     test('bodies up to the limit (10 and exactly 1000 bytes) are forwarded intact, with Content-Length and chunked', { timeout: TEST_TIMEOUT_MS }, async () => {
       for (const size of [10, 1000]) {
@@ -246,7 +270,10 @@ for (const runtime of selectedRuntimes()) {
         assert.equal(a.status, 200, a.statusLine);
         assert.deepEqual([jsonBody(a).bodyLength, jsonBody(a).sha256], [size, sha256], `Content-Length ${size}: bytes the server received`);
         const chunked = Buffer.concat([chunk(body.subarray(0, size / 2)), chunk(body.subarray(size / 2)), Buffer.from(LAST_CHUNK)]);
-        const b = await exchange(fx.proxy.port, rawReq('POST', `/echo?chunked=${size}`, { headers: [['Transfer-Encoding', 'chunked']], body: chunked, close: true }));
+        const b = await exchange(
+          fx.proxy.port,
+          rawReq('POST', `/echo?chunked=${size}`, { headers: [['Transfer-Encoding', 'chunked']], body: chunked, close: true }),
+        );
         assert.equal(b.status, 200, b.statusLine);
         assert.deepEqual([jsonBody(b).bodyLength, jsonBody(b).sha256], [size, sha256], `chunked ${size}: bytes the server received`);
       }
@@ -258,7 +285,11 @@ for (const runtime of selectedRuntimes()) {
         await conn.write(rawReq('POST', '/slow-upload', { headers: [['Transfer-Encoding', 'chunked']] }));
         await conn.write(chunk(Buffer.alloc(600, 0x61)));
         // Bodies stream, so the first 600 bytes (under the limit) are on their way upstream before the rest is sent.
-        const seen = await fx.backend.waitForRequest((r) => r.pathname === '/slow-upload' && r.socketClosedAt === undefined, 5000, 'the streamed upload upstream');
+        const seen = await fx.backend.waitForRequest(
+          (r) => r.pathname === '/slow-upload' && r.socketClosedAt === undefined,
+          5000,
+          'the streamed upload upstream',
+        );
         const upstreamBody = readBody(seen.req).catch(() => undefined);
         await conn.write(chunk(Buffer.alloc(600, 0x61)));
         const res = await conn.readResponse({ timeoutMs: 5000 });
@@ -286,14 +317,20 @@ for (const runtime of selectedRuntimes()) {
     // them, its documented answer is required (so the table cannot go stale); everywhere else, a refusal.
     const MALFORMED: [string, string, LimitKey[]?][] = [
       ['a 100 KB request header', `GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100 * 1024)}\r\n\r\n`],
-      ['100 KB of request headers in 5000 lines', `GET /echo HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 5000 }, (_, i) => `X-Header-${String(i).padStart(5, '0')}: value`).join('\r\n')}\r\n\r\n`],
+      [
+        '100 KB of request headers in 5000 lines',
+        `GET /echo HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 5000 }, (_, i) => `X-Header-${String(i).padStart(5, '0')}: value`).join('\r\n')}\r\n\r\n`,
+      ],
       ['a garbage request line', 'GARBAGE\r\n\r\n'],
       ['a header line without a colon', 'GET /echo HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n'],
       ['a space before the colon', 'GET /echo HTTP/1.1\r\nHost : x\r\n\r\n'],
       ['a NUL byte in a header value', 'GET /echo HTTP/1.1\r\nHost: x\r\nX-Nul: a\x00b\r\n\r\n'],
       ['a space inside the target', 'GET /sp ace HTTP/1.1\r\nHost: x\r\n\r\n', ['malformed505']],
       ['two different Content-Lengths', 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!'],
-      ['Content-Length with Transfer-Encoding (smuggling shape)', 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n'],
+      [
+        'Content-Length with Transfer-Encoding (smuggling shape)',
+        'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n',
+      ],
       ['a non-numeric Content-Length', 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\nhello'],
       ['an HTTP/1.1 request without Host', 'GET /echo HTTP/1.1\r\n\r\n', ['lenientParsing']],
       ['bare LF line endings', 'GET /echo HTTP/1.1\nHost: x\n\n', ['malformed505', 'lenientParsing']],
@@ -303,7 +340,9 @@ for (const runtime of selectedRuntimes()) {
 
     const notes = (['lenientParsing', 'malformed505'] as const).map((k) => limit(runtime, k)).filter((n) => n !== undefined);
     test(
-      `oversized and malformed requests get a 4xx or a closed connection, never a crash, and the next request is served${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
+      `oversized and malformed requests get a 4xx or a closed connection, never a crash, and the next request is served${
+        notes.length > 0 ? ` (${notes.join('; ')})` : ''
+      }`,
       { timeout: TEST_TIMEOUT_MS },
       async () => {
         const problems: string[] = [];
@@ -312,8 +351,7 @@ for (const runtime of selectedRuntimes()) {
           const outcome = await sendMalformed(fx.proxy.port, Buffer.from(bytes, 'latin1'), 5000);
           const seen = fx.backend.requests.slice(before).map((r) => r.url);
           const applies = documented.find((k) => limit(runtime, k) !== undefined);
-          const refused =
-            (outcome.kind === 'response' && outcome.res.status >= 400 && outcome.res.status < 500) || outcome.kind === 'closed';
+          const refused = (outcome.kind === 'response' && outcome.res.status >= 400 && outcome.res.status < 500) || outcome.kind === 'closed';
           if (applies !== undefined) {
             const status = DOCUMENTED_STATUS[applies];
             if (outcome.kind !== 'response' || outcome.res.status !== status) {
@@ -337,4 +375,3 @@ for (const runtime of selectedRuntimes()) {
     );
   });
 }
-

@@ -1,9 +1,9 @@
 /** Shared set-up for the conformance suite: scripted backends on loopback and the proxy in front of them. */
 import { getStats, request } from '../support/http.ts';
 import { pollUntil } from '../support/poll.ts';
-import { startProxy, type ProxyEnv, type ProxyHandle } from '../support/proxy-process.ts';
+import { type ProxyEnv, type ProxyHandle, startProxy } from '../support/proxy-process.ts';
 import type { Runtime } from '../support/runtimes.ts';
-import { startScripted, type ScriptedBackend } from '../support/scripted-backend.ts';
+import { type ScriptedBackend, startScripted } from '../support/scripted-backend.ts';
 
 export interface Fixture {
   readonly proxy: ProxyHandle;

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { TEST_TIMEOUT_MS } from '../support/poll.ts';
 import { exchange, jsonBody } from '../support/raw-http.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
-import { rawReq, startFixture, type Fixture } from './fixture.ts';
+import { type Fixture, rawReq, startFixture } from './fixture.ts';
 
 const SPOOFED: [string, string][] = [
   ['X-Forwarded-For', '6.6.6.6'],

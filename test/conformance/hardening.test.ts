@@ -10,7 +10,7 @@ import { TEST_TIMEOUT_MS } from '../support/poll.ts';
 import { header, NoResponseError, RawConnection, sendMalformed } from '../support/raw-http.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 import { readBody } from '../support/scripted-backend.ts';
-import { rawReq, startFixture, waitNoActive, waitReady, type Fixture } from './fixture.ts';
+import { type Fixture, rawReq, startFixture, waitNoActive, waitReady } from './fixture.ts';
 import { limit } from './runtime-limits.ts';
 
 /** Short limits keep each check fast; Bun rounds the connection limits up to whole seconds. */
@@ -49,7 +49,8 @@ for (const runtime of selectedRuntimes()) {
       fx = await startFixture(runtime, LIMITS);
       fx.backend.route('/upload', (req, res) => {
         readBody(req).then(
-          (body) => res.writeHead(200, { 'content-type': 'text/plain' }).end(`got ${body.length} bytes, content-length ${req.headers['content-length'] ?? 'none'}`),
+          (body) =>
+            res.writeHead(200, { 'content-type': 'text/plain' }).end(`got ${body.length} bytes, content-length ${req.headers['content-length'] ?? 'none'}`),
           () => res.destroy(),
         );
       });
@@ -132,7 +133,11 @@ for (const runtime of selectedRuntimes()) {
         assert.equal(head.status, 304);
         assert.equal(head.headers.get('etag')?.[0], '"v1"');
         const dropped = limit(runtime, 'drops304Length');
-        assert.equal(head.headers.get('content-length')?.[0], dropped === undefined ? '1234' : undefined, dropped ?? 'RFC 9110 §8.6: a 304 may say the length of the selected representation');
+        assert.equal(
+          head.headers.get('content-length')?.[0],
+          dropped === undefined ? '1234' : undefined,
+          dropped ?? 'RFC 9110 §8.6: a 304 may say the length of the selected representation',
+        );
         await c304.write(rawReq('GET', '/'));
         const next = await c304.readResponse();
         assert.equal(next.status, 200, 'no body bytes after the 304: the next response is read in sync');
@@ -152,19 +157,23 @@ for (const runtime of selectedRuntimes()) {
       await waitNoActive(fx);
     });
 
-    test('UPSTREAM_READ_TIMEOUT_MS: a server that goes quiet mid-body has the client connection cut; in-flight back to 0', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const conn = await RawConnection.open(fx.proxy.port);
-      try {
-        await conn.write(rawReq('GET', '/quiet'));
-        const head = await conn.readHead();
-        assert.equal(head.status, 200);
-        assert.ok(await conn.waitClose(CLOSE_WITHIN_MS), 'the connection was not closed');
-        assert.ok(conn.pending.length < 100, 'the truncated body was never presented as complete');
-      } finally {
-        conn.destroy();
-      }
-      await waitNoActive(fx);
-    });
+    test(
+      'UPSTREAM_READ_TIMEOUT_MS: a server that goes quiet mid-body has the client connection cut; in-flight back to 0',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const conn = await RawConnection.open(fx.proxy.port);
+        try {
+          await conn.write(rawReq('GET', '/quiet'));
+          const head = await conn.readHead();
+          assert.equal(head.status, 200);
+          assert.ok(await conn.waitClose(CLOSE_WITHIN_MS), 'the connection was not closed');
+          assert.ok(conn.pending.length < 100, 'the truncated body was never presented as complete');
+        } finally {
+          conn.destroy();
+        }
+        await waitNoActive(fx);
+      },
+    );
 
     test('CLIENT_BODY_TIMEOUT_MS: an upload that stops gets 408 or a close; in-flight back to 0', { timeout: TEST_TIMEOUT_MS }, async () => {
       const got = await outcome(fx, rawReq('POST', '/upload', { headers: [['Content-Length', '100']], body: 'ten bytes!' }), CLOSE_WITHIN_MS);
@@ -209,15 +218,19 @@ for (const runtime of selectedRuntimes()) {
       assert.equal(fx.backend.requestsTo('/old').length, before, 'an old or new HTTP version was forwarded');
     });
 
-    test('a GET with a body: forwarded with its body, or 501 where the runtime\'s upstream client cannot send one; never dropped', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const got = await outcome(fx, rawReq('GET', '/upload', { body: 'hello' }));
-      const reason = limit(runtime, 'getBody501');
-      if (reason !== undefined) assert.equal(got, 501, reason);
-      else {
-        assert.equal(got, 200);
-        assert.match(fx.backend.requestsTo('/upload').at(-1)!.headers['content-length'] ?? '', /^5$/);
-      }
-    });
+    test(
+      "a GET with a body: forwarded with its body, or 501 where the runtime's upstream client cannot send one; never dropped",
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const got = await outcome(fx, rawReq('GET', '/upload', { body: 'hello' }));
+        const reason = limit(runtime, 'getBody501');
+        if (reason !== undefined) assert.equal(got, 501, reason);
+        else {
+          assert.equal(got, 200);
+          assert.match(fx.backend.requestsTo('/upload').at(-1)!.headers['content-length'] ?? '', /^5$/);
+        }
+      },
+    );
 
     test('a HEAD response that had no Content-Length gets none added', { timeout: TEST_TIMEOUT_MS }, async () => {
       const conn = await RawConnection.open(fx.proxy.port);
@@ -244,7 +257,7 @@ for (const runtime of selectedRuntimes()) {
       }
     });
 
-    test('a very long URL gets 414, or the runtime\'s own refusal before any handler runs', { timeout: TEST_TIMEOUT_MS }, async () => {
+    test("a very long URL gets 414, or the runtime's own refusal before any handler runs", { timeout: TEST_TIMEOUT_MS }, async () => {
       const got = await outcome(fx, rawReq('GET', `/${'a'.repeat(200_000)}`));
       const own = limit(runtime, 'longUrl');
       // The runtime-limit text names the status the runtime answers itself.
@@ -289,7 +302,7 @@ for (const runtime of selectedRuntimes()) {
       await waitReady(fx);
       const got = await outcome(fx, rawReq('GET', '/continue-then-200'));
       const reason = limit(runtime, 'unsolicited100');
-      assert.equal(got, reason === undefined ? 200 : 502, reason ?? "an unsolicited 100 Continue is skipped");
+      assert.equal(got, reason === undefined ? 200 : 502, reason ?? 'an unsolicited 100 Continue is skipped');
       await waitNoActive(fx);
     });
 

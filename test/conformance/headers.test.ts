@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { TEST_TIMEOUT_MS } from '../support/poll.ts';
-import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
-import { RawConnection, chunk, exchange, header, headerJoined, jsonBody, LAST_CHUNK, type WireResponse } from '../support/raw-http.ts';
+import { type ProxyHandle, startProxy } from '../support/proxy-process.ts';
+import { chunk, exchange, header, headerJoined, jsonBody, LAST_CHUNK, RawConnection, type WireResponse } from '../support/raw-http.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
-import { rawValues, startScripted, type ScriptedBackend } from '../support/scripted-backend.ts';
-import { UUID, rawReq, startFixture, type Fixture } from './fixture.ts';
+import { rawValues, type ScriptedBackend, startScripted } from '../support/scripted-backend.ts';
+import { type Fixture, rawReq, startFixture, UUID } from './fixture.ts';
 import { limit } from './runtime-limits.ts';
 
 interface Echo {
@@ -67,7 +67,17 @@ const END_TO_END: { send: [string, string][]; name: string; expect: string }[] =
 ];
 
 /** What the proxy itself may add upstream: Host, its forwarding headers, the request id and its own framing/connection headers. */
-const PROXY_ADDED = new Set(['host', 'via', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'connection', 'content-length', 'transfer-encoding']);
+const PROXY_ADDED = new Set([
+  'host',
+  'via',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-request-id',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+]);
 /** Headers each runtime's fetch adds on its own when the client sent none (documented in runtime-limits.ts). */
 const RUNTIME_ADDED: Record<string, string[]> = {
   deno: ['user-agent', 'accept', 'accept-language', 'accept-encoding'],
@@ -87,20 +97,34 @@ for (const runtime of selectedRuntimes()) {
       fx.backend.route('/hop', (req, res) => {
         req.resume();
         res.writeHead(200, [
-          'Keep-Alive', 'timeout=77, max=99',
-          'Proxy-Connection', 'keep-alive',
-          'Trailer', 'X-Checksum',
-          'Upgrade', 'example/1',
-          'Proxy-Authenticate', 'Basic realm="upstream"',
-          'TE', 'trailers',
-          'Connection', 'X-Secret, x-other-secret',
-          'X-Secret', 'named in Connection',
-          'X-Other-Secret', 'also named',
-          'X-Custom', 'a,  b  ,c',
-          'Cache-Control', 'no-store,  private',
-          'X-Repeat', 'one',
-          'X-Repeat', 'two',
-          'Content-Type', 'text/plain',
+          'Keep-Alive',
+          'timeout=77, max=99',
+          'Proxy-Connection',
+          'keep-alive',
+          'Trailer',
+          'X-Checksum',
+          'Upgrade',
+          'example/1',
+          'Proxy-Authenticate',
+          'Basic realm="upstream"',
+          'TE',
+          'trailers',
+          'Connection',
+          'X-Secret, x-other-secret',
+          'X-Secret',
+          'named in Connection',
+          'X-Other-Secret',
+          'also named',
+          'X-Custom',
+          'a,  b  ,c',
+          'Cache-Control',
+          'no-store,  private',
+          'X-Repeat',
+          'one',
+          'X-Repeat',
+          'two',
+          'Content-Type',
+          'text/plain',
         ]);
         res.end('hop body');
       });
@@ -135,7 +159,9 @@ for (const runtime of selectedRuntimes()) {
     test('hop-by-hop request headers, and every header named in Connection, never reach the server', { timeout: TEST_TIMEOUT_MS }, async () => {
       const { echo } = await echoOf(fx, rawReq('GET', '/echo', { headers: [...HOP_BY_HOP_REQUEST, ['X-Kept', 'yes']] }));
       const got = names(echo.rawHeaders);
-      for (const name of ['keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'x-secret', 'x-other-secret']) {
+      for (
+        const name of ['keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'x-secret', 'x-other-secret']
+      ) {
         assert.ok(!got.includes(name), `${name} reached the server: ${JSON.stringify(echo.rawHeaders)}`);
       }
       // A Connection header upstream may only be the proxy's own connection management, never the client's list.
@@ -143,18 +169,24 @@ for (const runtime of selectedRuntimes()) {
       assert.equal(one(echo.rawHeaders, 'x-kept'), 'yes');
     });
 
-    test('a chunked request body arrives in the proxy\'s own framing, never with the client\'s Transfer-Encoding copied', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const body = Buffer.concat([chunk('hello, '), chunk('chunked '), chunk('world'), Buffer.from(LAST_CHUNK)]);
-      const { echo } = await echoOf(fx, rawReq('POST', '/echo', { headers: [['Transfer-Encoding', 'chunked'], ['Content-Type', 'text/plain']], body }));
-      assert.equal(echo.body, 'hello, chunked world');
-      const te = rawValues(echo.rawHeaders, 'transfer-encoding');
-      const cl = rawValues(echo.rawHeaders, 'content-length');
-      assert.ok(!(te.length > 0 && cl.length > 0), `both Transfer-Encoding ${te} and Content-Length ${cl} upstream`);
-      assert.ok(te.length <= 1 && te.every((v) => v.toLowerCase() === 'chunked'), `Transfer-Encoding upstream: ${JSON.stringify(te)}`);
-      if (cl.length > 0) assert.deepEqual(cl, ['20']);
-    });
+    test(
+      "a chunked request body arrives in the proxy's own framing, never with the client's Transfer-Encoding copied",
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const body = Buffer.concat([chunk('hello, '), chunk('chunked '), chunk('world'), Buffer.from(LAST_CHUNK)]);
+        const { echo } = await echoOf(fx, rawReq('POST', '/echo', { headers: [['Transfer-Encoding', 'chunked'], ['Content-Type', 'text/plain']], body }));
+        assert.equal(echo.body, 'hello, chunked world');
+        const te = rawValues(echo.rawHeaders, 'transfer-encoding');
+        const cl = rawValues(echo.rawHeaders, 'content-length');
+        assert.ok(!(te.length > 0 && cl.length > 0), `both Transfer-Encoding ${te} and Content-Length ${cl} upstream`);
+        assert.ok(te.length <= 1 && te.every((v) => v.toLowerCase() === 'chunked'), `Transfer-Encoding upstream: ${JSON.stringify(te)}`);
+        if (cl.length > 0) assert.deepEqual(cl, ['20']);
+      },
+    );
 
-    test('end-to-end request headers reach the server untouched: odd spacing, repeated fields, Authorization, Cookie, Cache-Control', { timeout: TEST_TIMEOUT_MS }, async () => {
+    test('end-to-end request headers reach the server untouched: odd spacing, repeated fields, Authorization, Cookie, Cache-Control', {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const { echo } = await echoOf(fx, rawReq('GET', '/echo', { headers: END_TO_END.flatMap((h) => h.send) }));
       for (const h of END_TO_END) {
         const values = rawValues(echo.rawHeaders, h.name);
@@ -166,7 +198,9 @@ for (const runtime of selectedRuntimes()) {
     test(
       added.length === 0
         ? 'the proxy adds no request headers beyond Host, Via, X-Forwarded-*, X-Request-Id and its own framing'
-        : `the proxy adds no request headers beyond Host, Via, X-Forwarded-*, X-Request-Id, its own framing and ${runtime.name}'s fetch defaults (${added.join(', ')}): ${limit(runtime, 'injectsRequestHeaders')}`,
+        : `the proxy adds no request headers beyond Host, Via, X-Forwarded-*, X-Request-Id, its own framing and ${runtime.name}'s fetch defaults (${
+          added.join(', ')
+        }): ${limit(runtime, 'injectsRequestHeaders')}`,
       { timeout: TEST_TIMEOUT_MS },
       async () => {
         assert.equal(added.length > 0, limit(runtime, 'injectsRequestHeaders') !== undefined, 'RUNTIME_ADDED and runtime-limits.ts agree');
@@ -180,7 +214,9 @@ for (const runtime of selectedRuntimes()) {
       },
     );
 
-    test('hop-by-hop response headers, and every header named in Connection, never reach the client; end-to-end ones pass untouched', { timeout: TEST_TIMEOUT_MS }, async () => {
+    test('hop-by-hop response headers, and every header named in Connection, never reach the client; end-to-end ones pass untouched', {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const res = await exchange(fx.proxy.port, rawReq('GET', '/hop', { close: true }));
       assert.equal(res.status, 200);
       assert.equal(res.body.toString(), 'hop body');
@@ -200,24 +236,28 @@ for (const runtime of selectedRuntimes()) {
       assert.equal(headerJoined(res, 'x-repeat'), 'one, two');
     });
 
-    test('TRUST_PROXY=false: incoming X-Forwarded-For/-Proto/-Host and Forwarded are replaced by what the proxy saw', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const { echo } = await echoOf(
-        fx,
-        rawReq('GET', '/echo', {
-          headers: [
-            ['Host', 'client.example:8443'],
-            ['X-Forwarded-For', '203.0.113.9, 198.51.100.7'],
-            ['X-Forwarded-Proto', 'https'],
-            ['X-Forwarded-Host', 'spoofed.example'],
-            ['Forwarded', 'for=203.0.113.9;proto=https;host=spoofed.example'],
-          ],
-        }),
-      );
-      assert.deepEqual(rawValues(echo.rawHeaders, 'x-forwarded-for'), ['127.0.0.1']);
-      assert.deepEqual(rawValues(echo.rawHeaders, 'x-forwarded-proto'), ['http']);
-      assert.deepEqual(rawValues(echo.rawHeaders, 'x-forwarded-host'), ['client.example:8443']);
-      assert.deepEqual(rawValues(echo.rawHeaders, 'forwarded'), [], 'Forwarded from an untrusted client is dropped');
-    });
+    test(
+      'TRUST_PROXY=false: incoming X-Forwarded-For/-Proto/-Host and Forwarded are replaced by what the proxy saw',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const { echo } = await echoOf(
+          fx,
+          rawReq('GET', '/echo', {
+            headers: [
+              ['Host', 'client.example:8443'],
+              ['X-Forwarded-For', '203.0.113.9, 198.51.100.7'],
+              ['X-Forwarded-Proto', 'https'],
+              ['X-Forwarded-Host', 'spoofed.example'],
+              ['Forwarded', 'for=203.0.113.9;proto=https;host=spoofed.example'],
+            ],
+          }),
+        );
+        assert.deepEqual(rawValues(echo.rawHeaders, 'x-forwarded-for'), ['127.0.0.1']);
+        assert.deepEqual(rawValues(echo.rawHeaders, 'x-forwarded-proto'), ['http']);
+        assert.deepEqual(rawValues(echo.rawHeaders, 'x-forwarded-host'), ['client.example:8443']);
+        assert.deepEqual(rawValues(echo.rawHeaders, 'forwarded'), [], 'Forwarded from an untrusted client is dropped');
+      },
+    );
 
     test('without incoming forwarding headers the proxy sets X-Forwarded-For/-Proto/-Host itself', { timeout: TEST_TIMEOUT_MS }, async () => {
       const { echo } = await echoOf(fx, rawReq('GET', '/echo', { headers: [['Host', 'plain.example']] }));
@@ -280,7 +320,7 @@ for (const runtime of selectedRuntimes()) {
       assert.equal(line.properties?.event, 'request');
     });
 
-    test('the server gets its own Host; the client\'s Host goes in X-Forwarded-Host', { timeout: TEST_TIMEOUT_MS }, async () => {
+    test("the server gets its own Host; the client's Host goes in X-Forwarded-Host", { timeout: TEST_TIMEOUT_MS }, async () => {
       const { echo } = await echoOf(fx, rawReq('GET', '/echo', { headers: [['Host', 'Client.Example:8443']] }));
       assert.deepEqual(rawValues(echo.rawHeaders, 'host'), [fx.backend.host]);
       assert.deepEqual(rawValues(echo.rawHeaders, 'x-forwarded-host'), ['Client.Example:8443']);
@@ -360,22 +400,26 @@ for (const runtime of selectedRuntimes()) {
       await fx?.stop();
     });
 
-    test('TRUST_PROXY=true: the client address is appended to X-Forwarded-For; X-Forwarded-Proto and -Host are kept', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const { echo } = await echoOf(
-        fx,
-        rawReq('GET', '/echo', {
-          headers: [
-            ['Host', 'edge.example'],
-            ['X-Forwarded-For', '203.0.113.9, 198.51.100.7'],
-            ['X-Forwarded-Proto', 'https'],
-            ['X-Forwarded-Host', 'public.example'],
-          ],
-        }),
-      );
-      assert.equal(rawValues(echo.rawHeaders, 'x-forwarded-for').join(', '), '203.0.113.9, 198.51.100.7, 127.0.0.1');
-      assert.deepEqual(rawValues(echo.rawHeaders, 'x-forwarded-proto'), ['https']);
-      assert.deepEqual(rawValues(echo.rawHeaders, 'x-forwarded-host'), ['public.example']);
-    });
+    test(
+      'TRUST_PROXY=true: the client address is appended to X-Forwarded-For; X-Forwarded-Proto and -Host are kept',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const { echo } = await echoOf(
+          fx,
+          rawReq('GET', '/echo', {
+            headers: [
+              ['Host', 'edge.example'],
+              ['X-Forwarded-For', '203.0.113.9, 198.51.100.7'],
+              ['X-Forwarded-Proto', 'https'],
+              ['X-Forwarded-Host', 'public.example'],
+            ],
+          }),
+        );
+        assert.equal(rawValues(echo.rawHeaders, 'x-forwarded-for').join(', '), '203.0.113.9, 198.51.100.7, 127.0.0.1');
+        assert.deepEqual(rawValues(echo.rawHeaders, 'x-forwarded-proto'), ['https']);
+        assert.deepEqual(rawValues(echo.rawHeaders, 'x-forwarded-host'), ['public.example']);
+      },
+    );
 
     test('TRUST_PROXY=true: repeated X-Forwarded-For lines are combined in order before the client address', { timeout: TEST_TIMEOUT_MS }, async () => {
       const { echo } = await echoOf(fx, rawReq('GET', '/echo', { headers: [['X-Forwarded-For', 'a'], ['X-Forwarded-For', 'b']] }));
@@ -393,7 +437,7 @@ for (const runtime of selectedRuntimes()) {
     test(
       noHost
         ? `PRESERVE_HOST=true cannot send the client's Host on ${runtime.name} (${noHost}): the server gets its own host and X-Forwarded-Host has the client's`
-        : 'PRESERVE_HOST=true sends the client\'s Host upstream (and keeps it in X-Forwarded-Host)',
+        : "PRESERVE_HOST=true sends the client's Host upstream (and keeps it in X-Forwarded-Host)",
       { timeout: TEST_TIMEOUT_MS },
       async () => {
         const { echo } = await echoOf(fx, rawReq('GET', '/echo', { headers: [['Host', 'Client.Example:8443']] }));

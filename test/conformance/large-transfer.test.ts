@@ -9,7 +9,7 @@ import { download, expectedSha256, GIB, sinkHandler, sourceHandler, upload } fro
 import { TEST_TIMEOUT_MS } from '../support/poll.ts';
 import { RawConnection } from '../support/raw-http.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
-import { rawReq, startFixture, waitNoActive, waitReady, type Fixture } from './fixture.ts';
+import { type Fixture, rawReq, startFixture, waitNoActive, waitReady } from './fixture.ts';
 
 const BYTES = Number(process.env.FAIRWAY_LARGE_BYTES ?? GIB);
 const TIMEOUT_MS = 180_000;
@@ -50,7 +50,11 @@ for (const runtime of selectedRuntimes()) {
         );
         if (!answeredEarly) await conn.write(Buffer.alloc(64 * 1024, 0x61));
         const res = await conn.readResponse({ timeoutMs: 10_000 });
-        assert.equal(res.status, 200, `refused before reaching the server: ${res.statusLine} ${JSON.stringify(res.headerLines)} ${res.body.toString().slice(0, 200)}`);
+        assert.equal(
+          res.status,
+          200,
+          `refused before reaching the server: ${res.statusLine} ${JSON.stringify(res.headerLines)} ${res.body.toString().slice(0, 200)}`,
+        );
         assert.equal(res.body.toString(), 'request seen');
       } finally {
         conn.destroy();

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TEST_TIMEOUT_MS } from '../support/poll.ts';
-import { RawConnection, NoResponseError } from '../support/raw-http.ts';
+import { NoResponseError, RawConnection } from '../support/raw-http.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
-import { rawReq, startFixture, type Fixture } from './fixture.ts';
+import { type Fixture, rawReq, startFixture } from './fixture.ts';
 import { limit } from './runtime-limits.ts';
 
 for (const runtime of selectedRuntimes()) {
@@ -23,7 +23,9 @@ for (const runtime of selectedRuntimes()) {
 
     const noPipelining = limit(runtime, 'noPipelining');
     test(
-      noPipelining ? `two GETs in one write: the connection is closed without both answers (${noPipelining})` : 'two GETs in one write get two responses, in order',
+      noPipelining
+        ? `two GETs in one write: the connection is closed without both answers (${noPipelining})`
+        : 'two GETs in one write get two responses, in order',
       { timeout: TEST_TIMEOUT_MS },
       async () => {
         const conn = await RawConnection.open(fx.proxy.port);
@@ -42,7 +44,10 @@ for (const runtime of selectedRuntimes()) {
             }
           }
           if (noPipelining) {
-            assert.ok(statuses.length < 2, `Bun answered both pipelined requests (${statuses.join(' | ')}): remove noPipelining from runtime-limits.ts and the README`);
+            assert.ok(
+              statuses.length < 2,
+              `Bun answered both pipelined requests (${statuses.join(' | ')}): remove noPipelining from runtime-limits.ts and the README`,
+            );
             assert.equal(await conn.waitClose(5000), true, 'the connection stays open');
           } else {
             assert.equal(statuses.length, 2, `responses: ${statuses.join(' | ')}`);

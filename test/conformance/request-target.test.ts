@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { request } from '../support/http.ts';
 import { TEST_TIMEOUT_MS } from '../support/poll.ts';
-import { sendMalformed, type MalformedOutcome } from '../support/raw-http.ts';
+import { type MalformedOutcome, sendMalformed } from '../support/raw-http.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 import { ConnectionCounter } from '../support/scripted-backend.ts';
-import { rawReq, startFixture, type Fixture } from './fixture.ts';
+import { type Fixture, rawReq, startFixture } from './fixture.ts';
 import { limit } from './runtime-limits.ts';
 
 /** Valid origin-form targets that every runtime must deliver byte for byte. */
@@ -26,7 +26,9 @@ const DOT_SEGMENTS: [string, string][] = [
 ];
 
 const describeOutcome = (o: MalformedOutcome) =>
-  o.kind === 'response' ? `${o.res.statusLine} ${o.res.body.toString().slice(0, 200)}` : `${o.kind} ${JSON.stringify(o.received.toString('latin1').slice(0, 100))}`;
+  o.kind === 'response'
+    ? `${o.res.statusLine} ${o.res.body.toString().slice(0, 200)}`
+    : `${o.kind} ${JSON.stringify(o.received.toString('latin1').slice(0, 100))}`;
 
 for (const runtime of selectedRuntimes()) {
   describe(`request targets [${runtime.name}]`, () => {
@@ -124,7 +126,9 @@ for (const runtime of selectedRuntimes()) {
 
     const nonAscii = limit(runtime, 'nonAsciiTarget');
     test(
-      nonAscii ? `a target with raw non-ASCII bytes reaches the server percent-encoded (${nonAscii})` : 'a target with raw non-ASCII bytes is refused with a 4xx',
+      nonAscii
+        ? `a target with raw non-ASCII bytes reaches the server percent-encoded (${nonAscii})`
+        : 'a target with raw non-ASCII bytes is refused with a 4xx',
       { timeout: TEST_TIMEOUT_MS },
       async () => {
         const target = Buffer.from('/caf\u00e9?q=\u00e9', 'utf8').toString('latin1');
@@ -133,7 +137,6 @@ for (const runtime of selectedRuntimes()) {
         else assertRefused('non-ASCII', r);
       },
     );
-
   });
 
   // A fresh proxy per test, with probes far apart: a passive failure caused by one request stays visible
@@ -158,8 +161,9 @@ for (const runtime of selectedRuntimes()) {
 
     test('CONNECT is never tunnelled anywhere, and does not take the server out of rotation', { timeout: TEST_TIMEOUT_MS }, async () => {
       const r = await send('CONNECT', evil.host, [['Host', evil.host]]);
-      if (limit(runtime, 'connectClosed')) assert.equal(r.outcome.kind, 'closed', `CONNECT: ${describeOutcome(r.outcome)}, but ${limit(runtime, 'connectClosed')}`);
-      else assert.equal(r.outcome.kind === 'response' && r.outcome.res.status, 405, `CONNECT answered ${describeOutcome(r.outcome)}`);
+      if (limit(runtime, 'connectClosed')) {
+        assert.equal(r.outcome.kind, 'closed', `CONNECT: ${describeOutcome(r.outcome)}, but ${limit(runtime, 'connectClosed')}`);
+      } else assert.equal(r.outcome.kind === 'response' && r.outcome.res.status, 405, `CONNECT answered ${describeOutcome(r.outcome)}`);
       assert.deepEqual(r.seen, [], 'CONNECT reached the server');
       assertNoEvil('CONNECT');
       const ready = await request(`${mx.proxy.url}/lb/ready`);
@@ -171,7 +175,9 @@ for (const runtime of selectedRuntimes()) {
     // TRACK is IIS's TRACE; the HTTP parsers of Node and Bun do not know it and refuse it themselves, each in
     // the way runtime-limits.ts names (Node with 400, Bun by closing the connection); elsewhere Fairway's 405.
     for (const method of ['TRACE', 'TRACK']) {
-      test(`${method} is refused (405 from Fairway, or the runtime's parser) before any server is chosen, which stays in rotation`, { timeout: TEST_TIMEOUT_MS }, async () => {
+      test(`${method} is refused (405 from Fairway, or the runtime's parser) before any server is chosen, which stays in rotation`, {
+        timeout: TEST_TIMEOUT_MS,
+      }, async () => {
         const r = await send(method, '/trace');
         assert.deepEqual(r.seen, []);
         const status = r.outcome.kind === 'response' ? r.outcome.res.status : undefined;

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { TEST_TIMEOUT_MS } from '../support/poll.ts';
 import { exchange, header } from '../support/raw-http.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
-import { rawReq, startFixture, type Fixture } from './fixture.ts';
+import { type Fixture, rawReq, startFixture } from './fixture.ts';
 
 const CHUNKED_BODY = 'helloworld';
 

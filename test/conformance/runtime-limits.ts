@@ -24,7 +24,6 @@ export type LimitKey =
   | 'webSocketOnly'
   | 'noHttp2'
   | 'noUpstreamInsecure'
-
   | 'noClientConnectionLimits'
   | 'getBody501'
   | 'unsolicited100'
@@ -59,16 +58,18 @@ export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Recor
       "Deno's fetch adds User-Agent: Deno/<version>, Accept: */*, Accept-Language: * and Accept-Encoding: gzip,br upstream when the client sent none",
     nonAsciiTarget: "Deno's server accepts raw UTF-8 bytes in the target and percent-encodes them (WHATWG URL)",
     lenientParsing: "Deno's server accepts an HTTP/1.1 request without Host and bare-LF line endings, and the proxy forwards them",
-    webSocketRefusalAs502: "Deno's and Bun's WebSocket clients report a refused handshake only as an error, with no status, headers or body: the client gets a 502 whose reason names the server's status",
+    webSocketRefusalAs502:
+      "Deno's and Bun's WebSocket clients report a refused handshake only as an error, with no status, headers or body: the client gets a 502 whose reason names the server's status",
     webSocketClientCloseCodes:
       "Deno's WebSocket client sends the server only close codes 1000 and 3000-4999 (WHATWG close()): a client's 1001, 1008 or 1011 reaches the server as 1000",
-    webSocketOnly: "the message relay carries WebSocket only (Deno.upgradeWebSocket, server.upgrade); another Upgrade protocol is forwarded as a plain request, without the upgrade",
+    webSocketOnly:
+      'the message relay carries WebSocket only (Deno.upgradeWebSocket, server.upgrade); another Upgrade protocol is forwarded as a plain request, without the upgrade',
     noUpstreamInsecure:
       "Deno's HTTP client has no option to skip certificate checks: UPSTREAM_TLS_INSECURE=true stops the start, pointing to Deno's --unsafely-ignore-certificate-errors flag",
     longUrl: "Deno's server answers 400 itself to a request head too large for it, before any handler runs, so a very long URL never gets Fairway's 414",
     expectContinueFirst:
       "Deno's server answers Expect: 100-continue with 100 Continue before the handler runs, so a body over MAX_REQUEST_BODY_BYTES is uploaded before the 413",
-    drops304Length: "Deno drops the Content-Length of a 304 response, which RFC 9110 §8.6 allows it to keep; the 304 is otherwise passed on with its headers",
+    drops304Length: 'Deno drops the Content-Length of a 304 response, which RFC 9110 §8.6 allows it to keep; the 304 is otherwise passed on with its headers',
     noClientConnectionLimits:
       'Deno.serve has no timeout options and gives no handle on a connection before its request head is complete or between requests, so CLIENT_HEADER_TIMEOUT_MS and CLIENT_KEEPALIVE_TIMEOUT_MS do not apply: an unfinished head or an idle keep-alive connection stays open (CLIENT_BODY_TIMEOUT_MS and UPSTREAM_READ_TIMEOUT_MS do apply)',
     getBody501: "Deno's fetch cannot send a body with GET or HEAD, so such a request gets 501 instead of having its body dropped",
@@ -77,7 +78,7 @@ export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Recor
     longUrl: "Bun's server answers 431 itself to a request head too large for it, before any handler runs, so a very long URL never gets Fairway's 414",
     expectContinueFirst:
       "Bun's server answers Expect: 100-continue with 100 Continue before the handler runs, so a body over MAX_REQUEST_BODY_BYTES is uploaded before the 413",
-    headContentLength: "Bun.serve adds content-length: 0 to a HEAD response that had no Content-Length, whatever body the handler gives it",
+    headContentLength: 'Bun.serve adds content-length: 0 to a HEAD response that had no Content-Length, whatever body the handler gives it',
     noClientConnectionLimits:
       "Bun.serve's idleTimeout (whole seconds, at most 255) never closes an idle keep-alive connection or an unfinished request head (Bun 1.4.5, measured), and Bun gives no handle on a connection before its request head is complete, so CLIENT_HEADER_TIMEOUT_MS and CLIENT_KEEPALIVE_TIMEOUT_MS do not apply: such connections stay open (CLIENT_BODY_TIMEOUT_MS and UPSTREAM_READ_TIMEOUT_MS do apply)",
     getBody501: "Bun's fetch cannot send a body with GET or HEAD, so such a request gets 501 instead of having its body dropped",
@@ -85,15 +86,17 @@ export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Recor
     doubleSlashTarget: "Bun's server collapses leading slashes of the target, so `//host/path` is forwarded as `/host/path`",
     nonAsciiTarget: "Bun's server accepts raw UTF-8 bytes in the target and percent-encodes them (WHATWG URL)",
     malformed505:
-      "Bun answers 505 HTTP Version Not Supported (not 400) to a request line it cannot split, such as a space inside the target or bare-LF line endings",
+      'Bun answers 505 HTTP Version Not Supported (not 400) to a request line it cannot split, such as a space inside the target or bare-LF line endings',
     unknownMethodClosed: "Bun's parser does not know the method TRACK and closes the connection without an answer; the request never reaches Fairway",
     noPipelining:
       "Bun.serve closes the connection, answering nothing, when a second request arrives on it while the handler for the first is still awaiting (uWS's HTTP_RESPONSE_PENDING check, Bun 1.4.5); the first request may already have reached the server",
     headersWaitForBody:
       "Bun.serve holds back the end of a streamed response's head until the first body chunk (it picks Content-Length or chunked then), so headers alone never reach the client",
-    webSocketRefusalAs502: "Deno's and Bun's WebSocket clients report a refused handshake only as an error, with no status, headers or body: the client gets a 502 whose reason names the server's status",
-    webSocketOnly: "the message relay carries WebSocket only (Deno.upgradeWebSocket, server.upgrade); another Upgrade protocol is forwarded as a plain request, without the upgrade",
-    noHttp2: "Bun.serve offers no ALPN protocol with TLS, so clients speak HTTP/1.1 to it, never h2",
+    webSocketRefusalAs502:
+      "Deno's and Bun's WebSocket clients report a refused handshake only as an error, with no status, headers or body: the client gets a 502 whose reason names the server's status",
+    webSocketOnly:
+      'the message relay carries WebSocket only (Deno.upgradeWebSocket, server.upgrade); another Upgrade protocol is forwarded as a plain request, without the upgrade',
+    noHttp2: 'Bun.serve offers no ALPN protocol with TLS, so clients speak HTTP/1.1 to it, never h2',
   },
 };
 

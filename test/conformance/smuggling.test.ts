@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TEST_TIMEOUT_MS } from '../support/poll.ts';
-import { RawConnection, NoResponseError } from '../support/raw-http.ts';
+import { NoResponseError, RawConnection } from '../support/raw-http.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
-import { startFixture, type Fixture } from './fixture.ts';
+import { type Fixture, startFixture } from './fixture.ts';
 
 const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: conformance.test\r\n\r\n';
 /** A chunked body whose only chunk is the smuggled request, then the last chunk. */
@@ -24,7 +24,10 @@ const head = (lines: string[]) => `POST /front HTTP/1.1\r\nHost: conformance.tes
 /** Each case: the exact bytes, and what a desynchronised reader would do with them. */
 const CASES: [name: string, bytes: string][] = [
   // CL.TE: a reader of Transfer-Encoding ends the body at the last chunk and reads the rest as a new request.
-  ['CL.TE: Content-Length covering the whole body and Transfer-Encoding: chunked', head([`Content-Length: ${EMPTY_CHUNKED_THEN_SMUGGLE.length}`, 'Transfer-Encoding: chunked']) + EMPTY_CHUNKED_THEN_SMUGGLE],
+  [
+    'CL.TE: Content-Length covering the whole body and Transfer-Encoding: chunked',
+    head([`Content-Length: ${EMPTY_CHUNKED_THEN_SMUGGLE.length}`, 'Transfer-Encoding: chunked']) + EMPTY_CHUNKED_THEN_SMUGGLE,
+  ],
   // TE.CL: a reader of Content-Length takes 4 bytes ("2f\r\n") and reads the chunk data as a new request.
   ['TE.CL: Transfer-Encoding: chunked and a Content-Length of 4', head(['Transfer-Encoding: chunked', 'Content-Length: 4']) + CHUNKED_SMUGGLE],
   ...(
@@ -43,8 +46,14 @@ const CASES: [name: string, bytes: string][] = [
     head([...te, `Content-Length: ${EMPTY_CHUNKED_THEN_SMUGGLE.length}`]) + EMPTY_CHUNKED_THEN_SMUGGLE,
   ]),
   // Duplicate CL: a reader of the first (0) reads the body as a new request; RFC 9112 §6.3 makes differing values an error.
-  ['duplicate Content-Length lines with different values (0, then the body length)', head(['Content-Length: 0', `Content-Length: ${SMUGGLED.length}`]) + SMUGGLED],
-  ['duplicate Content-Length lines with different values (the body length, then 0)', head([`Content-Length: ${SMUGGLED.length}`, 'Content-Length: 0']) + SMUGGLED],
+  [
+    'duplicate Content-Length lines with different values (0, then the body length)',
+    head(['Content-Length: 0', `Content-Length: ${SMUGGLED.length}`]) + SMUGGLED,
+  ],
+  [
+    'duplicate Content-Length lines with different values (the body length, then 0)',
+    head([`Content-Length: ${SMUGGLED.length}`, 'Content-Length: 0']) + SMUGGLED,
+  ],
   ['one Content-Length line listing different values ("0, N")', head([`Content-Length: 0, ${SMUGGLED.length}`]) + SMUGGLED],
 ];
 

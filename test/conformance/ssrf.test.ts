@@ -7,13 +7,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TEST_TIMEOUT_MS } from '../support/poll.ts';
-import { sendMalformed, type MalformedOutcome } from '../support/raw-http.ts';
+import { type MalformedOutcome, sendMalformed } from '../support/raw-http.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 import { ConnectionCounter } from '../support/scripted-backend.ts';
-import { rawReq, startFixture, type Fixture } from './fixture.ts';
+import { type Fixture, rawReq, startFixture } from './fixture.ts';
 
 const describeOutcome = (o: MalformedOutcome) =>
-  o.kind === 'response' ? `${o.res.statusLine} ${o.res.body.toString().slice(0, 120)}` : `${o.kind} ${JSON.stringify(o.received.toString('latin1').slice(0, 100))}`;
+  o.kind === 'response'
+    ? `${o.res.statusLine} ${o.res.body.toString().slice(0, 120)}`
+    : `${o.kind} ${JSON.stringify(o.received.toString('latin1').slice(0, 100))}`;
 
 for (const runtime of selectedRuntimes()) {
   describe(`SSRF canaries [${runtime.name}]`, () => {

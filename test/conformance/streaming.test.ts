@@ -11,12 +11,12 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TEST_TIMEOUT_MS, pollUntil, withTimeout } from '../support/poll.ts';
-import { RawConnection, chunk, LAST_CHUNK, NoResponseError, type WireResponse } from '../support/raw-http.ts';
+import { pollUntil, TEST_TIMEOUT_MS, withTimeout } from '../support/poll.ts';
+import { chunk, LAST_CHUNK, NoResponseError, RawConnection, type WireResponse } from '../support/raw-http.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 import type { SeenRequest } from '../support/scripted-backend.ts';
 import { getStats } from '../support/http.ts';
-import { rawReq, startFixture, waitNoActive, waitReady, type Fixture } from './fixture.ts';
+import { type Fixture, rawReq, startFixture, waitNoActive, waitReady } from './fixture.ts';
 import { limit } from './runtime-limits.ts';
 
 /** Bun.serve closes connections idle this long unless told otherwise. */
@@ -84,7 +84,11 @@ for (const runtime of selectedRuntimes()) {
     }
 
     const serverSide = (path: string, timeoutMs = 5000): Promise<SeenRequest> =>
-      fx.backend.waitForRequest((r) => r.pathname === path && !r.res.headersSent && r.socketClosedAt === undefined && !claimed.has(r), timeoutMs, `a request to ${path}`).then((r) => {
+      fx.backend.waitForRequest(
+        (r) => r.pathname === path && !r.res.headersSent && r.socketClosedAt === undefined && !claimed.has(r),
+        timeoutMs,
+        `a request to ${path}`,
+      ).then((r) => {
         claimed.add(r);
         return r;
       });
@@ -107,7 +111,11 @@ for (const runtime of selectedRuntimes()) {
           const body = collect(seen.req);
           let sent = parts[0]!;
           for (const part of parts.slice(1)) {
-            await until(() => body.text() === sent, 5000, `server received ${JSON.stringify(sent)} (has ${JSON.stringify(body.text())}) before the client sent more`);
+            await until(
+              () => body.text() === sent,
+              5000,
+              `server received ${JSON.stringify(sent)} (has ${JSON.stringify(body.text())}) before the client sent more`,
+            );
             await conn.write(enc(part));
             sent += part;
           }
@@ -188,7 +196,11 @@ for (const runtime of selectedRuntimes()) {
         assert.equal(head.headers.get('content-length'), undefined, 'an event stream has no Content-Length');
         for (let i = 1; i <= 5; i++) {
           if (i > 1) seen.res.write(event(i));
-          await conn.waitFor((b) => b.toString('latin1').includes(`data: event number ${i}\n\n`), 5000, `event ${i} at the client before event ${i + 1} is sent`);
+          await conn.waitFor(
+            (b) => b.toString('latin1').includes(`data: event number ${i}\n\n`),
+            5000,
+            `event ${i} at the client before event ${i + 1} is sent`,
+          );
         }
         seen.res.end();
       } finally {
@@ -196,7 +208,9 @@ for (const runtime of selectedRuntimes()) {
       }
     });
 
-    test(`a stream idle in both directions for longer than Bun's ${BUN_DEFAULT_IDLE_TIMEOUT_MS / 1000} s default idle timeout is not cut`, { timeout: TEST_TIMEOUT_MS }, async () => {
+    test(`a stream idle in both directions for longer than Bun's ${BUN_DEFAULT_IDLE_TIMEOUT_MS / 1000} s default idle timeout is not cut`, {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const conn = await RawConnection.open(fx.proxy.port);
       try {
         await conn.write(rawReq('POST', '/idle', { headers: [['Transfer-Encoding', 'chunked']] }));
@@ -225,7 +239,9 @@ for (const runtime of selectedRuntimes()) {
       }
     });
 
-    test('a client that goes away mid-upload: the server sees its connection close promptly, nothing stays in flight, and the server is not blamed', { timeout: TEST_TIMEOUT_MS }, async () => {
+    test('a client that goes away mid-upload: the server sees its connection close promptly, nothing stays in flight, and the server is not blamed', {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const errorsBefore = (await getStats(fx.proxy.url)).totals.errors;
       const logsBefore = fx.proxy.logs.length;
       const conn = await RawConnection.open(fx.proxy.port);
@@ -240,7 +256,9 @@ for (const runtime of selectedRuntimes()) {
       await assertNotBlamedOnServer(errorsBefore, logsBefore, 'mid-upload');
     });
 
-    test('a client that goes away mid-response: the server sees its connection close promptly, nothing stays in flight, and the server is not blamed', { timeout: TEST_TIMEOUT_MS }, async () => {
+    test('a client that goes away mid-response: the server sees its connection close promptly, nothing stays in flight, and the server is not blamed', {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const errorsBefore = (await getStats(fx.proxy.url)).totals.errors;
       const logsBefore = fx.proxy.logs.length;
       const conn = await RawConnection.open(fx.proxy.port);
@@ -255,10 +273,12 @@ for (const runtime of selectedRuntimes()) {
       await assertNotBlamedOnServer(errorsBefore, logsBefore, 'mid-response');
     });
 
-    for (const [path, what] of [
-      ['/truncated-length', 'Content-Length: 1000 and 10 bytes'],
-      ['/truncated-chunked', 'a chunked body without its last chunk'],
-    ] as const) {
+    for (
+      const [path, what] of [
+        ['/truncated-length', 'Content-Length: 1000 and 10 bytes'],
+        ['/truncated-chunked', 'a chunked body without its last chunk'],
+      ] as const
+    ) {
       test(`a server that goes away mid-response (${what}): the client's connection closes without a complete body`, { timeout: TEST_TIMEOUT_MS }, async () => {
         const errorsBefore = (await getStats(fx.proxy.url)).totals.errors;
         const conn = await RawConnection.open(fx.proxy.port);
@@ -274,7 +294,11 @@ for (const runtime of selectedRuntimes()) {
             assert.ok(limit(runtime, 'headersWaitForBody'), `${runtime.name} closed the connection without the response head the server had sent`);
           }
           if (res?.status === 200) {
-            assert.equal(res.complete, false, `a truncated body was presented as complete (${res.framing}, ${res.body.length} bytes): ${JSON.stringify(res.headerLines)}`);
+            assert.equal(
+              res.complete,
+              false,
+              `a truncated body was presented as complete (${res.framing}, ${res.body.length} bytes): ${JSON.stringify(res.headerLines)}`,
+            );
             if (res.framing === 'content-length') assert.ok(res.body.length < 1000, `${res.body.length} of ${res.declaredLength} bytes`);
             assert.ok(conn.closed, 'connection closed');
           } else if (res) {

@@ -1,12 +1,12 @@
 /** Selection algorithms, observed from outside: which backend answers each request. */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
+import { type Backend, backendServers, closeBackends, startBackends } from '../support/backends.ts';
 import { getStats, request, sequence, serverStats, whoAnswers } from '../support/http.ts';
 import { createSelector } from '../../src/core/selection/selector.ts';
 import { ServerPool } from '../../src/core/upstream/server-pool.ts';
-import { TEST_TIMEOUT_MS, pollUntil } from '../support/poll.ts';
-import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
+import { pollUntil, TEST_TIMEOUT_MS } from '../support/poll.ts';
+import { type ProxyHandle, startProxy } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 
 for (const runtime of selectedRuntimes()) {
@@ -118,64 +118,85 @@ for (const runtime of selectedRuntimes()) {
     ] as const;
 
     for (const kind of HASH_KEYS) {
-      test(`consistent_hash with HASH_KEY=${kind.hashKey}${'trustProxy' in kind ? ' and TRUST_PROXY=true' : ''} sends each key to the server the configuration maps it to`, { timeout: TEST_TIMEOUT_MS }, async () => {
-        backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }]);
-        const servers = backendServers(backends);
-        proxy = await startProxy(runtime, { ALGORITHM: 'consistent_hash', HASH_KEY: kind.hashKey, TRUST_PROXY: 'trustProxy' in kind ? 'true' : 'false', BACKEND_SERVERS: servers });
-        // The mapping depends on configuration alone: a selector in this process over the same servers predicts it.
-        const expected = createSelector(new ServerPool(backends.map((b) => ({ url: b.url, weight: 1 }))), { algorithm: 'consistent_hash' });
-        const nameOf = new Map(backends.map((b) => [b.url, b.name]));
-        const keys = Array.from({ length: 16 }, (_, i) => `k${i}`);
-        const got: string[] = [];
-        for (const round of [1, 2]) {
-          for (const k of keys) {
-            const { path, headers } = kind.send(k);
-            const res = await request(proxy.url + path, { headers });
-            assert.equal(res.status, 200, `${k}: ${res.text()}`);
-            const want = nameOf.get(expected.pick({ hashKey: kind.key(k) })!.url);
-            assert.equal(res.headers['x-backend'], want, `key ${kind.key(k)}, round ${round}`);
-            got.push(String(res.headers['x-backend']));
+      test(
+        `consistent_hash with HASH_KEY=${kind.hashKey}${
+          'trustProxy' in kind ? ' and TRUST_PROXY=true' : ''
+        } sends each key to the server the configuration maps it to`,
+        { timeout: TEST_TIMEOUT_MS },
+        async () => {
+          backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }]);
+          const servers = backendServers(backends);
+          proxy = await startProxy(runtime, {
+            ALGORITHM: 'consistent_hash',
+            HASH_KEY: kind.hashKey,
+            TRUST_PROXY: 'trustProxy' in kind ? 'true' : 'false',
+            BACKEND_SERVERS: servers,
+          });
+          // The mapping depends on configuration alone: a selector in this process over the same servers predicts it.
+          const expected = createSelector(new ServerPool(backends.map((b) => ({ url: b.url, weight: 1 }))), { algorithm: 'consistent_hash' });
+          const nameOf = new Map(backends.map((b) => [b.url, b.name]));
+          const keys = Array.from({ length: 16 }, (_, i) => `k${i}`);
+          const got: string[] = [];
+          for (const round of [1, 2]) {
+            for (const k of keys) {
+              const { path, headers } = kind.send(k);
+              const res = await request(proxy.url + path, { headers });
+              assert.equal(res.status, 200, `${k}: ${res.text()}`);
+              const want = nameOf.get(expected.pick({ hashKey: kind.key(k) })!.url);
+              assert.equal(res.headers['x-backend'], want, `key ${kind.key(k)}, round ${round}`);
+              got.push(String(res.headers['x-backend']));
+            }
           }
-        }
-        assert.ok(new Set(got).size >= 2, `every key on one server: ${got.join(' ')}`);
-      });
+          assert.ok(new Set(got).size >= 2, `every key on one server: ${got.join(' ')}`);
+        },
+      );
     }
 
-    test('consistent_hash with HASH_KEY=ip and no TRUST_PROXY hashes the socket address and ignores X-Forwarded-For', { timeout: TEST_TIMEOUT_MS }, async () => {
-      backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }]);
-      proxy = await startProxy(runtime, { ALGORITHM: 'consistent_hash', HASH_KEY: 'ip', BACKEND_SERVERS: backendServers(backends) });
-      const expected = createSelector(new ServerPool(backends.map((b) => ({ url: b.url, weight: 1 }))), { algorithm: 'consistent_hash' });
-      const want = backends.find((b) => b.url === expected.pick({ hashKey: '127.0.0.1' })!.url)!.name;
-      for (let i = 0; i < 12; i++) {
-        const res = await request(`${proxy.url}/`, { headers: { 'x-forwarded-for': `198.51.100.${i}` } });
-        assert.equal(res.headers['x-backend'], want, `request ${i}`);
-      }
-    });
+    test(
+      'consistent_hash with HASH_KEY=ip and no TRUST_PROXY hashes the socket address and ignores X-Forwarded-For',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }]);
+        proxy = await startProxy(runtime, { ALGORITHM: 'consistent_hash', HASH_KEY: 'ip', BACKEND_SERVERS: backendServers(backends) });
+        const expected = createSelector(new ServerPool(backends.map((b) => ({ url: b.url, weight: 1 }))), { algorithm: 'consistent_hash' });
+        const want = backends.find((b) => b.url === expected.pick({ hashKey: '127.0.0.1' })!.url)!.name;
+        for (let i = 0; i < 12; i++) {
+          const res = await request(`${proxy.url}/`, { headers: { 'x-forwarded-for': `198.51.100.${i}` } });
+          assert.equal(res.headers['x-backend'], want, `request ${i}`);
+        }
+      },
+    );
 
-    test("consistent_hash: an unhealthy server's keys move to the others, no other key moves, and they come back when it returns", { timeout: TEST_TIMEOUT_MS }, async () => {
-      backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
-      proxy = await startProxy(runtime, { ALGORITHM: 'consistent_hash', HASH_KEY: 'query:user', BACKEND_SERVERS: backendServers(backends) });
-      const p = proxy;
-      const mapping = async () => {
-        const out: string[] = [];
-        for (let i = 0; i < 30; i++) out.push(await whoAnswers(p.url, `/?user=u${i}`));
-        return out;
-      };
-      const before = await mapping();
-      const down = backends.find((b) => b.name === before[0])!;
-      down.healthStatus = 500;
-      await pollUntil(async () => serverStats(await getStats(p.url), down.url).healthy === false, { description: `${down.name} reported unhealthy` });
-      const during = await mapping();
-      for (const [i, name] of before.entries()) {
-        if (name === down.name) assert.notEqual(during[i], down.name, `u${i} stayed on the unhealthy server`);
-        else assert.equal(during[i], name, `u${i} moved though its server stayed healthy`);
-      }
-      down.healthStatus = 200;
-      await pollUntil(async () => serverStats(await getStats(p.url), down.url).healthy, { description: `${down.name} back in rotation` });
-      assert.deepEqual(await mapping(), before);
-    });
+    test(
+      "consistent_hash: an unhealthy server's keys move to the others, no other key moves, and they come back when it returns",
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
+        proxy = await startProxy(runtime, { ALGORITHM: 'consistent_hash', HASH_KEY: 'query:user', BACKEND_SERVERS: backendServers(backends) });
+        const p = proxy;
+        const mapping = async () => {
+          const out: string[] = [];
+          for (let i = 0; i < 30; i++) out.push(await whoAnswers(p.url, `/?user=u${i}`));
+          return out;
+        };
+        const before = await mapping();
+        const down = backends.find((b) => b.name === before[0])!;
+        down.healthStatus = 500;
+        await pollUntil(async () => serverStats(await getStats(p.url), down.url).healthy === false, { description: `${down.name} reported unhealthy` });
+        const during = await mapping();
+        for (const [i, name] of before.entries()) {
+          if (name === down.name) assert.notEqual(during[i], down.name, `u${i} stayed on the unhealthy server`);
+          else assert.equal(during[i], name, `u${i} moved though its server stayed healthy`);
+        }
+        down.healthStatus = 200;
+        await pollUntil(async () => serverStats(await getStats(p.url), down.url).healthy, { description: `${down.name} back in rotation` });
+        assert.deepEqual(await mapping(), before);
+      },
+    );
 
-    test('consistent_hash: two separately started proxies send each key to the same server, even with the servers listed in another order', { timeout: TEST_TIMEOUT_MS }, async () => {
+    test('consistent_hash: two separately started proxies send each key to the same server, even with the servers listed in another order', {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }, { name: 'e' }]);
       const env = { ALGORITHM: 'consistent_hash', HASH_KEY: 'header:x-user' };
       proxy = await startProxy(runtime, { ...env, BACKEND_SERVERS: backendServers(backends) });

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { getStats, request } from '../support/http.ts';
-import { TEST_TIMEOUT_MS, pollUntil } from '../support/poll.ts';
-import { isEvent, runToExit, startProxy, type ProxyHandle } from '../support/proxy-process.ts';
+import { pollUntil, TEST_TIMEOUT_MS } from '../support/poll.ts';
+import { isEvent, type ProxyHandle, runToExit, startProxy } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 
 const VALID_BACKEND = 'http://127.0.0.1:9'; // never contacted: these runs must exit before listening

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { freePort } from '../../scripts/lib/processes.mjs';
-import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
-import { getStats, request, sequence, serverStats, waitForIdle, type HttpResponse } from '../support/http.ts';
-import { TEST_TIMEOUT_MS, pollUntil } from '../support/poll.ts';
-import { isEvent, startProxy, type ProxyHandle } from '../support/proxy-process.ts';
+import { type Backend, backendServers, closeBackends, startBackends } from '../support/backends.ts';
+import { getStats, type HttpResponse, request, sequence, serverStats, waitForIdle } from '../support/http.ts';
+import { pollUntil, TEST_TIMEOUT_MS } from '../support/poll.ts';
+import { isEvent, type ProxyHandle, startProxy } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 
 function assertJsonError(res: HttpResponse, status: number): void {
@@ -111,7 +111,9 @@ for (const runtime of selectedRuntimes()) {
       assert.equal(ok.headers['x-backend'], 'a');
     });
 
-    test('502 JSON when the server resets the connection; the failure counts towards ejection, but the only server stays in rotation', { timeout: TEST_TIMEOUT_MS }, async () => {
+    test('502 JSON when the server resets the connection; the failure counts towards ejection, but the only server stays in rotation', {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       // /health answers 200 but every other path destroys the socket.
       backends = await startBackends([{ name: 'resetter', mode: 'destroy' }]);
       // Long interval: after the start-up probe, only passive marking can make it unhealthy.

@@ -2,11 +2,11 @@
 // deno-lint-ignore-file no-explicit-any -- the merged /lb/stats documents are read as loose JSON
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
-import { request, type HttpResponse } from '../support/http.ts';
+import { type Backend, backendServers, closeBackends, startBackends } from '../support/backends.ts';
+import { type HttpResponse, request } from '../support/http.ts';
 import { pollUntil, TEST_TIMEOUT_MS } from '../support/poll.ts';
-import { parsePrometheusText, type ParsedFamily } from '../support/prometheus-text.ts';
-import { startProxy, type LogLine, type ProxyHandle } from '../support/proxy-process.ts';
+import { type ParsedFamily, parsePrometheusText } from '../support/prometheus-text.ts';
+import { type LogLine, type ProxyHandle, startProxy } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 
 const TOKEN = 'e2e-admin-token-0123456789abcdef';
@@ -55,7 +55,7 @@ for (const runtime of selectedRuntimes()) {
       await closeBackends(backends ?? []);
     });
 
-    test('GET /lb/metrics is the text exposition 0.0.4, parsed by a real parser, counting each server\'s requests', async () => {
+    test("GET /lb/metrics is the text exposition 0.0.4, parsed by a real parser, counting each server's requests", async () => {
       for (let i = 0; i < 6; i++) assert.equal((await request(`${proxy.url}/metrics-check/${i}`)).status, 200);
       await pollUntil(() => backends[0]!.healthChecks > 0 && backends[1]!.healthChecks > 0 || undefined, { description: 'a probe to each server' });
       const res = await request(`${proxy.url}/lb/metrics`);
@@ -167,7 +167,8 @@ for (const runtime of selectedRuntimes()) {
         const res = await request(`${proxy.url}/combined/path?q=1`, { headers: { 'user-agent': 'agent "quoted"', referer: 'http://r.example/' } });
         const bytes = runtime.name === 'deno' && res.headers['content-length'] === undefined ? '-' : String(res.body.length);
         const pattern = new RegExp(
-          String.raw`^127\.0\.0\.1 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET /combined/path\?q=1 HTTP/1\.1" 200 ${bytes} "http://r\.example/" "agent \\x22quoted\\x22"$`,
+          String
+            .raw`^127\.0\.0\.1 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET /combined/path\?q=1 HTTP/1\.1" 200 ${bytes} "http://r\.example/" "agent \\x22quoted\\x22"$`,
           'm',
         );
         await pollUntil(() => (pattern.test(proxy.stdout()) ? true : undefined), { description: 'the combined line' });
@@ -243,9 +244,12 @@ for (const runtime of selectedRuntimes()) {
     test('/lb/stats sums every worker with a per-worker breakdown, and either worker answers the same figures', async () => {
       for (let i = 0; i < 20; i++) assert.equal((await request(`${proxy.url}/spread/${i}`)).status, 200);
       const served = backends.map((b) => b.requests.filter((r) => r.url.startsWith('/spread/')).length);
-      await pollUntil(async () => ((await request(`${proxy.url}/lb/stats`)).json<{ totals: { requests: number } }>().totals.requests === 20 ? true : undefined), {
-        description: 'totals.requests reaching 20',
-      });
+      await pollUntil(
+        async () => ((await request(`${proxy.url}/lb/stats`)).json<{ totals: { requests: number } }>().totals.requests === 20 ? true : undefined),
+        {
+          description: 'totals.requests reaching 20',
+        },
+      );
       const byWorker = await scrapesFromBothWorkers(proxy.url);
       for (const [id, stats] of byWorker) {
         assert.equal(stats.totals.requests, 20, `worker ${id} answers the sum`);
@@ -272,7 +276,10 @@ for (const runtime of selectedRuntimes()) {
         assert.deepEqual(byWorkers, [0, 0], 'workers send no probes of their own');
         const bySupervisor = counterSum(families, 'fairway_health_checks_total', { server: b.url, worker: 'supervisor' });
         // One prober: the server saw the supervisor's probes and no more (one may be on its way while the scrape is answered).
-        assert.ok(bySupervisor >= 1 && b.healthChecks >= bySupervisor && b.healthChecks <= bySupervisor + 1, `${b.name}: ${b.healthChecks} probes seen, ${bySupervisor} sent`);
+        assert.ok(
+          bySupervisor >= 1 && b.healthChecks >= bySupervisor && b.healthChecks <= bySupervisor + 1,
+          `${b.name}: ${b.healthChecks} probes seen, ${bySupervisor} sent`,
+        );
       }
     });
 
@@ -301,7 +308,10 @@ for (const runtime of selectedRuntimes()) {
       const victim = proxy.events('worker_started').at(-1)!.properties!.pid as number;
       const victimId = proxy.events('worker_started').at(-1)!.properties!.worker;
       process.kill(victim, 'SIGKILL');
-      await proxy.waitForLog((l) => l.properties?.event === 'worker_listening' && l.properties?.worker === victimId && proxy.events('worker_started').length === 3, TEST_TIMEOUT_MS / 2);
+      await proxy.waitForLog(
+        (l) => l.properties?.event === 'worker_listening' && l.properties?.worker === victimId && proxy.events('worker_started').length === 3,
+        TEST_TIMEOUT_MS / 2,
+      );
       // Still drained in the new worker: fresh connections reach both workers, none reaches the drained server.
       const aBefore = a.requests.length;
       for (let i = 0; i < 12; i++) assert.equal((await request(`${proxy.url}/after-restart/${i}`)).status, 200);

@@ -1,21 +1,13 @@
 /** What the proxy forwards: methods, request targets, bodies (streamed), headers, redirects, encodings. */
 import assert from 'node:assert/strict';
-import { randomBytes, createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import {
-  backendServers,
-  closeBackends,
-  GZIP_BYTES,
-  GZIP_PLAIN,
-  SET_COOKIES,
-  startBackends,
-  type Backend,
-} from '../support/backends.ts';
+import { type Backend, backendServers, closeBackends, GZIP_BYTES, GZIP_PLAIN, SET_COOKIES, startBackends } from '../support/backends.ts';
 import { rawRequest, request, waitForIdle } from '../support/http.ts';
-import { TEST_TIMEOUT_MS, pollUntil, withTimeout } from '../support/poll.ts';
-import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
+import { pollUntil, TEST_TIMEOUT_MS, withTimeout } from '../support/poll.ts';
+import { type ProxyHandle, startProxy } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 
 /** Request targets that must reach the server byte for byte (all valid origin-form, stable under WHATWG URL parsing). */

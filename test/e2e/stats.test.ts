@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
-import { getStats, request, waitForIdle, type Stats } from '../support/http.ts';
-import { TEST_TIMEOUT_MS, pollUntil } from '../support/poll.ts';
-import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
+import { type Backend, backendServers, closeBackends, startBackends } from '../support/backends.ts';
+import { getStats, request, type Stats, waitForIdle } from '../support/http.ts';
+import { pollUntil, TEST_TIMEOUT_MS } from '../support/poll.ts';
+import { type ProxyHandle, startProxy } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 
 const isNum = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
@@ -149,8 +149,9 @@ for (const runtime of selectedRuntimes()) {
 
     test('activeConnections returns to 0 after a concurrent burst with errors', { timeout: TEST_TIMEOUT_MS }, async () => {
       const paths = ['/ok', '/status/500', '/stream?chunks=5&interval=5&size=64', '/slow?ms=50', '/echo'];
-      const jobs = Array.from({ length: 30 }, (_, i) =>
-        request(proxy.url + paths[i % paths.length], { method: i % 2 ? 'POST' : 'GET', body: i % 2 ? 'x'.repeat(1000) : undefined }),
+      const jobs = Array.from(
+        { length: 30 },
+        (_, i) => request(proxy.url + paths[i % paths.length], { method: i % 2 ? 'POST' : 'GET', body: i % 2 ? 'x'.repeat(1000) : undefined }),
       );
       const results = await Promise.all(jobs);
       for (const r of results) assert.ok(r.status === 200 || r.status === 500, `status ${r.status}`);
@@ -165,8 +166,7 @@ for (const runtime of selectedRuntimes()) {
         Array.from({ length: n }, () =>
           abortAfterFirstChunk(proxy.url + slow, async () => {
             /* abort as soon as the body has started */
-          }),
-        ),
+          })),
       );
       await waitForIdle(proxy.url);
       // And the upstream streams are torn down too.

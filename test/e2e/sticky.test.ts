@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { serverIdOf } from '../../src/core/upstream/server-id.ts';
-import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
-import { getStats, request, serverStats, type HttpResponse } from '../support/http.ts';
-import { TEST_TIMEOUT_MS, pollUntil } from '../support/poll.ts';
-import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
+import { type Backend, backendServers, closeBackends, startBackends } from '../support/backends.ts';
+import { getStats, type HttpResponse, request, serverStats } from '../support/http.ts';
+import { pollUntil, TEST_TIMEOUT_MS } from '../support/poll.ts';
+import { type ProxyHandle, startProxy } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 
 /** The value of the `fw` cookie a response sets, or undefined when it sets none. */
@@ -34,7 +34,12 @@ for (const runtime of selectedRuntimes()) {
 
     test('the first response sets the cookie; the same cookie goes to the same server across 100 requests', { timeout: TEST_TIMEOUT_MS }, async () => {
       backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
-      proxy = await startProxy(runtime, { ALGORITHM: 'round_robin', STICKY_COOKIE: 'fw', STICKY_COOKIE_MAX_AGE: '600', BACKEND_SERVERS: backendServers(backends) });
+      proxy = await startProxy(runtime, {
+        ALGORITHM: 'round_robin',
+        STICKY_COOKIE: 'fw',
+        STICKY_COOKIE_MAX_AGE: '600',
+        BACKEND_SERVERS: backendServers(backends),
+      });
       const first = await request(`${proxy.url}/cookies`);
       const home = nameOf(first);
       const id = stickyCookie(first);
@@ -83,7 +88,16 @@ for (const runtime of selectedRuntimes()) {
       backends = await startBackends([{ name: 'a' }, { name: 'b' }, { name: 'outsider' }]);
       const [a, b, outsider] = backends as [Backend, Backend, Backend];
       proxy = await startProxy(runtime, { ALGORITHM: 'round_robin', STICKY_COOKIE: 'fw', BACKEND_SERVERS: backendServers([a, b]) });
-      const forged = [serverIdOf(outsider.url), outsider.url, `${outsider.url}/`, '127.0.0.1:' + outsider.port, 'ffffffffffffffff', serverIdOf(a.url).toUpperCase(), '', '%00'];
+      const forged = [
+        serverIdOf(outsider.url),
+        outsider.url,
+        `${outsider.url}/`,
+        '127.0.0.1:' + outsider.port,
+        'ffffffffffffffff',
+        serverIdOf(a.url).toUpperCase(),
+        '',
+        '%00',
+      ];
       const poolIds = new Set([serverIdOf(a.url), serverIdOf(b.url)]);
       for (const value of forged) {
         const res = await request(`${proxy.url}/`, { headers: { cookie: `fw=${value}` } });

@@ -5,10 +5,10 @@ import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
-import { makeCa, makeLeaf, pemFolder, type Pem } from '../support/certs.ts';
+import { makeCa, makeLeaf, type Pem, pemFolder } from '../support/certs.ts';
 import { getStats, request } from '../support/http.ts';
 import { pollUntil, TEST_TIMEOUT_MS } from '../support/poll.ts';
-import { runToExit, startProxy, type ProxyHandle } from '../support/proxy-process.ts';
+import { type ProxyHandle, runToExit, startProxy } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 import { limit } from '../conformance/runtime-limits.ts';
 import { startWsBackend, type WsBackend } from '../support/ws-backend.ts';
@@ -215,7 +215,9 @@ for (const runtime of selectedRuntimes()) {
         const res = await request(`${proxy.url}/x`);
         // The first probe fails too, so the server may already be out of rotation (503).
         assert.ok([502, 503].includes(res.status), `status ${res.status}`);
-        const line = await proxy.waitForLog((l) => l.properties?.event === 'forward_failed' || l.properties?.event === 'server_unhealthy' || l.properties?.event === 'health_changed');
+        const line = await proxy.waitForLog((l) =>
+          l.properties?.event === 'forward_failed' || l.properties?.event === 'server_unhealthy' || l.properties?.event === 'health_changed'
+        );
         assert.match(String(line.message), /TLS certificate of the server not accepted \(\w+\); if it comes from a private CA, set UPSTREAM_CA_FILE/);
         if (res.status === 502) assert.match(res.text(), /TLS certificate of the server not accepted/);
       } finally {
@@ -223,22 +225,25 @@ for (const runtime of selectedRuntimes()) {
       }
     });
 
-    test(noInsecure ? `UPSTREAM_TLS_INSECURE=true stops the start (runtime limit: ${noInsecure})` : 'UPSTREAM_TLS_INSECURE=true: works, with a warning at start', async () => {
-      if (noInsecure) {
-        const result = await runToExit(runtime, { BACKEND_SERVERS: secure.url, UPSTREAM_TLS_INSECURE: 'true' });
-        assert.equal(result.code, 1);
-        assert.match(result.stderr, /UPSTREAM_TLS_INSECURE=true is not supported on Deno.*--unsafely-ignore-certificate-errors/);
-        return;
-      }
-      const proxy = await startProxy(runtime, { BACKEND_SERVERS: secure.url, UPSTREAM_TLS_INSECURE: 'true' });
-      try {
-        const warning = await logged(proxy, 'tls_warning');
-        assert.match(String(warning.message), /UPSTREAM_TLS_INSECURE=true/);
-        const res = await request(`${proxy.url}/health`);
-        assert.equal(res.status, 200);
-      } finally {
-        await proxy.stop();
-      }
-    });
+    test(
+      noInsecure ? `UPSTREAM_TLS_INSECURE=true stops the start (runtime limit: ${noInsecure})` : 'UPSTREAM_TLS_INSECURE=true: works, with a warning at start',
+      async () => {
+        if (noInsecure) {
+          const result = await runToExit(runtime, { BACKEND_SERVERS: secure.url, UPSTREAM_TLS_INSECURE: 'true' });
+          assert.equal(result.code, 1);
+          assert.match(result.stderr, /UPSTREAM_TLS_INSECURE=true is not supported on Deno.*--unsafely-ignore-certificate-errors/);
+          return;
+        }
+        const proxy = await startProxy(runtime, { BACKEND_SERVERS: secure.url, UPSTREAM_TLS_INSECURE: 'true' });
+        try {
+          const warning = await logged(proxy, 'tls_warning');
+          assert.match(String(warning.message), /UPSTREAM_TLS_INSECURE=true/);
+          const res = await request(`${proxy.url}/health`);
+          assert.equal(res.status, 200);
+        } finally {
+          await proxy.stop();
+        }
+      },
+    );
   });
 }

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { getStats, request, waitForIdle } from '../support/http.ts';
 import { pollUntil, TEST_TIMEOUT_MS, withTimeout } from '../support/poll.ts';
-import { startProxy, type ProxyHandle } from '../support/proxy-process.ts';
+import { type ProxyHandle, startProxy } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 import { limit } from '../conformance/runtime-limits.ts';
 import { startWsBackend, type WsBackend } from '../support/ws-backend.ts';
@@ -183,7 +183,7 @@ for (const runtime of selectedRuntimes()) {
       await waitForIdle(proxy.url);
     });
 
-    test('a client that stops reading leaves the proxy\'s memory bounded', async () => {
+    test("a client that stops reading leaves the proxy's memory bounded", async () => {
       const ws = await connect(wsUrl(proxy));
       ws.send('whoami');
       const server = (await nextMessage(ws)).data.toString() === 'a' ? a : b;
@@ -268,11 +268,16 @@ for (const runtime of selectedRuntimes()) {
       }
     });
 
-    test(relay ? `another Upgrade protocol is forwarded as a plain request (runtime limit: ${limit(runtime, 'webSocketOnly')})` : 'any Upgrade protocol is tunnelled, not only WebSocket (a Node extra)', async () => {
-      const answer = await rawUpgrade(proxy.port, 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: fairway-test/1\r\n\r\n');
-      // The ws backend refuses a non-WebSocket upgrade with 400 (Node tunnels it there); as a plain GET /health it answers 200.
-      assert.match(answer, relay ? /^HTTP\/1\.1 200/ : /^HTTP\/1\.1 400/);
-    });
+    test(
+      relay
+        ? `another Upgrade protocol is forwarded as a plain request (runtime limit: ${limit(runtime, 'webSocketOnly')})`
+        : 'any Upgrade protocol is tunnelled, not only WebSocket (a Node extra)',
+      async () => {
+        const answer = await rawUpgrade(proxy.port, 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: fairway-test/1\r\n\r\n');
+        // The ws backend refuses a non-WebSocket upgrade with 400 (Node tunnels it there); as a plain GET /health it answers 200.
+        assert.match(answer, relay ? /^HTTP\/1\.1 200/ : /^HTTP\/1\.1 400/);
+      },
+    );
 
     test('a plain request still works beside WebSocket traffic', async () => {
       const res = await request(`${proxy.url}/health`);

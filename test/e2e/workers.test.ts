@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, afterEach, describe, test } from 'node:test';
-import { backendServers, closeBackends, startBackends, type Backend } from '../support/backends.ts';
+import { type Backend, backendServers, closeBackends, startBackends } from '../support/backends.ts';
 import { getStats, request, type Stats } from '../support/http.ts';
-import { TEST_TIMEOUT_MS, pollUntil } from '../support/poll.ts';
-import { isEvent, startProxy, type LogLine, type ProxyHandle } from '../support/proxy-process.ts';
+import { pollUntil, TEST_TIMEOUT_MS } from '../support/poll.ts';
+import { isEvent, type LogLine, type ProxyHandle, startProxy } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 
 interface WorkerField {
@@ -74,63 +74,67 @@ for (const runtime of selectedRuntimes()) {
     let proxy: ProxyHandle | undefined;
 
     afterEach(async () => {
-      if (proxy) for (const pid of workerPids(proxy)) seenPids.add(pid);
+      if (proxy) { for (const pid of workerPids(proxy)) seenPids.add(pid); }
       await proxy?.stop();
       proxy = undefined;
       await closeBackends(backends);
       backends = [];
     });
 
-    test('listens once for all workers, proxies, spreads fresh connections over both, and SIGTERM stops every process', { timeout: TEST_TIMEOUT_MS }, async () => {
-      backends = await startBackends([{ name: 'a' }, { name: 'b' }]);
-      proxy = await startProxy(runtime, { WORKERS: '2', ALGORITHM: 'round_robin', BACKEND_SERVERS: backendServers(backends) });
+    test(
+      'listens once for all workers, proxies, spreads fresh connections over both, and SIGTERM stops every process',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        backends = await startBackends([{ name: 'a' }, { name: 'b' }]);
+        proxy = await startProxy(runtime, { WORKERS: '2', ALGORITHM: 'round_robin', BACKEND_SERVERS: backendServers(backends) });
 
-      // One `listening` line, after both workers reported theirs.
-      const listening = proxy.events('listening');
-      assert.equal(listening.length, 1, 'exactly one listening line');
-      assert.equal(listening[0]!.properties?.workers, 2);
-      assert.equal(listening[0]!.properties?.port, proxy.port);
-      const workerLines = proxy.events('worker_listening');
-      assert.deepEqual(workerLines.map((l) => l.properties?.worker).sort(), [1, 2], 'each worker logged its own line, tagged');
-      assert.ok(workerLines.every((l) => l.properties?.port === proxy!.port), 'every worker on the one port');
-      assert.ok(proxy.logs.indexOf(listening[0]!) > Math.max(...workerLines.map((l) => proxy!.logs.indexOf(l))), 'listening comes last');
+        // One `listening` line, after both workers reported theirs.
+        const listening = proxy.events('listening');
+        assert.equal(listening.length, 1, 'exactly one listening line');
+        assert.equal(listening[0]!.properties?.workers, 2);
+        assert.equal(listening[0]!.properties?.port, proxy.port);
+        const workerLines = proxy.events('worker_listening');
+        assert.deepEqual(workerLines.map((l) => l.properties?.worker).sort(), [1, 2], 'each worker logged its own line, tagged');
+        assert.ok(workerLines.every((l) => l.properties?.port === proxy!.port), 'every worker on the one port');
+        assert.ok(proxy.logs.indexOf(listening[0]!) > Math.max(...workerLines.map((l) => proxy!.logs.indexOf(l))), 'listening comes last');
 
-      const pids = workerPids(proxy);
-      assert.equal(new Set(pids).size, 2, `two worker pids: ${pids.join(', ')}`);
-      assert.ok(!pids.includes(proxy.pid), 'workers are separate processes');
-      for (const pid of pids) assert.ok(isRunning(pid), `worker ${pid} is running`);
+        const pids = workerPids(proxy);
+        assert.equal(new Set(pids).size, 2, `two worker pids: ${pids.join(', ')}`);
+        assert.ok(!pids.includes(proxy.pid), 'workers are separate processes');
+        for (const pid of pids) assert.ok(isRunning(pid), `worker ${pid} is running`);
 
-      // Proxies.
-      for (let i = 0; i < 4; i++) {
-        const res = await request(`${proxy.url}/hello?i=${i}`);
-        assert.equal(res.status, 200, res.text());
-        assert.ok(['a', 'b'].includes(String(res.headers['x-backend'])));
-      }
+        // Proxies.
+        for (let i = 0; i < 4; i++) {
+          const res = await request(`${proxy.url}/hello?i=${i}`);
+          assert.equal(res.status, 200, res.text());
+          assert.ok(['a', 'b'].includes(String(res.headers['x-backend'])));
+        }
 
-      // Fresh connections reach both workers; each answers for itself.
-      const byWorker = await statsFromBothWorkers(proxy);
-      assert.deepEqual([...byWorker.keys()].sort(), [1, 2]);
-      // Node before 22.12 has no reusePort, so its supervisor hands connections round; everywhere else the kernel does.
-      const spreadBy = runtime.name === 'node20' ? 'the supervisor, in turn' : 'the kernel';
-      for (const [id, stats] of byWorker) {
-        // Either worker answers for all of them (issue 11's one view), naming itself.
-        assert.equal(stats.worker.id, id);
-        assert.equal(stats.worker.count, 2);
-        assert.match(stats.worker.scope, /^all 2 workers/);
-        void spreadBy;
-        // The rest of the document is as before; health comes from the supervisor's one prober.
-        assert.equal(stats.algorithm, 'round_robin');
-        assert.deepEqual(stats.servers.map((s) => s.url), backends.map((b) => b.url));
-        assert.ok(stats.servers.every((s) => s.healthy));
-      }
+        // Fresh connections reach both workers; each answers for itself.
+        const byWorker = await statsFromBothWorkers(proxy);
+        assert.deepEqual([...byWorker.keys()].sort(), [1, 2]);
+        // Node before 22.12 has no reusePort, so its supervisor hands connections round; everywhere else the kernel does.
+        const spreadBy = runtime.name === 'node20' ? 'the supervisor, in turn' : 'the kernel';
+        for (const [id, stats] of byWorker) {
+          // Either worker answers for all of them (issue 11's one view), naming itself.
+          assert.equal(stats.worker.id, id);
+          assert.equal(stats.worker.count, 2);
+          assert.match(stats.worker.scope, /^all 2 workers/);
+          void spreadBy;
+          // The rest of the document is as before; health comes from the supervisor's one prober.
+          assert.equal(stats.algorithm, 'round_robin');
+          assert.deepEqual(stats.servers.map((s) => s.url), backends.map((b) => b.url));
+          assert.ok(stats.servers.every((s) => s.healthy));
+        }
 
-      // SIGTERM to the supervisor: every worker drains and exits, then the supervisor exits 0.
-      const exit = await proxy.stop();
-      assert.deepEqual(exit, { code: 0, signal: null }, `supervisor exit\n${proxy.stderr()}`);
-      for (const pid of pids) assert.equal(isRunning(pid), false, `worker ${pid} still running after the supervisor exited`);
-      assert.deepEqual(proxy.events('worker_stopped').map((l) => l.properties?.worker).sort(), [1, 2]);
-      assert.equal(proxy.events('worker_exited').length, 0, 'no worker died unexpectedly');
-    });
+        // SIGTERM to the supervisor: every worker drains and exits, then the supervisor exits 0.
+        const exit = await proxy.stop();
+        assert.deepEqual(exit, { code: 0, signal: null }, `supervisor exit\n${proxy.stderr()}`);
+        for (const pid of pids) assert.equal(isRunning(pid), false, `worker ${pid} still running after the supervisor exited`);
+        assert.deepEqual(proxy.events('worker_stopped').map((l) => l.properties?.worker).sort(), [1, 2]);
+        assert.equal(proxy.events('worker_exited').length, 0, 'no worker died unexpectedly');
+      },
+    );
 
     test('demo mode: the supervisor starts the demo backends once and both workers balance over them', { timeout: TEST_TIMEOUT_MS }, async () => {
       proxy = await startProxy(runtime, { WORKERS: '2', BACKEND_SERVERS: undefined });

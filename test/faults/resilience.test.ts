@@ -8,10 +8,10 @@ import http from 'node:http';
 import { afterEach, describe, test, type TestContext } from 'node:test';
 import { getStats, request } from '../support/http.ts';
 import { pollUntil } from '../support/poll.ts';
-import { isEvent, startProxy, type ProxyEnv, type ProxyHandle } from '../support/proxy-process.ts';
+import { isEvent, type ProxyEnv, type ProxyHandle, startProxy } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
-import { killAll, startFaultServers, type FaultServer } from './fault-server.ts';
-import { startLoad, type LoadResult } from './load.ts';
+import { type FaultServer, killAll, startFaultServers } from './fault-server.ts';
+import { type LoadResult, startLoad } from './load.ts';
 
 const TIMEOUT = { timeout: 60_000 };
 
@@ -23,11 +23,14 @@ const FAST: ProxyEnv = {
   OUTLIER_BASE_EJECTION_MS: '2000',
 };
 
-const summary = (r: LoadResult) => `${r.sent} sent, ${r.errors} errors ${JSON.stringify(r.statuses)}${r.errorLog.length ? ` first errors: ${r.errorLog.slice(0, 5).join(', ')}` : ''}`;
+const summary = (r: LoadResult) =>
+  `${r.sent} sent, ${r.errors} errors ${JSON.stringify(r.statuses)}${r.errorLog.length ? ` first errors: ${r.errorLog.slice(0, 5).join(', ')}` : ''}`;
 
 /** On a failure, what the proxy logged about the failed forwards, so a red run says why. */
 function diagnoseFailures(t: TestContext, p: ProxyHandle): void {
-  const lines = ['forward_failed', 'no_healthy_server', 'server_unhealthy', 'server_healthy', 'server_ejected', 'queue_refused'].flatMap((e) => p.events(e).slice(0, 4));
+  const lines = ['forward_failed', 'no_healthy_server', 'server_unhealthy', 'server_healthy', 'server_ejected', 'queue_refused'].flatMap((e) =>
+    p.events(e).slice(0, 4)
+  );
   for (const line of lines) t.diagnostic(`proxy: ${line['@timestamp'] ?? ''} ${line.message ?? ''} ${JSON.stringify(line.properties ?? line)}`.slice(0, 400));
 }
 
@@ -208,7 +211,11 @@ for (const runtime of selectedRuntimes()) {
         const load = startLoad(p.url, { clients: 6, requests: 3_000, maxMs: 20_000 });
         await pollUntil(() => load.sent >= 60, { timeoutMs: 10_000, description: '60 requests sent' });
         const exiting = p.stop(SHUTDOWN_BOUND_MS);
-        await pollUntil(async () => (await request(`${p.url}/lb/ready`)).status === 503, { timeoutMs: 900, intervalMs: 20, description: 'readiness failing within SHUTDOWN_DELAY_MS' });
+        await pollUntil(async () => (await request(`${p.url}/lb/ready`)).status === 503, {
+          timeoutMs: 900,
+          intervalMs: 20,
+          description: 'readiness failing within SHUTDOWN_DELAY_MS',
+        });
         const exit = await exiting;
         load.stop();
         const result = await load.done;

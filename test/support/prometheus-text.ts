@@ -26,7 +26,9 @@ export const parsePrometheusText = parseUntyped as (text: string) => ParsedFamil
  * that label is removed from them.
  */
 export function parseHistogram(text: string, name: string, labelText: string): ParsedSample | undefined {
-  const lines = text.split('\n').filter((l) => l.startsWith(`# HELP ${name} `) || l.startsWith(`# TYPE ${name} `) || (l.startsWith(name) && l.includes(labelText)));
+  const lines = text.split('\n').filter((l) =>
+    l.startsWith(`# HELP ${name} `) || l.startsWith(`# TYPE ${name} `) || (l.startsWith(name) && l.includes(labelText))
+  );
   const unlabelled = lines.map((l) => l.replace(`{${labelText}}`, '').replace(`${labelText},`, '').replace(`,${labelText}`, ''));
   return parsePrometheusText(`${unlabelled.join('\n')}\n`).find((f) => f.name === name)?.metrics[0];
 }

@@ -1,7 +1,7 @@
 /**
  * Starts the proxy as a child process under one runtime and talks to it as a black box.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { describeExit } from '../../scripts/lib/processes.mjs';
 import { REPO_ROOT, type Runtime } from './runtimes.ts';

@@ -104,7 +104,9 @@ function parseResponse(buf: Buffer, start: number, method: string, closed: boole
       const size = parseInt(buf.subarray(pos, eol).toString('latin1').split(';')[0]!.trim(), 16);
       if (Number.isNaN(size)) {
         // Malformed chunk: report what arrived, as incomplete.
-        return closed ? { res: { ...base, framing: 'chunked', body: Buffer.concat(out), rawBody: buf.subarray(bodyStart), complete: false }, end: buf.length } : undefined;
+        return closed
+          ? { res: { ...base, framing: 'chunked', body: Buffer.concat(out), rawBody: buf.subarray(bodyStart), complete: false }, end: buf.length }
+          : undefined;
       }
       if (size === 0) {
         // Trailer section: lines until an empty line.
@@ -253,9 +255,16 @@ export class RawConnection {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (pred(this.pending)) return this.pending;
-      if (this.#closed) throw new NoResponseError(`connection closed before ${what}; received ${JSON.stringify(this.pending.toString('latin1').slice(0, 300))}`, this.pending);
+      if (this.#closed) {
+        throw new NoResponseError(`connection closed before ${what}; received ${JSON.stringify(this.pending.toString('latin1').slice(0, 300))}`, this.pending);
+      }
       const left = deadline - Date.now();
-      if (left <= 0) throw new NoResponseError(`timed out after ${timeoutMs} ms waiting for ${what}; received ${JSON.stringify(this.pending.toString('latin1').slice(0, 300))}`, this.pending);
+      if (left <= 0) {
+        throw new NoResponseError(
+          `timed out after ${timeoutMs} ms waiting for ${what}; received ${JSON.stringify(this.pending.toString('latin1').slice(0, 300))}`,
+          this.pending,
+        );
+      }
       await this.#waitChange(left);
     }
   }

@@ -159,7 +159,11 @@ export class ScriptedBackend extends EventEmitter {
       };
       const t = setTimeout(() => {
         this.off('request', onReq);
-        reject(new Error(`backend ${this.name}: no ${what} within ${timeoutMs} ms; saw ${this.requests.map((r) => `${r.method} ${r.url}`).join(' | ') || 'nothing'}`));
+        reject(
+          new Error(
+            `backend ${this.name}: no ${what} within ${timeoutMs} ms; saw ${this.requests.map((r) => `${r.method} ${r.url}`).join(' | ') || 'nothing'}`,
+          ),
+        );
       }, timeoutMs);
       this.on('request', onReq);
     });

@@ -7,7 +7,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 export interface ClosedOnServer {
   readonly code: number;
@@ -86,7 +86,9 @@ export async function startWsBackend(name: string, tls?: { cert: string; key: st
   });
   server.on('upgrade', (req, socket, head) => {
     if (req.url === '/refuse') {
-      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nx-refused-by: ' + name + '\r\ncontent-length: 12\r\nconnection: close\r\n\r\nnot for you\n');
+      socket.end(
+        'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nx-refused-by: ' + name + '\r\ncontent-length: 12\r\nconnection: close\r\n\r\nnot for you\n',
+      );
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -7,10 +7,23 @@ import { configureLogging } from '../../src/core/logging.ts';
 import type { RequestOutcome } from '../../src/core/stats/request-outcome.ts';
 
 const outcome: RequestOutcome = {
-  startedAt: Date.UTC(2026, 11, 1, 9, 5, 7, 250), requestId: 'req-1', clientAddress: '203.0.113.9', method: 'GET',
-  target: '/a b/"x"?q=1', server: { url: 'http://10.0.0.2:5001' }, status: 200, failure: undefined, abandoned: false, attempts: 2,
-  serversTried: ['http://10.0.0.1:5001', 'http://10.0.0.2:5001'], headersMs: 3.14159, totalMs: 12.5, bytesIn: 7, bytesOut: 1234,
-  referer: 'https://example.test/', userAgent: 'curl/8.5.0',
+  startedAt: Date.UTC(2026, 11, 1, 9, 5, 7, 250),
+  requestId: 'req-1',
+  clientAddress: '203.0.113.9',
+  method: 'GET',
+  target: '/a b/"x"?q=1',
+  server: { url: 'http://10.0.0.2:5001' },
+  status: 200,
+  failure: undefined,
+  abandoned: false,
+  attempts: 2,
+  serversTried: ['http://10.0.0.1:5001', 'http://10.0.0.2:5001'],
+  headersMs: 3.14159,
+  totalMs: 12.5,
+  bytesIn: 7,
+  bytesOut: 1234,
+  referer: 'https://example.test/',
+  userAgent: 'curl/8.5.0',
 };
 
 /** Runs `fn` with console.log captured; the non-blocking sink writes from a timer, so dispose() flushes it first. */
@@ -31,9 +44,21 @@ async function captureConsole(fn: () => void): Promise<string[]> {
 describe('access log', () => {
   test('a JSON line carries every field of the request, path and client text escaped by JSON', () => {
     assert.deepEqual(JSON.parse(formatJson(accessLogEntry(outcome))), {
-      time: '2026-12-01T09:05:07.250Z', requestId: 'req-1', client: '203.0.113.9', method: 'GET', path: '/a b/"x"?q=1', status: 200,
-      server: 'http://10.0.0.2:5001', attempts: 2, serversTried: ['http://10.0.0.1:5001', 'http://10.0.0.2:5001'],
-      upstreamHeadersMs: 3.142, totalMs: 12.5, bytesIn: 7, bytesOut: 1234, referer: 'https://example.test/', userAgent: 'curl/8.5.0',
+      time: '2026-12-01T09:05:07.250Z',
+      requestId: 'req-1',
+      client: '203.0.113.9',
+      method: 'GET',
+      path: '/a b/"x"?q=1',
+      status: 200,
+      server: 'http://10.0.0.2:5001',
+      attempts: 2,
+      serversTried: ['http://10.0.0.1:5001', 'http://10.0.0.2:5001'],
+      upstreamHeadersMs: 3.142,
+      totalMs: 12.5,
+      bytesIn: 7,
+      bytesOut: 1234,
+      referer: 'https://example.test/',
+      userAgent: 'curl/8.5.0',
     });
   });
 

@@ -1,13 +1,18 @@
 /** /lb/metrics, /lb/dashboard and the admin API as mounted among the balancer's own endpoints. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAdminRoutes, type AdminSources } from '../../src/core/admin/admin-routes.ts';
+import { type AdminSources, createAdminRoutes } from '../../src/core/admin/admin-routes.ts';
 import { createAdminApi } from '../../src/core/admin/admin-api.ts';
 import { DASHBOARD_HTML } from '../../src/core/admin/dashboard-page.ts';
 import type { StatsReport } from '../../src/core/stats/stats-report.ts';
 import { recordingLogger } from './fakes.ts';
 
-const stats = { algorithm: 'round_robin', uptimeSeconds: 1, totals: { requests: 0, errors: 0, errorRate: 0, activeConnections: 0 }, servers: [] } as unknown as StatsReport;
+const stats = {
+  algorithm: 'round_robin',
+  uptimeSeconds: 1,
+  totals: { requests: 0, errors: 0, errorRate: 0, activeConnections: 0 },
+  servers: [],
+} as unknown as StatsReport;
 const base: AdminSources = { stats: () => stats, healthyServers: () => 1 };
 
 describe('balancer endpoints', () => {

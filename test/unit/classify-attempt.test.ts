@@ -8,15 +8,24 @@ const withCause = (message: string, cause: unknown) => new TypeError(message, { 
 
 describe('classifyFailure', () => {
   test('a refused connection is connect_refused on Node (undici), Bun and Deno', () => {
-    assert.equal(classifyFailure(withCause('fetch failed', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })), undefined, true), 'connect_refused');
-    assert.equal(classifyFailure(Object.assign(new TypeError('ECONNREFUSED: Unable to connect'), { code: 'ECONNREFUSED' }), undefined, true), 'connect_refused');
+    assert.equal(
+      classifyFailure(withCause('fetch failed', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })), undefined, true),
+      'connect_refused',
+    );
+    assert.equal(
+      classifyFailure(Object.assign(new TypeError('ECONNREFUSED: Unable to connect'), { code: 'ECONNREFUSED' }), undefined, true),
+      'connect_refused',
+    );
     const deno = withCause('fetch failed', new Error('client error (Connect): tcp connect error: Connection refused (os error 111)'));
     assert.equal(classifyFailure(deno, undefined, true), 'connect_refused');
   });
 
   test('resets and connections closed before the head are reset on every runtime', () => {
     assert.equal(classifyFailure(withCause('fetch failed', new Error('Connection reset by peer (os error 104)')), undefined, true), 'reset');
-    assert.equal(classifyFailure(withCause('fetch failed', new Error('client error (SendRequest): connection closed before message completed')), undefined, true), 'reset');
+    assert.equal(
+      classifyFailure(withCause('fetch failed', new Error('client error (SendRequest): connection closed before message completed')), undefined, true),
+      'reset',
+    );
     assert.equal(classifyFailure(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }), undefined, true), 'reset');
   });
 

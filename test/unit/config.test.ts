@@ -73,11 +73,25 @@ describe('parseConfig defaults', () => {
 
   test('empty strings count as unset and fall back to defaults', () => {
     const env: Env = {};
-    for (const name of [
-      'ALGORITHM', 'BACKEND_SERVERS', 'HOST', 'PORT', 'HEALTH_CHECK_PATH', 'HEALTH_CHECK_INTERVAL_MS',
-      'HEALTH_CHECK_TIMEOUT_MS', 'UPSTREAM_TIMEOUT_MS', 'LOG_LEVEL', 'LOG_FORMAT', 'WORKERS',
-      'ACCESS_LOG', 'ADMIN_TOKEN', 'ADMIN_PORT', 'ADMIN_HOST',
-    ]) env[name] = '';
+    for (
+      const name of [
+        'ALGORITHM',
+        'BACKEND_SERVERS',
+        'HOST',
+        'PORT',
+        'HEALTH_CHECK_PATH',
+        'HEALTH_CHECK_INTERVAL_MS',
+        'HEALTH_CHECK_TIMEOUT_MS',
+        'UPSTREAM_TIMEOUT_MS',
+        'LOG_LEVEL',
+        'LOG_FORMAT',
+        'WORKERS',
+        'ACCESS_LOG',
+        'ADMIN_TOKEN',
+        'ADMIN_PORT',
+        'ADMIN_HOST',
+      ]
+    ) env[name] = '';
     assert.deepEqual(configOf(env), configOf({}));
   });
 
@@ -491,8 +505,20 @@ describe('parseConfig resilience settings', () => {
   });
 
   test('0 means off or no limit where documented, and MAX_REQUESTS_PER_SERVER=0 means no cap', () => {
-    const r = resilience({ SLOW_START_MS: '0', RETRY_DEADLINE_MS: '0', UPSTREAM_CONNECT_TIMEOUT_MS: '0', MAX_REQUESTS_PER_SERVER: '0', OUTLIER_CONSECUTIVE_FAILURES: '0' });
-    assert.deepEqual([r.slowStartMs, r.retryDeadlineMs, r.upstreamConnectTimeoutMs, r.maxRequestsPerServer, r.outlierConsecutiveFailures], [0, 0, 0, undefined, 0]);
+    const r = resilience({
+      SLOW_START_MS: '0',
+      RETRY_DEADLINE_MS: '0',
+      UPSTREAM_CONNECT_TIMEOUT_MS: '0',
+      MAX_REQUESTS_PER_SERVER: '0',
+      OUTLIER_CONSECUTIVE_FAILURES: '0',
+    });
+    assert.deepEqual([r.slowStartMs, r.retryDeadlineMs, r.upstreamConnectTimeoutMs, r.maxRequestsPerServer, r.outlierConsecutiveFailures], [
+      0,
+      0,
+      0,
+      undefined,
+      0,
+    ]);
     assert.equal(resilience({ MAX_REQUESTS_PER_SERVER: '100', SLOW_START_MS: '10000', OUTLIER_COUNT_5XX: 'true' }).maxRequestsPerServer, 100);
   });
 
@@ -538,7 +564,13 @@ describe('resilience settings reach each module', () => {
       QUEUE_TIMEOUT_MS: '250',
     });
     assert.deepEqual(healthCheckOptions(config), { path: '/health', intervalMs: 5000, timeoutMs: 2000, rise: 4, fall: 6, expect: [{ from: 200, to: 200 }] });
-    assert.deepEqual(outlierOptions(config), { consecutiveFailures: 7, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectionPercent: 10, count5xx: true });
+    assert.deepEqual(outlierOptions(config), {
+      consecutiveFailures: 7,
+      baseEjectionMs: 30_000,
+      maxEjectionMs: 300_000,
+      maxEjectionPercent: 10,
+      count5xx: true,
+    });
     assert.deepEqual(retryOptions(config), { retries: 1, retryOnStatus: [{ from: 503, to: 503 }], deadlineMs: 15_000, budgetPercent: 20 });
     assert.deepEqual(admissionQueueOptions(config), { maxRequestsPerServer: 9, timeoutMs: 250, maxLength: 1024 });
   });

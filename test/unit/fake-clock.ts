@@ -5,7 +5,7 @@ export class FakeClock implements Clock {
   time = 1_000_000;
   readonly timers = new Set<{ at: number; fn: () => void }>();
   now = (): number => this.time;
-  setTimer = (fn: () => void, ms: number): (() => void) => {
+  setTimer = (fn: () => void, ms: number): () => void => {
     const timer = { at: this.time + ms, fn };
     this.timers.add(timer);
     return () => this.timers.delete(timer);

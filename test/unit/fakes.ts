@@ -146,11 +146,9 @@ export interface LogCall {
 /** A stand-in for a LogTape Logger that records the calls the core makes. */
 export function recordingLogger(): { logger: Logger; calls: LogCall[] } {
   const calls: LogCall[] = [];
-  const record =
-    (level: LogCall['level']) =>
-    (message: unknown, properties?: unknown): void => {
-      calls.push({ level, message: String(message), properties: (properties ?? {}) as Record<string, unknown> });
-    };
+  const record = (level: LogCall['level']) => (message: unknown, properties?: unknown): void => {
+    calls.push({ level, message: String(message), properties: (properties ?? {}) as Record<string, unknown> });
+  };
   const fake = {
     debug: record('debug'),
     info: record('info'),

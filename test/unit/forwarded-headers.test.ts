@@ -110,7 +110,9 @@ describe('spoofable forwarding headers (issue 8, defect 7)', () => {
     for (const name of ['Forwarded', 'X-Real-IP', 'x_real_ip', 'X-Forwarded-For', 'X_FORWARDED_FOR', 'x-forwarded-anything', 'X_Forwarded-Port']) {
       assert.equal(isForwardingHeader(name), true, name);
     }
-    for (const name of ['x-forwardedfor', 'forwarded-for', 'x-real-ip-x', 'x-request-id', 'via', 'x-forwarded']) assert.equal(isForwardingHeader(name), false, name);
+    for (const name of ['x-forwardedfor', 'forwarded-for', 'x-real-ip-x', 'x-request-id', 'via', 'x-forwarded']) {
+      assert.equal(isForwardingHeader(name), false, name);
+    }
   });
 
   test('without TRUST_PROXY every forwarding header the client sent is removed, then For, Proto and Host are set', () => {

@@ -32,7 +32,11 @@ export interface Rig {
    * A request as a plain HTTP client sends it: any method (fetch refuses TRACE), head and body in one write
    * (so a server that answers before reading the body cannot make the client's write fail).
    */
-  sendMethod(method: string, path: string, init?: { headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: Headers; body: string }>;
+  sendMethod(
+    method: string,
+    path: string,
+    init?: { headers?: Record<string, string>; body?: string },
+  ): Promise<{ status: number; headers: Headers; body: string }>;
   /** A client that starts an upload and then breaks it off; resolves once the forwarder had it in hand. */
   abandonUpload(path: string): Promise<void>;
   close(): Promise<void>;
@@ -157,12 +161,17 @@ export function forwarderContract(harness: ForwarderHarness): void {
         },
       );
 
-      withRig('a redirect from the server is passed to the client as is', () => new Response(null, { status: 302, headers: { location: '/elsewhere' } }), {}, async (rig) => {
-        const response = await rig.send('/old', { redirect: 'manual' });
-        assert.equal(response.status, 302);
-        assert.equal(response.headers.get('location'), '/elsewhere');
-        await response.body?.cancel();
-      });
+      withRig(
+        'a redirect from the server is passed to the client as is',
+        () => new Response(null, { status: 302, headers: { location: '/elsewhere' } }),
+        {},
+        async (rig) => {
+          const response = await rig.send('/old', { redirect: 'manual' });
+          assert.equal(response.status, 302);
+          assert.equal(response.headers.get('location'), '/elsewhere');
+          await response.body?.cancel();
+        },
+      );
 
       withRig('status and status text come from the server', () => new Response('x', { status: 418, statusText: 'Short And Stout' }), {}, async (rig) => {
         const response = await rig.send('/');
@@ -178,7 +187,15 @@ export function forwarderContract(harness: ForwarderHarness): void {
         'hop-by-hop response headers and those Connection names are removed; end-to-end ones pass',
         () =>
           new Response('ok', {
-            headers: { connection: 'keep-alive, X-Hop', 'x-hop': 'per-connection', 'keep-alive': 'timeout=99', trailer: 'x-checksum', 'proxy-authenticate': 'Basic', 'content-type': 'text/plain', etag: '"v1"' },
+            headers: {
+              connection: 'keep-alive, X-Hop',
+              'x-hop': 'per-connection',
+              'keep-alive': 'timeout=99',
+              trailer: 'x-checksum',
+              'proxy-authenticate': 'Basic',
+              'content-type': 'text/plain',
+              etag: '"v1"',
+            },
           }),
         {},
         async (rig) => {
@@ -207,7 +224,9 @@ export function forwarderContract(harness: ForwarderHarness): void {
       // The bytes are not gzip: only the headers matter here, so the test client is never asked to decode them.
       const compressed = () => new Response('encoded bytes', { headers: { 'content-encoding': 'gzip', 'content-length': '13', 'content-type': 'text/plain' } });
 
-      withRig('when the upstream client decodes compressed bodies, Content-Encoding and Content-Length are dropped', compressed, { decodesCompressedBodies: true }, async (rig) => {
+      withRig('when the upstream client decodes compressed bodies, Content-Encoding and Content-Length are dropped', compressed, {
+        decodesCompressedBodies: true,
+      }, async (rig) => {
         const response = await rig.send('/', { headers: { 'accept-encoding': 'gzip' } });
         assert.equal(response.headers.get('content-encoding'), null);
         assert.equal(response.headers.get('content-length'), null);
@@ -215,7 +234,9 @@ export function forwarderContract(harness: ForwarderHarness): void {
         assert.equal(await response.text(), 'encoded bytes');
       });
 
-      withRig('when the upstream client passes compressed bytes through, Content-Encoding and Content-Length are kept', compressed, { decodesCompressedBodies: false }, async (rig) => {
+      withRig('when the upstream client passes compressed bytes through, Content-Encoding and Content-Length are kept', compressed, {
+        decodesCompressedBodies: false,
+      }, async (rig) => {
         const response = await rig.send('/', { headers: { 'accept-encoding': 'gzip' } });
         assert.equal(response.headers.get('content-encoding'), 'gzip');
         assert.equal(response.headers.get('content-length'), '13');
@@ -260,52 +281,67 @@ export function forwarderContract(harness: ForwarderHarness): void {
         }
       });
 
-      withRig('(c) an upstream reset before headers answers 502 in JSON, counts an error and one failure towards ejection, but leaves the only server in rotation', harness.reset, {}, async (rig) => {
-        const response = await rig.send('/');
-        assert.equal(response.status, 502);
-        const error = await errorOfResponse(response);
-        // Defect 8 (issue 8): a short reason, never the server's address or the library's error text.
-        assert.equal(error, 'the upstream server could not be reached');
-        assert.doesNotMatch(error, /127\.0\.0\.1|fetch|ECONN/);
-        await activeIs(rig, 0);
-        assert.equal(rig.pool.servers[0]!.healthy, true);
-        const stats = rig.stats();
-        assert.equal(stats.servers[0]!.consecutiveFailures, 1);
-        assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 1 });
-        assert.deepEqual({ requests: stats.servers[0]!.requests, errors: stats.servers[0]!.errors }, { requests: 1, errors: 1 });
-        exitedOnce(rig, ['unreachable']);
-      });
+      withRig(
+        '(c) an upstream reset before headers answers 502 in JSON, counts an error and one failure towards ejection, but leaves the only server in rotation',
+        harness.reset,
+        {},
+        async (rig) => {
+          const response = await rig.send('/');
+          assert.equal(response.status, 502);
+          const error = await errorOfResponse(response);
+          // Defect 8 (issue 8): a short reason, never the server's address or the library's error text.
+          assert.equal(error, 'the upstream server could not be reached');
+          assert.doesNotMatch(error, /127\.0\.0\.1|fetch|ECONN/);
+          await activeIs(rig, 0);
+          assert.equal(rig.pool.servers[0]!.healthy, true);
+          const stats = rig.stats();
+          assert.equal(stats.servers[0]!.consecutiveFailures, 1);
+          assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 1 });
+          assert.deepEqual({ requests: stats.servers[0]!.requests, errors: stats.servers[0]!.errors }, { requests: 1, errors: 1 });
+          exitedOnce(rig, ['unreachable']);
+        },
+      );
 
-      withRig('(d) an upstream that never answers gets 504 after upstreamTimeoutMs, is aborted, and the timeout counts towards its ejection', ({ init }) => untilAborted(init.signal), { upstreamTimeoutMs: 50 }, async (rig) => {
-        const pending = rig.send('/slow');
-        await rig.call(1);
-        assert.equal(active(rig), 1);
-        const response = await pending;
-        assert.equal(response.status, 504);
-        assert.equal(await errorOfResponse(response), 'the upstream server did not answer in time');
-        await eventually(() => rig.calls[0]!.init.signal.aborted, 'the upstream request was aborted');
-        await activeIs(rig, 0);
-        assert.equal(rig.pool.servers[0]!.healthy, true);
-        assert.equal(rig.stats().servers[0]!.consecutiveFailures, 1);
-        assert.equal(rig.stats().totals.errors, 1);
-        exitedOnce(rig, ['timeout']);
-      });
+      withRig(
+        '(d) an upstream that never answers gets 504 after upstreamTimeoutMs, is aborted, and the timeout counts towards its ejection',
+        ({ init }) => untilAborted(init.signal),
+        { upstreamTimeoutMs: 50 },
+        async (rig) => {
+          const pending = rig.send('/slow');
+          await rig.call(1);
+          assert.equal(active(rig), 1);
+          const response = await pending;
+          assert.equal(response.status, 504);
+          assert.equal(await errorOfResponse(response), 'the upstream server did not answer in time');
+          await eventually(() => rig.calls[0]!.init.signal.aborted, 'the upstream request was aborted');
+          await activeIs(rig, 0);
+          assert.equal(rig.pool.servers[0]!.healthy, true);
+          assert.equal(rig.stats().servers[0]!.consecutiveFailures, 1);
+          assert.equal(rig.stats().totals.errors, 1);
+          exitedOnce(rig, ['timeout']);
+        },
+      );
 
-      withRig('(e) the client leaving before headers aborts the upstream request and counts no error', ({ init }) => untilAborted(init.signal), {}, async (rig) => {
-        const clientGone = new AbortController();
-        const pending = rig.send('/', { signal: clientGone.signal }).then((r) => r.status, () => 'aborted');
-        const call = await rig.call(1);
-        assert.equal(active(rig), 1);
-        clientGone.abort();
-        assert.equal(await pending, harness.answersGoneClients ? 499 : 'aborted');
-        await eventually(() => call.init.signal.aborted, 'the upstream request was aborted');
-        await activeIs(rig, 0);
-        const stats = rig.stats();
-        assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 0 });
-        assert.equal(rig.pool.servers[0]!.healthy, true, 'a client leaving is not the server failing');
-        assert.equal(stats.servers[0]!.responseTimeMs, null);
-        exitedOnce(rig, ['client_gone']);
-      });
+      withRig(
+        '(e) the client leaving before headers aborts the upstream request and counts no error',
+        ({ init }) => untilAborted(init.signal),
+        {},
+        async (rig) => {
+          const clientGone = new AbortController();
+          const pending = rig.send('/', { signal: clientGone.signal }).then((r) => r.status, () => 'aborted');
+          const call = await rig.call(1);
+          assert.equal(active(rig), 1);
+          clientGone.abort();
+          assert.equal(await pending, harness.answersGoneClients ? 499 : 'aborted');
+          await eventually(() => call.init.signal.aborted, 'the upstream request was aborted');
+          await activeIs(rig, 0);
+          const stats = rig.stats();
+          assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 0 });
+          assert.equal(rig.pool.servers[0]!.healthy, true, 'a client leaving is not the server failing');
+          assert.equal(stats.servers[0]!.responseTimeMs, null);
+          exitedOnce(rig, ['client_gone']);
+        },
+      );
 
       test('(f) the client leaving while the body streams releases the count and aborts the upstream request', async () => {
         let body: ReturnType<typeof bodyTiedTo> | undefined;
@@ -349,22 +385,32 @@ export function forwarderContract(harness: ForwarderHarness): void {
         }
       });
 
-      withRig('(h) a HEAD response has no body, keeps its Content-Length, and releases at once', () => new Response(null, { headers: { 'content-length': '1234' } }), {}, async (rig) => {
-        const response = await rig.send('/file', { method: 'HEAD' });
-        assert.equal(response.status, 200);
-        assert.equal(await response.text(), '');
-        assert.equal(response.headers.get('content-length'), '1234');
-        await activeIs(rig, 0);
-      });
+      withRig(
+        '(h) a HEAD response has no body, keeps its Content-Length, and releases at once',
+        () => new Response(null, { headers: { 'content-length': '1234' } }),
+        {},
+        async (rig) => {
+          const response = await rig.send('/file', { method: 'HEAD' });
+          assert.equal(response.status, 200);
+          assert.equal(await response.text(), '');
+          assert.equal(response.headers.get('content-length'), '1234');
+          await activeIs(rig, 0);
+        },
+      );
 
       for (const status of [204, 304]) {
-        withRig(`(h) a ${status} response has no body and releases at once`, () => new Response(null, { status, headers: { etag: '"v1"' } }), {}, async (rig) => {
-          const response = await rig.send('/');
-          assert.equal(response.status, status);
-          assert.equal(await response.text(), '');
-          assert.equal(response.headers.get('etag'), '"v1"');
-          await activeIs(rig, 0);
-        });
+        withRig(
+          `(h) a ${status} response has no body and releases at once`,
+          () => new Response(null, { status, headers: { etag: '"v1"' } }),
+          {},
+          async (rig) => {
+            const response = await rig.send('/');
+            assert.equal(response.status, status);
+            assert.equal(await response.text(), '');
+            assert.equal(response.headers.get('etag'), '"v1"');
+            await activeIs(rig, 0);
+          },
+        );
       }
 
       test('concurrent streams each hold a count on their own server until they finish', async () => {
@@ -390,8 +436,8 @@ export function forwarderContract(harness: ForwarderHarness): void {
     });
 
     describe('response buffering (RESPONSE_BUFFER_BYTES)', () => {
-      const lengthed = (body: ReturnType<typeof controlledBody>, length: number, headers: Record<string, string> = {}) =>
-        () => new Response(body.stream, { headers: { 'content-length': String(length), 'content-type': 'text/plain', ...headers } });
+      const lengthed = (body: ReturnType<typeof controlledBody>, length: number, headers: Record<string, string> = {}) => () =>
+        new Response(body.stream, { headers: { 'content-length': String(length), 'content-type': 'text/plain', ...headers } });
 
       test('a short body with a Content-Length is read whole and its exchange ends before the client reads it', async () => {
         const body = controlledBody();
@@ -417,11 +463,13 @@ export function forwarderContract(harness: ForwarderHarness): void {
         }
       });
 
-      for (const [what, limit, headers] of [
-        ['a body longer than RESPONSE_BUFFER_BYTES', 8, {}],
-        ['any body with RESPONSE_BUFFER_BYTES=0', 0, {}],
-        ['an event stream, even with a short Content-Length', 65_536, { 'content-type': 'text/event-stream' }],
-      ] as const) {
+      for (
+        const [what, limit, headers] of [
+          ['a body longer than RESPONSE_BUFFER_BYTES', 8, {}],
+          ['any body with RESPONSE_BUFFER_BYTES=0', 0, {}],
+          ['an event stream, even with a short Content-Length', 65_536, { 'content-type': 'text/event-stream' }],
+        ] as const
+      ) {
         test(`${what} streams, counted until its last byte`, async () => {
           const body = controlledBody();
           const rig = await harness.rig(lengthed(body, 10, headers), { config: { responseBufferBytes: limit } });
@@ -446,7 +494,9 @@ export function forwarderContract(harness: ForwarderHarness): void {
         });
       }
 
-      test('a short body the server breaks off is answered 502 in JSON (nothing was sent yet) and counted as an error', { skip: harness.collectsShortBodies ? false : 'Node writes a short body straight into the socket: a break is a reset, as (g) pins' }, async () => {
+      test('a short body the server breaks off is answered 502 in JSON (nothing was sent yet) and counted as an error', {
+        skip: harness.collectsShortBodies ? false : 'Node writes a short body straight into the socket: a break is a reset, as (g) pins',
+      }, async () => {
         const body = controlledBody();
         const rig = await harness.rig(lengthed(body, 10));
         try {
@@ -468,7 +518,10 @@ export function forwarderContract(harness: ForwarderHarness): void {
 
       withRig(
         'several Set-Cookie headers stay separate on a buffered response',
-        () => new Response('ok', { headers: [['content-length', '2'], ['set-cookie', 'a=1; Path=/'], ['set-cookie', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT']] }),
+        () =>
+          new Response('ok', {
+            headers: [['content-length', '2'], ['set-cookie', 'a=1; Path=/'], ['set-cookie', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT']],
+          }),
         {},
         async (rig) => {
           const response = await rig.send('/');
@@ -478,23 +531,33 @@ export function forwarderContract(harness: ForwarderHarness): void {
         },
       );
 
-      withRig('a HEAD answer with a short Content-Length is sent without a body and not read', () => new Response(null, { headers: { 'content-length': '5' } }), {}, async (rig) => {
-        const response = await rig.send('/file', { method: 'HEAD' });
-        assert.equal(response.headers.get('content-length'), '5');
-        assert.equal(await response.text(), '');
-        await activeIs(rig, 0);
-        exitedOnce(rig, ['responded']);
-      });
+      withRig(
+        'a HEAD answer with a short Content-Length is sent without a body and not read',
+        () => new Response(null, { headers: { 'content-length': '5' } }),
+        {},
+        async (rig) => {
+          const response = await rig.send('/file', { method: 'HEAD' });
+          assert.equal(response.headers.get('content-length'), '5');
+          assert.equal(await response.text(), '');
+          await activeIs(rig, 0);
+          exitedOnce(rig, ['responded']);
+        },
+      );
     });
 
     describe('responses and metrics', () => {
-      withRig('a 5xx from the server is passed on, counted as an error, but does not take the server out', () => new Response('upstream broke', { status: 503 }), {}, async (rig) => {
-        const response = await rig.send('/');
-        assert.equal(response.status, 503);
-        assert.equal(await response.text(), 'upstream broke');
-        assert.equal(rig.stats().totals.errors, 1);
-        assert.equal(rig.pool.servers[0]!.healthy, true);
-      });
+      withRig(
+        'a 5xx from the server is passed on, counted as an error, but does not take the server out',
+        () => new Response('upstream broke', { status: 503 }),
+        {},
+        async (rig) => {
+          const response = await rig.send('/');
+          assert.equal(response.status, 503);
+          assert.equal(await response.text(), 'upstream broke');
+          assert.equal(rig.stats().totals.errors, 1);
+          assert.equal(rig.pool.servers[0]!.healthy, true);
+        },
+      );
 
       test('a GET reset by one server before its head is retried on another: the client gets the answer, each server one try', async () => {
         const rig: Rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? harness.reset(call) : new Response('from B')), { servers: 2 });
@@ -548,7 +611,9 @@ export function forwarderContract(harness: ForwarderHarness): void {
 
       test('no retry once the response head reached the client: a server breaking off mid-body is not retried', async () => {
         const body = controlledBody();
-        const rig: Rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? new Response(body.stream) : new Response('from B')), { servers: 2 });
+        const rig: Rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? new Response(body.stream) : new Response('from B')), {
+          servers: 2,
+        });
         try {
           const response = await rig.send('/x');
           const reader = response.body!.getReader();
@@ -566,7 +631,10 @@ export function forwarderContract(harness: ForwarderHarness): void {
       });
 
       test('RETRY_ON_STATUS: a 503 is retried on another server and never reaches the client', async () => {
-        const rig: Rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? new Response('draining', { status: 503 }) : new Response('from B')), { servers: 2, retryOnStatus: [503] });
+        const rig: Rig = await harness.rig(
+          (call) => (call.url.startsWith(rig.servers[0]!) ? new Response('draining', { status: 503 }) : new Response('from B')),
+          { servers: 2, retryOnStatus: [503] },
+        );
         try {
           const response = await rig.send('/x');
           assert.equal(await response.text(), 'from B');
@@ -578,7 +646,10 @@ export function forwarderContract(harness: ForwarderHarness): void {
       });
 
       test('RETRIES=0: a failure is answered, not retried', async () => {
-        const rig: Rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? harness.reset(call) : new Response('from B')), { servers: 2, retries: 0 });
+        const rig: Rig = await harness.rig((call) => (call.url.startsWith(rig.servers[0]!) ? harness.reset(call) : new Response('from B')), {
+          servers: 2,
+          retries: 0,
+        });
         try {
           assert.equal((await rig.send('/x')).status, 502);
           assert.equal(rig.calls.length, 1);
@@ -607,21 +678,26 @@ export function forwarderContract(harness: ForwarderHarness): void {
       const stickyCookies = (response: Response) => response.headers.getSetCookie().filter((line) => line.startsWith('fw='));
       const appCookie = () => new Response('ok', { headers: { 'set-cookie': 'app=1; Path=/' } });
 
-      withRig('sticky: the first response sets the cookie naming its server, beside the server\'s own; requests carrying it stay there', appCookie, sticky, async (rig) => {
-        const first = await rig.send('/');
-        await first.text();
-        const server = serverOf(rig, 0);
-        assert.deepEqual(first.headers.getSetCookie(), ['app=1; Path=/', `fw=${server.serverId}; Path=/; HttpOnly; SameSite=Lax`]);
-        for (let i = 1; i <= 6; i++) {
-          const response = await rig.send('/', { headers: { cookie: `theme=dark; fw=${server.serverId}` } });
-          await response.text();
-          assert.equal(serverOf(rig, i), server, `request ${i} left the cookie's server`);
-          assert.deepEqual(stickyCookies(response), [], 'a cookie that already names the server is not re-set');
-        }
-        // Without the cookie, round robin moves on: the cookie, not chance, kept the requests there.
-        await (await rig.send('/')).text();
-        assert.notEqual(serverOf(rig, 7), server);
-      });
+      withRig(
+        "sticky: the first response sets the cookie naming its server, beside the server's own; requests carrying it stay there",
+        appCookie,
+        sticky,
+        async (rig) => {
+          const first = await rig.send('/');
+          await first.text();
+          const server = serverOf(rig, 0);
+          assert.deepEqual(first.headers.getSetCookie(), ['app=1; Path=/', `fw=${server.serverId}; Path=/; HttpOnly; SameSite=Lax`]);
+          for (let i = 1; i <= 6; i++) {
+            const response = await rig.send('/', { headers: { cookie: `theme=dark; fw=${server.serverId}` } });
+            await response.text();
+            assert.equal(serverOf(rig, i), server, `request ${i} left the cookie's server`);
+            assert.deepEqual(stickyCookies(response), [], 'a cookie that already names the server is not re-set');
+          }
+          // Without the cookie, round robin moves on: the cookie, not chance, kept the requests there.
+          await (await rig.send('/')).text();
+          assert.notEqual(serverOf(rig, 7), server);
+        },
+      );
 
       withRig('sticky: a forged or unknown cookie is ignored, routes only inside the pool, and is re-set', appCookie, sticky, async (rig) => {
         const forged = ['0123456789abcdef', 'http://127.0.0.1:1', '../../etc', rig.pool.servers[0]!.serverId.toUpperCase()];
@@ -645,7 +721,9 @@ export function forwarderContract(harness: ForwarderHarness): void {
         assert.deepEqual(stickyCookies(response), [`fw=${moved.serverId}; Path=/; HttpOnly; SameSite=Lax`]);
       });
 
-      withRig('sticky: with STICKY_COOKIE_MAX_AGE and SameSite=None the cookie carries Max-Age and Secure', () => new Response('ok'), { config: { sticky: { ...STICKY, maxAgeSeconds: 3600, sameSite: 'None' } } }, async (rig) => {
+      withRig('sticky: with STICKY_COOKIE_MAX_AGE and SameSite=None the cookie carries Max-Age and Secure', () => new Response('ok'), {
+        config: { sticky: { ...STICKY, maxAgeSeconds: 3600, sameSite: 'None' } },
+      }, async (rig) => {
         const response = await rig.send('/');
         await response.text();
         assert.deepEqual(stickyCookies(response), [`fw=${rig.pool.servers[0]!.serverId}; Max-Age=3600; Path=/; HttpOnly; Secure; SameSite=None`]);
@@ -658,7 +736,10 @@ export function forwarderContract(harness: ForwarderHarness): void {
         return rig.pool.servers.find((s) => s.url === url)!;
       };
 
-      withRig('consistent_hash: each key goes to the server the configuration maps it to, every time', () => new Response('ok'), { servers: 3, config: { algorithm: 'consistent_hash', hashKey: { kind: 'header', name: 'x-user' } } }, async (rig) => {
+      withRig('consistent_hash: each key goes to the server the configuration maps it to, every time', () => new Response('ok'), {
+        servers: 3,
+        config: { algorithm: 'consistent_hash', hashKey: { kind: 'header', name: 'x-user' } },
+      }, async (rig) => {
         const keys = Array.from({ length: 12 }, (_, i) => `user-${i}`);
         let n = 0;
         for (const round of [1, 2]) {
@@ -715,19 +796,26 @@ export function forwarderContract(harness: ForwarderHarness): void {
         assert.equal(rig.pool.servers[0]!.healthy, true);
       });
 
-      withRig('a client upload that breaks off counts as the client leaving, not as a server failure', async ({ init }) => {
-        await readText(init.body);
-        return new Response('unreachable');
-      }, {}, async (rig) => {
-        await rig.abandonUpload('/upload');
-        await activeIs(rig, 0);
-        assert.equal(rig.pool.servers[0]!.healthy, true);
-        assert.equal(rig.stats().totals.errors, 0);
-      });
+      withRig(
+        'a client upload that breaks off counts as the client leaving, not as a server failure',
+        async ({ init }) => {
+          await readText(init.body);
+          return new Response('unreachable');
+        },
+        {},
+        async (rig) => {
+          await rig.abandonUpload('/upload');
+          await activeIs(rig, 0);
+          assert.equal(rig.pool.servers[0]!.healthy, true);
+          assert.equal(rig.stats().totals.errors, 0);
+        },
+      );
 
       for (const maxRequestBodyBytes of [undefined, 1_000_000]) {
         withRig(
-          `an upload whose read fails counts as the client leaving, not as a server failure (${maxRequestBodyBytes === undefined ? 'no body limit' : 'metered body'})`,
+          `an upload whose read fails counts as the client leaving, not as a server failure (${
+            maxRequestBodyBytes === undefined ? 'no body limit' : 'metered body'
+          })`,
           async ({ init }) => new Response(await readText(init.body)),
           { failUploadReads: true, maxRequestBodyBytes },
           async (rig) => {
@@ -741,36 +829,51 @@ export function forwarderContract(harness: ForwarderHarness): void {
         );
       }
 
-      withRig('a streamed body passing MAX_REQUEST_BODY_BYTES gets 413 and no error against the server', async ({ init }) => {
-        await readText(init.body);
-        return new Response('unreachable');
-      }, { maxRequestBodyBytes: 4 }, async (rig) => {
-        const body = new Blob(['0123456789']).stream();
-        const response = await rig.send('/upload', { method: 'POST', body, duplex: 'half' } as RequestInit);
-        assert.equal(response.status, 413);
-        await errorOfResponse(response);
-        await activeIs(rig, 0);
-        assert.equal(rig.pool.servers[0]!.healthy, true);
-        assert.equal(rig.stats().totals.errors, 0);
-      });
+      withRig(
+        'a streamed body passing MAX_REQUEST_BODY_BYTES gets 413 and no error against the server',
+        async ({ init }) => {
+          await readText(init.body);
+          return new Response('unreachable');
+        },
+        { maxRequestBodyBytes: 4 },
+        async (rig) => {
+          const body = new Blob(['0123456789']).stream();
+          const response = await rig.send('/upload', { method: 'POST', body, duplex: 'half' } as RequestInit);
+          assert.equal(response.status, 413);
+          await errorOfResponse(response);
+          await activeIs(rig, 0);
+          assert.equal(rig.pool.servers[0]!.healthy, true);
+          assert.equal(rig.stats().totals.errors, 0);
+        },
+      );
 
-      withRig('a declared Content-Length over the limit gets 413 without contacting any server', () => new Response('never'), { maxRequestBodyBytes: 4 }, async (rig) => {
-        const response = await rig.sendMethod('POST', '/upload', { body: '0123456789', headers: { 'content-length': '10' } });
-        assert.equal(response.status, 413);
-        await errorOf(response.status, response.headers, response.body);
-        assert.equal(rig.calls.length, 0);
-      });
+      withRig(
+        'a declared Content-Length over the limit gets 413 without contacting any server',
+        () => new Response('never'),
+        { maxRequestBodyBytes: 4 },
+        async (rig) => {
+          const response = await rig.sendMethod('POST', '/upload', { body: '0123456789', headers: { 'content-length': '10' } });
+          assert.equal(response.status, 413);
+          await errorOf(response.status, response.headers, response.body);
+          assert.equal(rig.calls.length, 0);
+        },
+      );
     });
 
-    describe('limits (issue 8): each is one side\'s fault, and 0 means no limit', () => {
-      withRig('UPSTREAM_TIMEOUT_MS=0 sets no limit: a server answering after 100 ms is not cut', async () => {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        return new Response('late but fine');
-      }, { upstreamTimeoutMs: 0 }, async (rig) => {
-        const response = await rig.send('/');
-        assert.equal(response.status, 200);
-        assert.equal(await response.text(), 'late but fine');
-      });
+    describe("limits (issue 8): each is one side's fault, and 0 means no limit", () => {
+      withRig(
+        'UPSTREAM_TIMEOUT_MS=0 sets no limit: a server answering after 100 ms is not cut',
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return new Response('late but fine');
+        },
+        { upstreamTimeoutMs: 0 },
+        async (rig) => {
+          const response = await rig.send('/');
+          assert.equal(response.status, 200);
+          assert.equal(await response.text(), 'late but fine');
+        },
+      );
 
       withRig(
         'UPSTREAM_TIMEOUT_MS runs from the request being sent: an upload slower than it is not a 504, and the server stays healthy',
@@ -836,18 +939,28 @@ export function forwarderContract(harness: ForwarderHarness): void {
         assert.equal(rig.calls.length, 0);
       });
 
-      withRig('REWRITE_LOCATION: a redirect to the server\'s own origin points at the origin the client used', ({ url }) => new Response(null, { status: 302, headers: { location: `${new URL(url).origin}/next?x=1` } }), {}, async (rig) => {
-        const answer = await rig.sendMethod('GET', '/', { headers: { host: 'public.example:8080' } });
-        assert.equal(answer.status, 302);
-        assert.equal(answer.headers.get('location'), 'http://public.example:8080/next?x=1');
-      });
+      withRig(
+        "REWRITE_LOCATION: a redirect to the server's own origin points at the origin the client used",
+        ({ url }) => new Response(null, { status: 302, headers: { location: `${new URL(url).origin}/next?x=1` } }),
+        {},
+        async (rig) => {
+          const answer = await rig.sendMethod('GET', '/', { headers: { host: 'public.example:8080' } });
+          assert.equal(answer.status, 302);
+          assert.equal(answer.headers.get('location'), 'http://public.example:8080/next?x=1');
+        },
+      );
 
-      withRig('a 204 loses a Content-Length the server sent (RFC 9110 §8.6)', () => new Response(null, { status: 204, headers: { 'x-kept': 'yes', 'content-length': '0' } }), {}, async (rig) => {
-        const response = await rig.send('/');
-        assert.equal(response.status, 204);
-        assert.equal(response.headers.get('x-kept'), 'yes');
-        assert.equal(response.headers.get('content-length'), null);
-      });
+      withRig(
+        'a 204 loses a Content-Length the server sent (RFC 9110 §8.6)',
+        () => new Response(null, { status: 204, headers: { 'x-kept': 'yes', 'content-length': '0' } }),
+        {},
+        async (rig) => {
+          const response = await rig.send('/');
+          assert.equal(response.status, 204);
+          assert.equal(response.headers.get('x-kept'), 'yes');
+          assert.equal(response.headers.get('content-length'), null);
+        },
+      );
     });
   });
 }

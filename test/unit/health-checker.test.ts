@@ -5,7 +5,7 @@ import { parseStatusList, type StatusList } from '../../src/core/config/status-l
 import { describeError } from '../../src/core/proxy/describe-error.ts';
 import { HealthChecker, isHealthyStatus } from '../../src/core/upstream/health-checker.ts';
 import { ServerPool } from '../../src/core/upstream/server-pool.ts';
-import { FakeUpstream, controlledBody, deferred, recordingLogger, untilAborted, type UpstreamHandler } from './fakes.ts';
+import { controlledBody, deferred, FakeUpstream, recordingLogger, untilAborted, type UpstreamHandler } from './fakes.ts';
 
 const URLS = ['http://10.0.0.1:5001', 'http://10.0.0.2:5002', 'http://10.0.0.3:5003'];
 

@@ -5,62 +5,66 @@ import { checkHost, hostLines, invalidHostReason } from '../../src/core/proxy/ho
 
 describe('invalidHostReason', () => {
   test('valid hosts: names, IPv4, IPv6 literals, IPvFuture, ports, an empty port, percent-encoding and sub-delims', () => {
-    for (const value of [
-      'example.com',
-      'example.com:8080',
-      'EXAMPLE.com',
-      'localhost',
-      '127.0.0.1',
-      '127.0.0.1:80',
-      '[::1]',
-      '[::1]:8080',
-      '[2001:db8::7]:443',
-      '[::ffff:192.0.2.1]',
-      '[v1.fe80::a+en1]',
-      'example.com:',
-      'xn--caf-dma.example',
-      'a%2Db.example',
-      "a!$&'()*+,;=b",
-      'under_score.example',
-      'example.com.',
-      'h:0',
-      'h:65535',
-    ]) {
+    for (
+      const value of [
+        'example.com',
+        'example.com:8080',
+        'EXAMPLE.com',
+        'localhost',
+        '127.0.0.1',
+        '127.0.0.1:80',
+        '[::1]',
+        '[::1]:8080',
+        '[2001:db8::7]:443',
+        '[::ffff:192.0.2.1]',
+        '[v1.fe80::a+en1]',
+        'example.com:',
+        'xn--caf-dma.example',
+        'a%2Db.example',
+        "a!$&'()*+,;=b",
+        'under_score.example',
+        'example.com.',
+        'h:0',
+        'h:65535',
+      ]
+    ) {
       assert.equal(invalidHostReason(value), undefined, value);
     }
   });
 
   test('the probes from issue 8 and other invalid values each get a reason', () => {
-    for (const value of [
-      'x/admin/secret?',
-      'a@b',
-      'user:pw@example.com',
-      '',
-      ' ',
-      'exa mple.com',
-      'example.com:8080:1',
-      'example.com:http',
-      'example.com:-1',
-      'example.com:65536',
-      'example.com:123456',
-      ':8080',
-      '[::1',
-      '[::1]x',
-      '[::1]:x',
-      '[not-ipv6]',
-      '[::g]',
-      '::1',
-      'a\\b',
-      'a#b',
-      'a?b',
-      'a%zz',
-      'a%',
-      'example.com\r\nX: y',
-      'caf\u00e9.example',
-      'a, b',
-      'a"b',
-      'a<b>',
-    ]) {
+    for (
+      const value of [
+        'x/admin/secret?',
+        'a@b',
+        'user:pw@example.com',
+        '',
+        ' ',
+        'exa mple.com',
+        'example.com:8080:1',
+        'example.com:http',
+        'example.com:-1',
+        'example.com:65536',
+        'example.com:123456',
+        ':8080',
+        '[::1',
+        '[::1]x',
+        '[::1]:x',
+        '[not-ipv6]',
+        '[::g]',
+        '::1',
+        'a\\b',
+        'a#b',
+        'a?b',
+        'a%zz',
+        'a%',
+        'example.com\r\nX: y',
+        'caf\u00e9.example',
+        'a, b',
+        'a"b',
+        'a<b>',
+      ]
+    ) {
       const reason = invalidHostReason(value);
       assert.equal(typeof reason, 'string', JSON.stringify(value));
       assert.match(reason!, /Host header/, JSON.stringify(value));

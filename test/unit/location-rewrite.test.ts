@@ -19,18 +19,20 @@ describe('rewriteUri', () => {
   });
 
   test('other origins, other ports, other schemes, relative references and userinfo are left alone', () => {
-    for (const value of [
-      'http://10.0.0.1:5002/a',
-      'https://10.0.0.1:5001/a',
-      'http://10.0.0.1/a',
-      'http://elsewhere.example/a',
-      '/relative/path',
-      '//10.0.0.1:5001/a',
-      'login',
-      'http://user@10.0.0.1:5001/a',
-      'mailto:a@10.0.0.1',
-      'http://10.0.0.1:5001.evil.example/a',
-    ]) {
+    for (
+      const value of [
+        'http://10.0.0.1:5002/a',
+        'https://10.0.0.1:5001/a',
+        'http://10.0.0.1/a',
+        'http://elsewhere.example/a',
+        '/relative/path',
+        '//10.0.0.1:5001/a',
+        'login',
+        'http://user@10.0.0.1:5001/a',
+        'mailto:a@10.0.0.1',
+        'http://10.0.0.1:5001.evil.example/a',
+      ]
+    ) {
       assert.equal(rewriteUri(value, SERVER, FRONT), value, value);
     }
   });

@@ -10,7 +10,9 @@ const record = (message: unknown[]): LogRecord => ({ category: ['fairway'], leve
 
 describe('log message rendering', () => {
   test('values inside a message are not JSON-quoted', () => {
-    const rendered = withPlainMessage(record(['Fairway listening on ', 'http://0.0.0.0:8080', ' (', 'deno', ' ', '2.9.6', '), ', 'round_robin', ' over ', 2, ' servers']));
+    const rendered = withPlainMessage(
+      record(['Fairway listening on ', 'http://0.0.0.0:8080', ' (', 'deno', ' ', '2.9.6', '), ', 'round_robin', ' over ', 2, ' servers']),
+    );
     assert.deepEqual(rendered.message, ['Fairway listening on http://0.0.0.0:8080 (deno 2.9.6), round_robin over 2 servers']);
   });
 
@@ -41,7 +43,9 @@ describe('describeError and describeErrorChain', () => {
 
   test('the chain spells out every cause, so "fetch failed" can be told apart', () => {
     const deno = new TypeError('fetch failed', {
-      cause: new Error('client error (Connect)', { cause: Object.assign(new Error('tcp connect error: Connection refused (os error 111)'), { code: 'ECONNREFUSED' }) }),
+      cause: new Error('client error (Connect)', {
+        cause: Object.assign(new Error('tcp connect error: Connection refused (os error 111)'), { code: 'ECONNREFUSED' }),
+      }),
     });
     assert.equal(describeErrorChain(deno), 'fetch failed: client error (Connect): tcp connect error: Connection refused (os error 111) (ECONNREFUSED)');
     const tls = new TypeError('fetch failed', { cause: new Error('invalid peer certificate: UnknownIssuer') });

@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { Agent, MockAgent, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher, MockAgent } from 'undici';
 import type { ExchangeRecord } from '../../src/core/proxy/exchange.ts';
 import { assembleBalancer } from '../../src/core/balancer.ts';
 import { createNativeHandler } from '../../src/runtimes/node/native-forwarder.ts';
 import { createUndiciUpstream } from '../../src/runtimes/node/undici-upstream.ts';
-import { deferred, testConfig, type Deferred, type UpstreamCall, type UpstreamHandler } from './fakes.ts';
-import { forwarderContract, rigResilience, serverConfigs, type ForwarderHarness, type Rig, type RigOptions } from './forwarder-contract.ts';
+import { type Deferred, deferred, testConfig, type UpstreamCall, type UpstreamHandler } from './fakes.ts';
+import { forwarderContract, type ForwarderHarness, type Rig, type RigOptions, rigResilience, serverConfigs } from './forwarder-contract.ts';
 
 async function listen(server: http.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -64,7 +64,10 @@ function scriptedServer(handler: () => UpstreamHandler, log: CallLog): http.Serv
     }
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     const body = hasBody ? streamOf(req) : null;
-    const call: UpstreamCall = { url: origin + req.url, init: { method: req.method!, headers, body, signal: closed.signal, redirect: 'manual', duplex: 'half' } };
+    const call: UpstreamCall = {
+      url: origin + req.url,
+      init: { method: req.method!, headers, body, signal: closed.signal, redirect: 'manual', duplex: 'half' },
+    };
     log.add(call);
     Promise.resolve()
       .then(() => handler()(call))
@@ -242,13 +245,18 @@ const nativeHarness: ForwarderHarness = {
 if ('Bun' in globalThis) test('forwarding contract: Node native forwarder', { skip: "Bun's built-in undici stub has no Agent.stream" }, () => {});
 else forwarderContract(nativeHarness);
 
-test('a 205 response reaches the client with no content and Content-Length: 0, whatever its server sent (RFC 9110 §15.3.6)', { skip: 'Bun' in globalThis ? "Bun's built-in undici stub has no Agent.stream" : false }, async () => {
+test('a 205 response reaches the client with no content and Content-Length: 0, whatever its server sent (RFC 9110 §15.3.6)', {
+  skip: 'Bun' in globalThis ? "Bun's built-in undici stub has no Agent.stream" : false,
+}, async () => {
   // A raw server: node:http would not send content with a 205 of its own, but a server may.
   const upstream = net.createServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 205 Reset Content\r\ncontent-length: 5\r\n\r\nhello')));
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const agent = new Agent();
   const origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  const rig = await nativeRig({ servers: [origin], log: new CallLog(), dispatcher: agent, close: async () => void (await agent.destroy(), upstream.close()) }, {});
+  const rig = await nativeRig(
+    { servers: [origin], log: new CallLog(), dispatcher: agent, close: async () => void (await agent.destroy(), upstream.close()) },
+    {},
+  );
   try {
     // Through node:http's client: fetch drops a 205 body whatever the bytes, node:http reads what Content-Length says.
     const response = await rig.sendMethod('GET', '/');

@@ -6,11 +6,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { prepareUpgradeRequestHeaders, requestedUpgrade } from '../../src/core/proxy/websocket/handshake.ts';
-import { NodeHeaders, type HeaderObject } from '../../src/runtimes/node/node-headers.ts';
+import { type HeaderObject, NodeHeaders } from '../../src/runtimes/node/node-headers.ts';
 import { openUpgradeTunnel, type TunnelOutcome } from '../../src/runtimes/node/upgrade-tunnel.ts';
 import { pollUntil } from '../support/poll.ts';
 
@@ -32,7 +32,11 @@ const serverCloses: ((close: [number, string]) => void)[] = [];
 
 before(async () => {
   backend = createServer((_req, res) => res.end('plain'));
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: true, handleProtocols: (offered) => (offered.has('graphql-ws') ? 'graphql-ws' : false) });
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: true,
+    handleProtocols: (offered) => (offered.has('graphql-ws') ? 'graphql-ws' : false),
+  });
   wss.on('headers', (headers) => headers.push('X-Backend: echo'));
   backend.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     seenByServer.push(req);
@@ -58,9 +62,20 @@ before(async () => {
     socket.on('data', (chunk: Buffer) => (clientBytesAfterHandshake += chunk.length));
     const headers = new NodeHeaders({ ...req.headers } as HeaderObject);
     const upgrade = requestedUpgrade(headers) ?? 'websocket';
-    prepareUpgradeRequestHeaders(headers, { client: { address: req.socket.remoteAddress }, requestId: 'rid-1' }, { trustProxy: false, preserveHost: false }, upgrade);
+    prepareUpgradeRequestHeaders(
+      headers,
+      { client: { address: req.socket.remoteAddress }, requestId: 'rid-1' },
+      { trustProxy: false, preserveHost: false },
+      upgrade,
+    );
     const target = req.url === '/down' ? 'http://127.0.0.1:1' : origin;
-    void openUpgradeTunnel(socket, head, { origin: target, target: req.url ?? '/', headers: headers.object, requestId: 'rid-1', signal: new AbortController().signal }).then(
+    void openUpgradeTunnel(socket, head, {
+      origin: target,
+      target: req.url ?? '/',
+      headers: headers.object,
+      requestId: 'rid-1',
+      signal: new AbortController().signal,
+    }).then(
       (outcome) => {
         outcomes.push(outcome);
         if (outcome.kind === 'failed') socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
@@ -133,7 +148,8 @@ describe('openUpgradeTunnel', () => {
   test('a close at shutdown waits for the frame in progress to end, so the server never sees a broken frame', async () => {
     const serverSaw = new Promise<[number, string]>((resolve) => serverCloses.push(resolve));
     const raw = connect(Number(new URL(proxyUrl).port), '127.0.0.1');
-    const handshake = 'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+    const handshake =
+      'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
     let received = Buffer.alloc(0);
     raw.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
     raw.write(handshake);

@@ -1,7 +1,7 @@
 /** Outlier ejection: what counts, thresholds, growing and capped ejections, the pool's floor and the injected clock. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverVerdict, type AttemptOutcome } from '../../src/core/upstream/attempt-outcome.ts';
+import { type AttemptOutcome, serverVerdict } from '../../src/core/upstream/attempt-outcome.ts';
 import { OutlierDetector, type OutlierEvent, type OutlierOptions } from '../../src/core/upstream/outlier-detector.ts';
 import { FakeClock } from './fake-clock.ts';
 import { recordingLogger } from './fakes.ts';

@@ -64,7 +64,7 @@ describe('pool control', () => {
 });
 
 describe('merged exposition', () => {
-  test('each family once, with every source\'s samples under it', () => {
+  test("each family once, with every source's samples under it", () => {
     const one = '# HELP x_total X.\n# TYPE x_total counter\nx_total{worker="1"} 1\n# HELP y Y.\n# TYPE y gauge\ny{worker="1"} 2\n';
     const two = '# HELP x_total X.\n# TYPE x_total counter\nx_total{worker="2"} 3\n# HELP y Y.\n# TYPE y gauge\ny{worker="2"} 4\n';
     assert.equal(

@@ -1,17 +1,31 @@
 /** The Prometheus series: what one recorded outcome adds, and text that a real exposition-format parser reads back. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PrometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '../../src/core/stats/prometheus.ts';
+import { PROMETHEUS_CONTENT_TYPE, PrometheusMetrics } from '../../src/core/stats/prometheus.ts';
 import type { RequestOutcome } from '../../src/core/stats/request-outcome.ts';
-import { parseHistogram, parsePrometheusText, type ParsedFamily } from '../support/prometheus-text.ts';
+import { type ParsedFamily, parseHistogram, parsePrometheusText } from '../support/prometheus-text.ts';
 
 const A = { url: 'http://127.0.0.1:5001' };
 const B = { url: 'http://127.0.0.1:5002' };
 
 function outcome(over: Partial<RequestOutcome> = {}): RequestOutcome {
   return {
-    startedAt: 0, requestId: 'r1', clientAddress: '127.0.0.1', method: 'GET', target: '/users/42?secret=1', server: A, status: 200,
-    failure: undefined, abandoned: false, attempts: 1, serversTried: [], headersMs: 3, totalMs: 4, bytesIn: 0, bytesOut: 10, ...over,
+    startedAt: 0,
+    requestId: 'r1',
+    clientAddress: '127.0.0.1',
+    method: 'GET',
+    target: '/users/42?secret=1',
+    server: A,
+    status: 200,
+    failure: undefined,
+    abandoned: false,
+    attempts: 1,
+    serversTried: [],
+    headersMs: 3,
+    totalMs: 4,
+    bytesIn: 0,
+    bytesOut: 10,
+    ...over,
   };
 }
 
@@ -80,7 +94,20 @@ describe('PrometheusMetrics', () => {
     m.record(outcome({ server: B, totalMs: 5000 }));
     const h = parseHistogram(m.render(view), 'fairway_request_duration_seconds', `server="${A.url}"`)!;
     assert.deepEqual(Object.keys(h.buckets!).map((le) => (le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le))).sort((a, b) => a - b), [
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, Number.POSITIVE_INFINITY,
+      0.001,
+      0.0025,
+      0.005,
+      0.01,
+      0.025,
+      0.05,
+      0.1,
+      0.25,
+      0.5,
+      1,
+      2.5,
+      5,
+      10,
+      Number.POSITIVE_INFINITY,
     ]);
     assert.equal(Number(h.buckets!['0.001']), 2); // le is inclusive: 1 ms falls in the 1 ms bucket
     assert.equal(Number(h.buckets!['0.01']), 3);

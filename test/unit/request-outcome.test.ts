@@ -2,12 +2,25 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createObservability } from '../../src/core/stats/observability.ts';
-import { recentWindowSink, recorder, type RecentWindow, type RequestOutcome } from '../../src/core/stats/request-outcome.ts';
+import { type RecentWindow, recentWindowSink, recorder, type RequestOutcome } from '../../src/core/stats/request-outcome.ts';
 
 const A = { url: 'http://127.0.0.1:5001' };
 const base: RequestOutcome = {
-  startedAt: 0, requestId: 'r', clientAddress: '', method: 'GET', target: '/', server: A, status: 200, failure: undefined,
-  abandoned: false, attempts: 1, serversTried: [], headersMs: 5, totalMs: 6, bytesIn: 0, bytesOut: 0,
+  startedAt: 0,
+  requestId: 'r',
+  clientAddress: '',
+  method: 'GET',
+  target: '/',
+  server: A,
+  status: 200,
+  failure: undefined,
+  abandoned: false,
+  attempts: 1,
+  serversTried: [],
+  headersMs: 5,
+  totalMs: 6,
+  bytesIn: 0,
+  bytesOut: 0,
 };
 
 function fakeWindow(): RecentWindow<typeof A> & { events: string[] } {

@@ -58,7 +58,9 @@ describe('upstreamUrl', () => {
 
 describe('isAdminPath', () => {
   test('is true for /lb itself and everything below /lb/', () => {
-    for (const url of ['http://h/lb', 'http://h/lb/', 'http://h/lb/stats', 'http://h/lb/x/y', 'http://h/lb?x=1', 'http://h/lb#top', 'http://[::1]:80/lb/ready']) {
+    for (
+      const url of ['http://h/lb', 'http://h/lb/', 'http://h/lb/stats', 'http://h/lb/x/y', 'http://h/lb?x=1', 'http://h/lb#top', 'http://[::1]:80/lb/ready']
+    ) {
       assert.equal(isAdminPath(url), true, url);
     }
   });

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseStatusList } from '../../src/core/config/status-list.ts';
 import { BodyLengthError, planRequestBody, readBodyUpTo } from '../../src/core/proxy/replayable-body.ts';
-import { RetryBudget, RetryPolicy, retryRule, type RetryQuestion } from '../../src/core/proxy/retry-policy.ts';
+import { RetryBudget, RetryPolicy, type RetryQuestion, retryRule } from '../../src/core/proxy/retry-policy.ts';
 import type { AttemptFailure } from '../../src/core/upstream/attempt-outcome.ts';
 
 const statuses = (text: string) => {

@@ -21,7 +21,9 @@ const cases = [
 
 for (const c of cases) {
   const here = c.global in globalThis;
-  test(`${c.runtime}: a handler that throws is answered 500 with the one JSON error shape`, { skip: here ? false : `${c.runtime}.serve exists only on ${c.runtime}` }, async () => {
+  test(`${c.runtime}: a handler that throws is answered 500 with the one JSON error shape`, {
+    skip: here ? false : `${c.runtime}.serve exists only on ${c.runtime}`,
+  }, async () => {
     const serve = await load(c.file, c.name);
     const server = await serve(() => {
       throw new Error('handler bug');

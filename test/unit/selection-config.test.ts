@@ -30,23 +30,27 @@ describe('ALGORITHM', () => {
 describe('HASH_KEY', () => {
   test('defaults to the client address', () => assert.deepEqual(configOf(HASHING).hashKey, { kind: 'ip' }));
 
-  for (const [value, parsed] of [
-    ['ip', { kind: 'ip' }],
-    ['path', { kind: 'path' }],
-    ['header:X-User-Id', { kind: 'header', name: 'x-user-id' }],
-    ['cookie:session', { kind: 'cookie', name: 'session' }],
-    ['query:user', { kind: 'query', name: 'user' }],
-  ] as const) {
+  for (
+    const [value, parsed] of [
+      ['ip', { kind: 'ip' }],
+      ['path', { kind: 'path' }],
+      ['header:X-User-Id', { kind: 'header', name: 'x-user-id' }],
+      ['cookie:session', { kind: 'cookie', name: 'session' }],
+      ['query:user', { kind: 'query', name: 'user' }],
+    ] as const
+  ) {
     test(`${value} is accepted`, () => assert.deepEqual(configOf({ ...HASHING, HASH_KEY: value }).hashKey, parsed));
   }
 
-  for (const [value, hint] of [
-    ['host', /use ip, path, header:<name>, cookie:<name> or query:<name>/],
-    ['header:', /header: must be followed by a valid header name/],
-    ['header:bad name', /header: must be followed by a valid header name/],
-    ['cookie:a;b', /cookie: must be followed by a valid cookie name/],
-    ['query:', /query: must be followed by a valid query name/],
-  ] as const) {
+  for (
+    const [value, hint] of [
+      ['host', /use ip, path, header:<name>, cookie:<name> or query:<name>/],
+      ['header:', /header: must be followed by a valid header name/],
+      ['header:bad name', /header: must be followed by a valid header name/],
+      ['cookie:a;b', /cookie: must be followed by a valid cookie name/],
+      ['query:', /query: must be followed by a valid query name/],
+    ] as const
+  ) {
     test(`${JSON.stringify(value)} is refused, naming the value and what is allowed`, () => {
       const errors = errorsOf({ ...HASHING, HASH_KEY: value });
       assert.equal(errors.length, 1, errors.join('\n'));
@@ -58,7 +62,8 @@ describe('HASH_KEY', () => {
 
 describe('HASH_FALLBACK', () => {
   test('defaults to round_robin', () => assert.equal(configOf(HASHING).hashFallback, 'round_robin'));
-  test('accepts any algorithm that needs no key', () => assert.equal(configOf({ ...HASHING, HASH_FALLBACK: 'least_connections' }).hashFallback, 'least_connections'));
+  test('accepts any algorithm that needs no key', () =>
+    assert.equal(configOf({ ...HASHING, HASH_FALLBACK: 'least_connections' }).hashFallback, 'least_connections'));
   test('refuses consistent_hash itself, listing the allowed names', () => {
     assert.deepEqual(errorsOf({ ...HASHING, HASH_FALLBACK: 'consistent_hash' }), [
       'HASH_FALLBACK="consistent_hash" is not allowed; use one of: round_robin, weighted_round_robin, least_connections, least_response_time, power_of_two, peak_ewma, random',
@@ -105,7 +110,10 @@ describe('STICKY_COOKIE*', () => {
   });
 
   test('SameSite=None or a __Secure- name with Secure turned off is refused', () => {
-    assert.match(errorsOf({ STICKY_COOKIE: 'fw', STICKY_COOKIE_SAMESITE: 'None', STICKY_COOKIE_SECURE: 'false' })[0]!, /^STICKY_COOKIE_SAMESITE=None needs a Secure cookie/);
+    assert.match(
+      errorsOf({ STICKY_COOKIE: 'fw', STICKY_COOKIE_SAMESITE: 'None', STICKY_COOKIE_SECURE: 'false' })[0]!,
+      /^STICKY_COOKIE_SAMESITE=None needs a Secure cookie/,
+    );
     assert.match(errorsOf({ STICKY_COOKIE: '__Secure-fw', STICKY_COOKIE_SECURE: 'false' })[0]!, /__Secure- or __Host- prefix/);
   });
 

@@ -75,7 +75,12 @@ describe('choosing with servers excluded (a retry)', () => {
 });
 
 describe('the request view selection reads', () => {
-  const head = (headers: Record<string, string>, address = '::ffff:192.0.2.7') => ({ method: 'GET', target: '/p?q=1', headers: new Headers(headers), client: { address } });
+  const head = (headers: Record<string, string>, address = '::ffff:192.0.2.7') => ({
+    method: 'GET',
+    target: '/p?q=1',
+    headers: new Headers(headers),
+    client: { address },
+  });
 
   test('without TRUST_PROXY the client address is the socket peer, whatever X-Forwarded-For claims', () => {
     assert.equal(requestView(head({ 'x-forwarded-for': '198.51.100.1' }), false).clientAddress, '192.0.2.7');

@@ -22,7 +22,12 @@ interface Harness {
 
 /** Servers with ids 0..n-1, the given weights and loads, all available. */
 function harness(name: AlgorithmName, weights: readonly number[], options: AlgorithmOptions & { inFlight?: readonly number[] } = {}): Harness {
-  const servers: TestServer[] = weights.map((weight, id) => ({ id, url: `http://10.0.${id >> 8}.${id & 255}:80`, weight, inFlight: options.inFlight?.[id] ?? 0 }));
+  const servers: TestServer[] = weights.map((weight, id) => ({
+    id,
+    url: `http://10.0.${id >> 8}.${id & 255}:80`,
+    weight,
+    inFlight: options.inFlight?.[id] ?? 0,
+  }));
   const algorithm = createAlgorithm<TestServer>(name, options);
   algorithm.configured?.(servers);
   for (const server of servers) algorithm.available(server);
@@ -331,7 +336,7 @@ describe('heap-based algorithms agree with a full scan', () => {
       const weights = Array.from({ length: 40 }, () => 1 + Math.floor(random() * 4));
       const h = harness(name, weights);
       const latency = weights.map(() => 1 + Math.floor(random() * 50));
-      if (name === 'least_response_time') for (const s of h.servers) h.algorithm.responded!(s, latency[s.id]!);
+      if (name === 'least_response_time') { for (const s of h.servers) h.algorithm.responded!(s, latency[s.id]!); }
       const available = new Set(h.servers.map((s) => s.id));
       const score = (id: number): number => {
         const s = h.servers[id]!;
@@ -379,7 +384,10 @@ describe('weighted sampling', () => {
       const expected = (200_000 * weight) / 1008;
       // Five standard deviations of a binomial count.
       const bound = 5 * Math.sqrt(expected * (1 - weight / 1008));
-      assert.ok(Math.abs((counts.get(slot) ?? 0) - expected) <= bound, `slot ${slot}: ${counts.get(slot)} draws, expected ${expected.toFixed(0)} ± ${bound.toFixed(0)}`);
+      assert.ok(
+        Math.abs((counts.get(slot) ?? 0) - expected) <= bound,
+        `slot ${slot}: ${counts.get(slot)} draws, expected ${expected.toFixed(0)} ± ${bound.toFixed(0)}`,
+      );
     }
   });
 });

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSelector } from '../../src/core/selection/selector.ts';
 import { serverIdOf } from '../../src/core/upstream/server-id.ts';
-import { ServerPool, type PoolListener } from '../../src/core/upstream/server-pool.ts';
+import { type PoolListener, ServerPool } from '../../src/core/upstream/server-pool.ts';
 import { InFlightTracker } from '../../src/core/upstream/in-flight.ts';
 
 const URLS = ['http://10.0.0.1:80', 'http://10.0.0.2:80', 'http://10.0.0.3:80'];
@@ -71,9 +71,13 @@ describe('ServerPool events', () => {
     pool.setWeight(pool.servers[0]!, 5);
     pool.remove(pool.servers[1]!);
     assert.deepEqual(events, [
-      'configured 0:1,1:1,2:2', 'available 2',
-      'unavailable 0', 'configured 0:5,1:1,2:2', 'available 0',
-      'unavailable 1', 'configured 0:5,2:2',
+      'configured 0:1,1:1,2:2',
+      'available 2',
+      'unavailable 0',
+      'configured 0:5,1:1,2:2',
+      'available 0',
+      'unavailable 1',
+      'configured 0:5,2:2',
     ]);
     assert.equal(pool.add({ url: 'http://10.0.0.9:80', weight: 1 }).id, 3);
     assert.throws(() => pool.add({ url: URLS[0]!, weight: 1 }), /already in the pool/);

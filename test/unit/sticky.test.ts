@@ -1,7 +1,7 @@
 /** Sticky sessions and hash-key extraction: pure functions over a request view, a pool and a selector. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { extractHashKey, parseHashKey, type HashKeySource, type RequestView } from '../../src/core/selection/hash-key.ts';
+import { extractHashKey, type HashKeySource, parseHashKey, type RequestView } from '../../src/core/selection/hash-key.ts';
 import { createRequestSelection } from '../../src/core/selection/request-selection.ts';
 import { stickyCookie, type StickyOptions } from '../../src/core/selection/sticky.ts';
 import { ServerPool } from '../../src/core/upstream/server-pool.ts';
@@ -109,7 +109,12 @@ describe('sticky sessions', () => {
 describe('request selection with consistent hashing', () => {
   test('the same key goes to the same server; requests without the key rotate through the fallback', () => {
     const pool = new ServerPool(URLS.map((url) => ({ url, weight: 1 })));
-    const selection = createRequestSelection(pool, { algorithm: 'consistent_hash', hashKey: source('header:x-user'), hashFallback: 'round_robin', sticky: undefined });
+    const selection = createRequestSelection(pool, {
+      algorithm: 'consistent_hash',
+      hashKey: source('header:x-user'),
+      hashFallback: 'round_robin',
+      sticky: undefined,
+    });
     const first = selection.choose(view('/', { 'x-user': 'alice' }), false)!.server;
     for (let i = 0; i < 20; i++) assert.equal(selection.choose(view('/', { 'x-user': 'alice' }), false)!.server, first);
     assert.deepEqual([0, 1, 2].map(() => selection.choose(view('/'), false)!.server.url), URLS);

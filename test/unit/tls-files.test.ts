@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadServerTls, loadUpstreamCa } from '../../src/runtimes/shared/tls-files.ts';
-import { makeCa, makeLeaf, pemFolder, type Pem } from '../support/certs.ts';
+import { makeCa, makeLeaf, type Pem, pemFolder } from '../support/certs.ts';
 
 const DAY_MS = 86_400_000;
 let folder: ReturnType<typeof pemFolder>;
@@ -54,7 +54,9 @@ describe('loadServerTls', () => {
     assert.equal(result.ok, false);
     if (result.ok) return;
     assert.equal(result.errors.length, 1);
-    assert.ok(result.errors[0]?.startsWith(`TLS_KEY_FILE=${JSON.stringify(key)} does not match the first certificate in TLS_CERT_FILE=${JSON.stringify(cert)}`));
+    assert.ok(
+      result.errors[0]?.startsWith(`TLS_KEY_FILE=${JSON.stringify(key)} does not match the first certificate in TLS_CERT_FILE=${JSON.stringify(cert)}`),
+    );
   });
 
   test('a chain with the leaf not first says which certificate the key matches', () => {
@@ -83,7 +85,14 @@ describe('loadServerTls', () => {
     assert.equal(result.ok, true);
     if (!result.ok) return;
     assert.equal(result.warnings.length, 1);
-    assert.match(result.warnings[0] ?? '', new RegExp(`^TLS_CERT_FILE=${JSON.stringify(cert).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: the certificate \\(CN=localhost\\) expired on \\d{4}-\\d\\d-\\d\\d; clients will refuse it$`));
+    assert.match(
+      result.warnings[0] ?? '',
+      new RegExp(
+        `^TLS_CERT_FILE=${
+          JSON.stringify(cert).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+        }: the certificate \\(CN=localhost\\) expired on \\d{4}-\\d\\d-\\d\\d; clients will refuse it$`,
+      ),
+    );
   });
 
   test('a chain whose second certificate did not issue the first gets a warning', () => {

@@ -16,9 +16,15 @@ const SERVERS = [
 
 function rig() {
   const records: ExchangeRecord[] = [];
-  const { balancer } = assembleBalancer(testConfig({ servers: SERVERS, algorithm: 'least_connections' }), SERVERS, new FakeUpstream(() => new Response('x')), undefined, [
-    { exchangeEnded: (r) => records.push(r) },
-  ]);
+  const { balancer } = assembleBalancer(
+    testConfig({ servers: SERVERS, algorithm: 'least_connections' }),
+    SERVERS,
+    new FakeUpstream(() => new Response('x')),
+    undefined,
+    [
+      { exchangeEnded: (r) => records.push(r) },
+    ],
+  );
   const handshake = (extra: Record<string, string> = {}) => {
     const headers = new Headers({ host: 'shop.example', connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'k', ...extra });
     const admitted = admitUpgrade(balancer.admission, { method: 'GET', target: '/chat?room=1', headers, client: { address: '192.0.2.1', secure: true } });
@@ -115,7 +121,10 @@ describe('HTTP_REDIRECT_PORT handler', () => {
 describe('describeError: refused server certificates', () => {
   test('names a certificate refused by OpenSSL (Node, Bun) or rustls (Deno), wherever it sits in the cause chain', () => {
     const node = Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
-    assert.match(describeError(new TypeError('fetch failed', { cause: node })), /TLS certificate of the server not accepted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\).*UPSTREAM_CA_FILE/);
+    assert.match(
+      describeError(new TypeError('fetch failed', { cause: node })),
+      /TLS certificate of the server not accepted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\).*UPSTREAM_CA_FILE/,
+    );
     const deno = new TypeError('error sending request', { cause: new Error('client error (Connect): invalid peer certificate: UnknownIssuer') });
     assert.match(describeError(deno), /not accepted \(UnknownIssuer\)/);
     assert.equal(describeError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })), 'ECONNREFUSED');

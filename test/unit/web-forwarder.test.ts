@@ -10,8 +10,8 @@ import { assembleBalancer, type Balancer as RuntimeBalancer, type BalancerParts 
 import type { Config } from '../../src/core/config/config-types.ts';
 import type { ServerConfig } from '../../src/core/config/config-types.ts';
 import type { StatsReport } from '../../src/core/stats/stats-report.ts';
-import { FakeUpstream, controlledBody, testConfig, type UpstreamHandler } from './fakes.ts';
-import { forwarderContract, rigResilience, serverConfigs, type ForwarderHarness, type Rig } from './forwarder-contract.ts';
+import { controlledBody, FakeUpstream, testConfig, type UpstreamHandler } from './fakes.ts';
+import { forwarderContract, type ForwarderHarness, type Rig, rigResilience, serverConfigs } from './forwarder-contract.ts';
 
 const webHarness: ForwarderHarness = {
   name: 'Web forwarder, fake fetch',
@@ -22,7 +22,8 @@ const webHarness: ForwarderHarness = {
   reset: () => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) })),
   async rig(handler, options = {}): Promise<Rig> {
     const origins = Array.from({ length: options.servers ?? 1 }, (_, i) => `http://127.0.0.1:${i + 1}`);
-    const refused = (): Promise<Response> => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }));
+    const refused = (): Promise<Response> =>
+      Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }));
     const scripted: UpstreamHandler = options.refuseFirst ? (call) => (call.url.startsWith(origins[0]!) ? refused() : handler(call)) : handler;
     const client = new FakeUpstream(scripted, { decodesCompressedBodies: options.decodesCompressedBodies ?? false });
     const servers = serverConfigs(origins, options.weights);
@@ -33,7 +34,7 @@ const webHarness: ForwarderHarness = {
       clientBodyTimeoutMs: options.clientBodyTimeoutMs ?? 60_000,
       upstreamReadTimeoutMs: options.upstreamReadTimeoutMs ?? 300_000,
       resilience: rigResilience(options),
-    ...options.config,
+      ...options.config,
     });
     const records: ExchangeRecord[] = [];
     const { balancer, pool, health } = assembleBalancer(config, servers, client, undefined, [{ exchangeEnded: (r) => records.push(r) }]);
@@ -104,7 +105,11 @@ function setup(
 ): Setup {
   const client = new FakeUpstream(handler, { decodesCompressedBodies: options.decodesCompressedBodies ?? false });
   const servers = options.servers ?? [{ url: SERVER_A, weight: 1 }];
-  const config = testConfig({ upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000, upstreamReadTimeoutMs: options.upstreamReadTimeoutMs ?? 300_000, servers });
+  const config = testConfig({
+    upstreamTimeoutMs: options.upstreamTimeoutMs ?? 1_000,
+    upstreamReadTimeoutMs: options.upstreamReadTimeoutMs ?? 300_000,
+    servers,
+  });
   const balancer = createBalancer(config, servers, client);
   return { balancer, client };
 }
@@ -145,7 +150,6 @@ describe('request target', () => {
     await (await send(balancer, 'http://evil.example/steal?k=v')).text();
     assert.equal(client.calls[0]!.url, 'http://127.0.0.1:1/steal?k=v');
   });
-
 });
 
 describe('headers', () => {
@@ -239,7 +243,6 @@ describe('a response that cannot be passed on', () => {
     assert.equal(active(balancer), 0);
     assert.equal(body.isCancelled, true, 'the upstream body was left open');
   });
-
 });
 
 describe('in-flight accounting', () => {
@@ -262,7 +265,6 @@ describe('in-flight accounting', () => {
     assert.equal(active(balancer), 0);
     assert.equal(body.isCancelled, true);
   });
-
 });
 
 describe('responses and metrics', () => {
@@ -353,11 +355,13 @@ describe('/lb/ endpoints', () => {
 
   test('an unknown /lb/ path or method answers 404 in JSON and is never proxied', async () => {
     const { balancer, client } = setup(() => new Response('proxied'));
-    for (const [url, method] of [
-      ['http://proxy.example/lb/x', 'GET'],
-      ['http://proxy.example/lb', 'GET'],
-      ['http://proxy.example/lb/stats', 'POST'],
-    ] as const) {
+    for (
+      const [url, method] of [
+        ['http://proxy.example/lb/x', 'GET'],
+        ['http://proxy.example/lb', 'GET'],
+        ['http://proxy.example/lb/stats', 'POST'],
+      ] as const
+    ) {
       const response = await send(balancer, url, { method });
       assert.equal(response.status, 404, `${method} ${url}`);
       assert.equal(typeof (await jsonOf(response)).error, 'string');
@@ -395,7 +399,6 @@ describe('requests refused or cut short by the client', () => {
     assert.equal(client.calls.length, 0);
     assert.equal(balancer.pool.servers[0]!.healthy, true);
   });
-
 });
 
 describe('client input that is refused, never blamed on the server (issue 8)', () => {

@@ -42,7 +42,7 @@ describe('FrameBoundary', () => {
     const stream = concat(...frames);
     const ends = new Set<number>();
     let at = 0;
-    for (const f of frames) ends.add((at += f.length));
+    for (const f of frames) ends.add(at += f.length);
     for (const chunkSize of [1, 3, 1000, stream.length]) {
       const boundary = new FrameBoundary();
       for (let i = 0; i < stream.length; i += chunkSize) {

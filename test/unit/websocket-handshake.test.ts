@@ -104,7 +104,15 @@ describe('headers of a relayed handshake (Deno, Bun)', () => {
     prepareUpgradeRequestHeaders(headers, { client: { address: '10.0.0.9' }, requestId: 'rid' }, RULES, 'websocket');
     const options = relayClientOptions(headers, protocols);
     assert.deepEqual(options.protocols, ['graphql-ws', 'other']);
-    assert.deepEqual(Object.keys(options.headers).sort(), ['cookie', 'origin', 'via', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-request-id']);
+    assert.deepEqual(Object.keys(options.headers).sort(), [
+      'cookie',
+      'origin',
+      'via',
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-forwarded-proto',
+      'x-request-id',
+    ]);
   });
 
   test("the relay's 101 carries the server's chosen subprotocol, Via and the request id", () => {

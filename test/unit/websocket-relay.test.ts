@@ -3,14 +3,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CloseCodeRange } from '../../src/core/proxy/websocket/close-codes.ts';
 import {
-  messageBytes,
-  WebSocketRelay,
   type Clock,
+  messageBytes,
   type RelayEnd,
   type RelayLimits,
   type RelayMessage,
   type RelaySocket,
   type SendOutcome,
+  WebSocketRelay,
 } from '../../src/core/proxy/websocket/relay.ts';
 
 class FakeSocket implements RelaySocket {

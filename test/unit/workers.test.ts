@@ -5,7 +5,7 @@ import { createBalancer } from '../../src/core/balancer.ts';
 import { Supervisor, type WorkerExit, type WorkerLauncher, type WorkerProcess } from '../../src/core/workers/supervisor.ts';
 import { LineSplitter } from '../../src/core/workers/line-splitter.ts';
 import { readyLine } from '../../src/core/workers/ready-line.ts';
-import { nextCrashCount, restartDelayMs, RESTART_MAX_MS, STABLE_AFTER_MS } from '../../src/core/workers/restart-backoff.ts';
+import { nextCrashCount, RESTART_MAX_MS, restartDelayMs, STABLE_AFTER_MS } from '../../src/core/workers/restart-backoff.ts';
 import { resolveWorkerCount } from '../../src/core/workers/worker-count.ts';
 import { parseWorkerId, WORKER_ID_VAR, workerIdentity } from '../../src/core/workers/worker-identity.ts';
 import { workerRecord } from '../../src/core/workers/worker-log-record.ts';

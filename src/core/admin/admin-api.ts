@@ -2,7 +2,7 @@
  * The admin API under /lb/admin/: list, add, change and remove servers while the balancer runs. Only mounted
  * when ADMIN_TOKEN is set; every call needs `Authorization: Bearer <token>`. Bodies are validated with valibot.
  */
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { vValidator } from '@hono/valibot-validator';
 import * as v from 'valibot';
@@ -90,7 +90,10 @@ export function createAdminApi({ token, pool, log }: AdminApiOptions): Hono {
     if (result !== 'ok') {
       // Names what was wrong, never what was sent: a near-miss token in a log is a leaked token.
       log.warn('Admin API call refused: {reason} bearer token for {method} {path}', {
-        event: 'admin_unauthorized', reason: result, method: c.req.method, path: c.req.path,
+        event: 'admin_unauthorized',
+        reason: result,
+        method: c.req.method,
+        path: c.req.path,
       });
       c.header('www-authenticate', 'Bearer realm="fairway-admin"'); // RFC 6750 §3
       return c.json({ error: 'the admin API needs the header Authorization: Bearer <ADMIN_TOKEN>' }, 401);
@@ -104,7 +107,12 @@ export function createAdminApi({ token, pool, log }: AdminApiOptions): Hono {
     const body = c.req.valid('json');
     const added = pool.add(body);
     if (!added.ok) return c.json({ error: `${body.url} is already in the pool as server ${added.existing.id}`, server: added.existing }, 409);
-    log.info('Admin API added {url} with weight {weight}', { event: 'admin_server_added', url: added.server.url, weight: added.server.weight, id: added.server.id });
+    log.info('Admin API added {url} with weight {weight}', {
+      event: 'admin_server_added',
+      url: added.server.url,
+      weight: added.server.weight,
+      id: added.server.id,
+    });
     c.header('location', `/lb/admin/servers/${added.server.id}`);
     return c.json({ server: added.server }, 201);
   });
@@ -128,7 +136,7 @@ export function createAdminApi({ token, pool, log }: AdminApiOptions): Hono {
   });
 
   app.notFound((c) =>
-    c.json({ error: `no admin endpoint at ${c.req.method} ${c.req.path}; use GET or POST /lb/admin/servers, PATCH or DELETE /lb/admin/servers/:id` }, 404),
+    c.json({ error: `no admin endpoint at ${c.req.method} ${c.req.path}; use GET or POST /lb/admin/servers, PATCH or DELETE /lb/admin/servers/:id` }, 404)
   );
   app.onError((error, c) => {
     // The JSON validator throws a 400 HTTPException on a body that is not JSON.

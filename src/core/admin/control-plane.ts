@@ -13,7 +13,7 @@ import type { ServerPool } from '../upstream/server-pool.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import { createAdminApi } from './admin-api.ts';
 import { createAdminRoutes } from './admin-routes.ts';
-import { createPoolControl, type BalancerPoolControl } from './balancer-pool-control.ts';
+import { type BalancerPoolControl, createPoolControl } from './balancer-pool-control.ts';
 import type { PoolControl } from './pool-control.ts';
 
 /** With WORKERS>1, what /lb/ serves instead of this worker's own figures (cluster-member.ts). */
@@ -49,7 +49,12 @@ export function createControlPlane(input: {
   readonly draining?: () => boolean;
 }): ControlPlane {
   const { config, pool } = input;
-  const observability = createObservability<UpstreamServer>({ window: input.metrics, accessLog: config.accessLog, worker: input.worker, servers: pool.servers });
+  const observability = createObservability<UpstreamServer>({
+    window: input.metrics,
+    accessLog: config.accessLog,
+    worker: input.worker,
+    servers: pool.servers,
+  });
   const poolControl = createPoolControl(pool, {
     added: (server) => {
       observability.prometheus.addServer(server);

@@ -10,9 +10,17 @@ import type { ListeningServer, RuntimeAdapter } from '../runtime/contracts.ts';
 import { PrometheusMetrics } from '../stats/prometheus.ts';
 import { HealthChecker } from '../upstream/health-checker.ts';
 import { ServerPool } from '../upstream/server-pool.ts';
-import { CLUSTER_TOKEN_HEADER, CLUSTER_TOKEN_VAR, CLUSTER_URL_VAR, type AdminOp, type SharedServer, type SyncRequest, type SyncResponse } from './cluster-protocol.ts';
+import {
+  type AdminOp,
+  CLUSTER_TOKEN_HEADER,
+  CLUSTER_TOKEN_VAR,
+  CLUSTER_URL_VAR,
+  type SharedServer,
+  type SyncRequest,
+  type SyncResponse,
+} from './cluster-protocol.ts';
 import { mergeExpositions } from './merge-prometheus.ts';
-import { carryOver, mergeStats, noCarry, type CarriedCounts } from './merge-stats.ts';
+import { type CarriedCounts, carryOver, mergeStats, noCarry } from './merge-stats.ts';
 
 interface Held {
   instance: string;
@@ -49,7 +57,9 @@ export class ClusterHub {
       this.#pool,
       runtime.upstream,
       {
-        path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs,
+        path: config.healthCheckPath,
+        intervalMs: config.healthCheckIntervalMs,
+        timeoutMs: config.healthCheckTimeoutMs,
         onProbe: (server, ok) => this.#prometheus.recordHealthCheck(server, ok),
       },
       logger('health'),
@@ -113,7 +123,9 @@ export class ClusterHub {
   }
 }
 
-const shared = (s: { url: string; weight: number; adminState: SharedServer['adminState']; healthy: boolean; lastHealthCheck: SharedServer['lastHealthCheck'] }): SharedServer => ({
+const shared = (
+  s: { url: string; weight: number; adminState: SharedServer['adminState']; healthy: boolean; lastHealthCheck: SharedServer['lastHealthCheck'] },
+): SharedServer => ({
   url: s.url,
   weight: s.weight,
   adminState: s.adminState,

@@ -8,7 +8,7 @@ import type { Logger } from '../logging.ts';
 import type { StatsReport } from '../stats/stats-report.ts';
 import { serverIdOf } from '../upstream/server-id.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
-import { CLUSTER_TOKEN_HEADER, CLUSTER_TOKEN_VAR, CLUSTER_URL_VAR, type AdminOp, type SyncRequest, type SyncResponse } from './cluster-protocol.ts';
+import { type AdminOp, CLUSTER_TOKEN_HEADER, CLUSTER_TOKEN_VAR, CLUSTER_URL_VAR, type SyncRequest, type SyncResponse } from './cluster-protocol.ts';
 
 export const SYNC_INTERVAL_MS = 1000;
 const SYNC_TIMEOUT_MS = 5000;
@@ -66,7 +66,9 @@ export function joinCluster(input: {
       if (!warned && !stopped) {
         warned = true;
         input.log.warn('Worker {worker} cannot reach its supervisor: {reason}; it keeps its own view until it can', {
-          event: 'cluster_unreachable', worker: input.worker, reason: error instanceof Error ? error.message : String(error),
+          event: 'cluster_unreachable',
+          worker: input.worker,
+          reason: error instanceof Error ? error.message : String(error),
         });
       }
       return undefined;
@@ -92,7 +94,7 @@ export function joinCluster(input: {
       server.lastHealthCheck = s.lastHealthCheck;
       pool.setHealthy(server, s.healthy);
     }
-    if (adminToo) for (const server of pool.servers) if (!wanted.has(server.serverId)) poolControl.remove(server.serverId);
+    if (adminToo) { for (const server of pool.servers) if (!wanted.has(server.serverId)) poolControl.remove(server.serverId); }
   };
 
   const loop = () => {
@@ -146,14 +148,24 @@ export function joinCluster(input: {
 export function clusterMemberFor(
   env: Readonly<Record<string, string | undefined>>,
   worker: number | undefined,
-  parts: { readonly pool: ServerPool; readonly control: { readonly poolControl: BalancerPoolControl; localMetrics(): string }; readonly balancer: { stats(): StatsReport } },
+  parts: {
+    readonly pool: ServerPool;
+    readonly control: { readonly poolControl: BalancerPoolControl; localMetrics(): string };
+    readonly balancer: { stats(): StatsReport };
+  },
   log: Logger,
 ): ClusterMember | undefined {
   const url = env[CLUSTER_URL_VAR];
   const token = env[CLUSTER_TOKEN_VAR];
   if (worker === undefined || url === undefined || token === undefined) return undefined;
   return joinCluster({
-    url, token, worker, pool: parts.pool, poolControl: parts.control.poolControl,
-    localStats: () => parts.balancer.stats(), localMetrics: () => parts.control.localMetrics(), log,
+    url,
+    token,
+    worker,
+    pool: parts.pool,
+    poolControl: parts.control.poolControl,
+    localStats: () => parts.balancer.stats(),
+    localMetrics: () => parts.control.localMetrics(),
+    log,
   });
 }

@@ -1,7 +1,7 @@
 /** Turns the environment record (passed in by each runtime entrypoint) into a validated `Config`, or a list of every problem found. */
 import { z } from 'zod';
 import { ALGORITHM_NAMES, FALLBACK_ALGORITHM_NAMES, type FallbackAlgorithmName } from '../selection/algorithm.ts';
-import { COOKIE_NAME, describeHashKey, parseHashKey, type HashKeySource } from '../selection/hash-key.ts';
+import { COOKIE_NAME, describeHashKey, type HashKeySource, parseHashKey } from '../selection/hash-key.ts';
 import type { SameSite } from '../selection/sticky.ts';
 import { ACCESS_LOG_MODES } from '../stats/access-log.ts';
 import { LOG_FORMATS, LOG_LEVELS, MAX_WORKERS } from './config-types.ts';
@@ -24,8 +24,7 @@ const DIGITS = /^\d+$/;
 const show = (value: string): string => JSON.stringify(value);
 
 /** Each environment variable is a string or absent; a custom message keeps zod's generic wording out of user-facing text. */
-const envString = (name: string) =>
-  z.string({ error: `${name} must be a string` }).optional();
+const envString = (name: string) => z.string({ error: `${name} must be a string` }).optional();
 
 /** An empty string is treated as unset, so `PORT=` in a .env file falls back to the default. */
 const isUnset = (raw: string | undefined): raw is undefined | '' => raw === undefined || raw === '';
@@ -166,8 +165,7 @@ const healthCheckPath = envString('HEALTH_CHECK_PATH').transform((raw, ctx): str
 });
 
 /** "a", "a and b", "a, b and c". */
-const listing = (parts: readonly string[]): string =>
-  parts.length < 2 ? parts.join('') : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`;
+const listing = (parts: readonly string[]): string => parts.length < 2 ? parts.join('') : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`;
 
 /** Masks `user:password@` so a rejected URL's password never reaches logs through an error message. */
 const redact = (item: string): string => item.replace(/^([a-z][a-z\d+.-]*:\/\/[^/?#@:]*:)[^/?#]*@/i, '$1***@');
@@ -308,7 +306,11 @@ function statusList<T extends StatusList | undefined>(name: string, fallback: T,
     const outside = parsed.ok ? parsed.list.find((r) => r.from < from || r.to > to) : undefined;
     if (parsed.ok && outside === undefined) return parsed.list;
     const problem = parsed.ok ? `${formatStatusList([outside!])} is outside ${from}-${to}` : parsed.problem;
-    ctx.addIssue(`${name}=${show(raw)} is not allowed (${problem}); use statuses from ${from} to ${to} and ranges, comma-separated, e.g. ${from === 500 ? '502,503,504' : '200-399'}`);
+    ctx.addIssue(
+      `${name}=${show(raw)} is not allowed (${problem}); use statuses from ${from} to ${to} and ranges, comma-separated, e.g. ${
+        from === 500 ? '502,503,504' : '200-399'
+      }`,
+    );
     return z.NEVER;
   });
 }
@@ -440,7 +442,9 @@ function checkProtocolSettings(env: unknown, ctx: z.RefinementCtx): void {
   }
   if (typeof e.HTTP_REDIRECT_PORT === 'number') {
     if (!certSet && e.TLS_KEY_FILE === undefined) {
-      ctx.addIssue(`HTTP_REDIRECT_PORT=${e.HTTP_REDIRECT_PORT} redirects to HTTPS, which needs TLS_CERT_FILE and TLS_KEY_FILE; set them or unset HTTP_REDIRECT_PORT`);
+      ctx.addIssue(
+        `HTTP_REDIRECT_PORT=${e.HTTP_REDIRECT_PORT} redirects to HTTPS, which needs TLS_CERT_FILE and TLS_KEY_FILE; set them or unset HTTP_REDIRECT_PORT`,
+      );
     } else if (e.HTTP_REDIRECT_PORT !== 0 && e.HTTP_REDIRECT_PORT === e.PORT) {
       ctx.addIssue(`HTTP_REDIRECT_PORT=${e.HTTP_REDIRECT_PORT} is the same as PORT; use a different port for the plain-HTTP redirect`);
     } else if (e.HTTP_REDIRECT_PORT !== 0 && e.HTTP_REDIRECT_PORT === e.ADMIN_PORT) {
@@ -497,7 +501,9 @@ const stickyMaxAge = envString('STICKY_COOKIE_MAX_AGE').transform((raw, ctx): nu
   const value = DIGITS.test(raw) ? Number(raw) : Number.NaN;
   if (value >= 1 && value <= MAX_COOKIE_AGE_SECONDS) return value;
   ctx.addIssue(
-    `STICKY_COOKIE_MAX_AGE=${show(raw)} is not allowed; use a number of seconds from 1 to ${MAX_COOKIE_AGE_SECONDS} (400 days), or leave it unset for a session cookie`,
+    `STICKY_COOKIE_MAX_AGE=${
+      show(raw)
+    } is not allowed; use a number of seconds from 1 to ${MAX_COOKIE_AGE_SECONDS} (400 days), or leave it unset for a session cookie`,
   );
   return z.NEVER;
 });
@@ -548,9 +554,15 @@ function selectionSettings(env: SelectionEnv, report: (message: string) => void)
   }
   const cookieName = env.STICKY_COOKIE;
   if (cookieName === undefined) {
-    const given = { STICKY_COOKIE_MAX_AGE: env.STICKY_COOKIE_MAX_AGE, STICKY_COOKIE_SAMESITE: env.STICKY_COOKIE_SAMESITE, STICKY_COOKIE_SECURE: env.STICKY_COOKIE_SECURE };
+    const given = {
+      STICKY_COOKIE_MAX_AGE: env.STICKY_COOKIE_MAX_AGE,
+      STICKY_COOKIE_SAMESITE: env.STICKY_COOKIE_SAMESITE,
+      STICKY_COOKIE_SECURE: env.STICKY_COOKIE_SECURE,
+    };
     for (const [name, value] of Object.entries(given)) {
-      if (value !== undefined) report(`${name}=${show(String(value))} has no effect without STICKY_COOKIE; set STICKY_COOKIE=<cookie name> to turn sticky sessions on`);
+      if (value !== undefined) {
+        report(`${name}=${show(String(value))} has no effect without STICKY_COOKIE; set STICKY_COOKIE=<cookie name> to turn sticky sessions on`);
+      }
     }
   }
   const sameSite = env.STICKY_COOKIE_SAMESITE ?? 'Lax';
@@ -559,7 +571,9 @@ function selectionSettings(env: SelectionEnv, report: (message: string) => void)
     report('STICKY_COOKIE_SAMESITE=None needs a Secure cookie (browsers drop it otherwise); set STICKY_COOKIE_SECURE=true or auto, or use Lax');
   }
   if (secure === false && cookieName !== undefined && /^__(secure|host)-/i.test(cookieName)) {
-    report(`STICKY_COOKIE=${show(cookieName)} has a __Secure- or __Host- prefix, which needs a Secure cookie; set STICKY_COOKIE_SECURE=true or auto, or rename it`);
+    report(
+      `STICKY_COOKIE=${show(cookieName)} has a __Secure- or __Host- prefix, which needs a Secure cookie; set STICKY_COOKIE_SECURE=true or auto, or rename it`,
+    );
   }
   return {
     hashKey: env.HASH_KEY ?? { kind: 'ip' },
@@ -587,7 +601,11 @@ const envSchema = z
       HOST: host,
       PORT: port('PORT', 8080),
       HEALTH_CHECK_PATH: healthCheckPath,
-      HEALTH_CHECK_INTERVAL_MS: milliseconds('HEALTH_CHECK_INTERVAL_MS', 5000, 'it is the time between health-check rounds, not a limit, and 0 would probe without pause'),
+      HEALTH_CHECK_INTERVAL_MS: milliseconds(
+        'HEALTH_CHECK_INTERVAL_MS',
+        5000,
+        'it is the time between health-check rounds, not a limit, and 0 would probe without pause',
+      ),
       HEALTH_CHECK_TIMEOUT_MS: milliseconds(
         'HEALTH_CHECK_TIMEOUT_MS',
         2000,

@@ -3,7 +3,7 @@
  * cap waits in a bounded FIFO queue for up to QUEUE_TIMEOUT_MS, then gets 503 with Retry-After. A released lease
  * wakes the oldest waiter, which then selects again.
  */
-import { systemClock, type Clock } from '../upstream/clock.ts';
+import { type Clock, systemClock } from '../upstream/clock.ts';
 
 /** How a wait ended: woken by a release, out of time, refused because the queue was full, or the client left. */
 export type WaitResult = 'ready' | 'timeout' | 'full' | 'aborted';

@@ -9,7 +9,7 @@ import type { ClientInfo } from '../runtime/contracts.ts';
 import type { RequestSelection } from '../selection/request-selection.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
 import { Exchange, type ExchangeDeps, type ExchangeObserver } from './exchange.ts';
-import { prepareUpstreamRequestHeaders, requestIdFor, type HeaderRuleOptions } from './forwarded-headers.ts';
+import { type HeaderRuleOptions, prepareUpstreamRequestHeaders, requestIdFor } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
 import { checkHost } from './host.ts';
 import type { ErrorAnswer } from './json-error.ts';
@@ -139,7 +139,11 @@ export class Admission {
       return refuse(400, framing, requestId);
     }
     if (head.unsendableBody === true) {
-      log.info('Refused a {method} request with a body, which this runtime cannot forward; answering 501', { event: 'body_not_forwardable', method, requestId });
+      log.info('Refused a {method} request with a body, which this runtime cannot forward; answering 501', {
+        event: 'body_not_forwardable',
+        method,
+        requestId,
+      });
       return refuse(501, `a ${method} request with a body cannot be forwarded on this runtime`, requestId);
     }
     if (REFUSED_METHODS.has(method.toUpperCase())) {
@@ -150,7 +154,12 @@ export class Admission {
     const limit = this.#deps.maxRequestBodyBytes;
     const declared = headers.get('content-length');
     if (limit !== undefined && declared !== null && Number(declared) > limit) {
-      log.info('Request body of {bytes} bytes exceeds MAX_REQUEST_BODY_BYTES={limit}; answering 413', { event: 'body_too_large', bytes: Number(declared), limit, requestId });
+      log.info('Request body of {bytes} bytes exceeds MAX_REQUEST_BODY_BYTES={limit}; answering 413', {
+        event: 'body_too_large',
+        bytes: Number(declared),
+        limit,
+        requestId,
+      });
       return refuse(413, `request body exceeds the limit of ${limit} bytes`, requestId);
     }
     // The pick reads the headers as the client sent them (hash key, sticky cookie), before the header rules.
@@ -164,8 +173,18 @@ export class Admission {
     const open = (server: UpstreamServer, setCookie: string | undefined): Admitted => {
       prepareUpstreamRequestHeaders(headers, { client: head.client, requestId }, this.#rules);
       const request = {
-        requestId, method, target, upstreamHeaders: headers, view, clientTls, setCookie, bodyPlan,
-        clientAddress: head.client.address ?? '', referer, userAgent, declaredRequestBytes,
+        requestId,
+        method,
+        target,
+        upstreamHeaders: headers,
+        view,
+        clientTls,
+        setCookie,
+        bodyPlan,
+        clientAddress: head.client.address ?? '',
+        referer,
+        userAgent,
+        declaredRequestBytes,
         clientOrigin: clientOrigin(clientTls, host.host),
       };
       return { ok: true, exchange: new Exchange(this.#deps, request, this.#inFlight.acquire(server)) };
@@ -219,7 +238,15 @@ export class Admission {
         why: result === 'full' ? 'is full' : `did not move within ${queue.options.timeoutMs} ms`,
         requestId,
       });
-      return { ok: false, answer: { status: 503, error: `every upstream server is at its limit of ${limit} requests in flight`, requestId, retryAfterSeconds: queue.retryAfterSeconds } };
+      return {
+        ok: false,
+        answer: {
+          status: 503,
+          error: `every upstream server is at its limit of ${limit} requests in flight`,
+          requestId,
+          retryAfterSeconds: queue.retryAfterSeconds,
+        },
+      };
     }
   }
 

@@ -308,7 +308,9 @@ export class Exchange {
     this.#upstreamTimer.cancel();
     const outcome: AttemptOutcome = { kind: 'response', status };
     this.#deps.resilience.record(this.server, outcome);
-    if (this.#deps.resilience.parts.retry.options.retryOnStatus.length > 0 && this.#retry(outcome)) return { withBody: false, bufferLength: undefined, retry: true };
+    if (this.#deps.resilience.parts.retry.options.retryOnStatus.length > 0 && this.#retry(outcome)) {
+      return { withBody: false, bufferLength: undefined, retry: true };
+    }
     this.#headersMs = performance.now() - this.#startedAt;
     this.#status = status;
     // Where the runtime sends the body natively, the access log's bytes out is the declared length.
@@ -389,13 +391,22 @@ export class Exchange {
     if (reason === STOP_REASON.clientBodyTimeout) {
       // The client stopped sending: its fault, never the server's (issue 8).
       this.#clientFault = true;
-      log.info('Client sent no request body bytes for CLIENT_BODY_TIMEOUT_MS={limit} ms; answering 408', { event: 'client_body_timeout', limit: this.#clientBodyTimer.ms, requestId });
+      log.info('Client sent no request body bytes for CLIENT_BODY_TIMEOUT_MS={limit} ms; answering 408', {
+        event: 'client_body_timeout',
+        limit: this.#clientBodyTimer.ms,
+        requestId,
+      });
       return this.#answer('client_gone', 408, 'the request body stopped arriving');
     }
     const limit = this.#deps.maxRequestBodyBytes;
     if (reason === STOP_REASON.bodyTooLarge) {
       // The client's fault, not the server's: no error against the server, no health change.
-      log.info('Request body exceeded MAX_REQUEST_BODY_BYTES={limit} while streaming; answering 413', { event: 'body_too_large', limit, server: server.url, requestId });
+      log.info('Request body exceeded MAX_REQUEST_BODY_BYTES={limit} while streaming; answering 413', {
+        event: 'body_too_large',
+        limit,
+        server: server.url,
+        requestId,
+      });
       return this.#answer('body_too_large', 413, `request body exceeds the limit of ${limit} bytes`);
     }
     if (error instanceof BodyLengthError) {
@@ -404,7 +415,13 @@ export class Exchange {
     }
     if (this.#headersMs !== undefined && reason !== STOP_REASON.timeout) {
       // A buffered body (ResponsePlan.bufferLength) broke off: nothing reached the client yet, so it still gets a 502.
-      log.warn('{server} broke off its response: {reason}', { event: 'forward_failed', server: server.url, kind: 'upstream_reset', reason: description, requestId });
+      log.warn('{server} broke off its response: {reason}', {
+        event: 'forward_failed',
+        server: server.url,
+        kind: 'upstream_reset',
+        reason: description,
+        requestId,
+      });
       return this.#answer('upstream_reset', 502, `upstream server ${server.url} broke off its response (${description})`);
     }
     const kind = reason === STOP_REASON.timeout ? 'timeout' : 'unreachable';
@@ -412,8 +429,18 @@ export class Exchange {
     this.#clientFault = failure === 'client_fault';
     // The log gets the whole cause chain; the client gets a short reason and the request id, never an address or library text.
     const cause = kind === 'timeout' ? `no response within UPSTREAM_TIMEOUT_MS=${this.#deps.upstreamTimeoutMs} ms` : describeErrorChain(error);
-    log.warn('Forwarding to {server} failed: {reason}', { event: 'forward_failed', server: server.url, kind, reason: cause, tries: this.#tried.length, noRetry: this.#noRetry ?? failure, requestId });
-    return kind === 'timeout' ? this.#answer(kind, 504, 'the upstream server did not answer in time') : this.#answer(kind, 502, 'the upstream server could not be reached');
+    log.warn('Forwarding to {server} failed: {reason}', {
+      event: 'forward_failed',
+      server: server.url,
+      kind,
+      reason: cause,
+      tries: this.#tried.length,
+      noRetry: this.#noRetry ?? failure,
+      requestId,
+    });
+    return kind === 'timeout'
+      ? this.#answer(kind, 504, 'the upstream server did not answer in time')
+      : this.#answer(kind, 502, 'the upstream server could not be reached');
   }
 
   /** The server answered, but the runtime cannot represent its response to the client: 502, an error against the server. */
@@ -423,7 +450,13 @@ export class Exchange {
     this.#cancelTimers();
     const reason = describeErrorChain(error);
     const server = this.server.url;
-    this.#deps.log.error('Response from {server} could not be forwarded: {reason}', { event: 'forward_failed', server, kind: 'bad_response', reason, requestId: this.requestId });
+    this.#deps.log.error('Response from {server} could not be forwarded: {reason}', {
+      event: 'forward_failed',
+      server,
+      kind: 'bad_response',
+      reason,
+      requestId: this.requestId,
+    });
     return this.#answer('unrepresentable', 502, clientReason);
   }
 

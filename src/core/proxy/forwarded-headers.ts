@@ -1,5 +1,5 @@
 /** Header rules for every forwarded request and response, whichever I/O path moves the bytes. */
-import { connectionNamed, isHopByHop, type HeaderMap } from './hop-by-hop.ts';
+import { connectionNamed, type HeaderMap, isHopByHop } from './hop-by-hop.ts';
 import type { ClientInfo } from '../runtime/contracts.ts';
 
 export interface HeaderRuleOptions {
@@ -61,11 +61,13 @@ export function prepareUpstreamRequestHeaders(
   const { trustProxy, preserveHost } = options;
   let doomed: string[] | undefined;
   for (const name of headers.keys()) {
-    if (isHopByHop(name, named) || (isForwardingHeader(name) && (!trustProxy || name.includes('_'))) || name === 'expect' || (name === 'host' && !preserveHost)) {
+    if (
+      isHopByHop(name, named) || (isForwardingHeader(name) && (!trustProxy || name.includes('_'))) || name === 'expect' || (name === 'host' && !preserveHost)
+    ) {
       (doomed ??= []).push(name);
     }
   }
-  if (doomed !== undefined) for (const name of doomed) headers.delete(name);
+  if (doomed !== undefined) { for (const name of doomed) headers.delete(name); }
   if (options.trustProxy) {
     // A trusted proxy in front already said who the client is; add the hop we saw.
     if (address !== undefined) headers.set('x-forwarded-for', appendList(headers.get('x-forwarded-for'), address));
@@ -105,7 +107,7 @@ export function prepareClientResponseHeaders(
     else if (name === 'content-encoding') encoded = true;
     if (isHopByHop(name, named)) (doomed ??= []).push(name);
   }
-  if (doomed !== undefined) for (const name of doomed) headers.delete(name);
+  if (doomed !== undefined) { for (const name of doomed) headers.delete(name); }
   if (chunked) headers.delete('content-length');
   if (bodyWasDecoded && encoded) {
     headers.delete('content-encoding');

@@ -55,5 +55,5 @@ export function stripHopByHop(headers: HeaderMap): void {
   const named = connectionNamed(headers);
   let doomed: string[] | undefined;
   for (const name of headers.keys()) if (isHopByHop(name, named)) (doomed ??= []).push(name);
-  if (doomed !== undefined) for (const name of doomed) headers.delete(name);
+  if (doomed !== undefined) { for (const name of doomed) headers.delete(name); }
 }

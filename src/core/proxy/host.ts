@@ -43,7 +43,7 @@ export function invalidHostReason(value: string): string | undefined {
     host = colon === -1 ? value : value.slice(0, colon);
     port = colon === -1 ? undefined : value.slice(colon + 1);
     if (host === '') return 'the Host header has a port but no host';
-    if (!REG_NAME.test(host)) return 'the Host header is not a host name or address: it may hold only letters, digits and -._~!$&\'()*+,;= and %XX';
+    if (!REG_NAME.test(host)) return "the Host header is not a host name or address: it may hold only letters, digits and -._~!$&'()*+,;= and %XX";
   }
   // `example.com:` (an empty port) is allowed: RFC 3986 §3.2.3 grammar permits it, and nginx accepts it.
   if (port !== undefined && (!PORT.test(port) || Number(port) > 65535)) return 'the Host header has a port that is not a number from 0 to 65535';

@@ -90,7 +90,7 @@ export class Resilience {
 
   #countsOf(server: UpstreamServer): RetryCounts {
     let counts = this.#retries.get(server);
-    if (counts === undefined) this.#retries.set(server, (counts = { to: 0, away: 0 }));
+    if (counts === undefined) this.#retries.set(server, counts = { to: 0, away: 0 });
     return counts;
   }
 }

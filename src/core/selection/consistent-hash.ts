@@ -56,4 +56,3 @@ export function createConsistentHash<T extends Candidate>(): SelectionAlgorithm<
     },
   };
 }
-

@@ -31,7 +31,9 @@ export function parseHashKey(text: string): HashKeySource | string {
   if (kind === 'header' && TOKEN.test(name)) return { kind, name: name.toLowerCase() };
   if (kind === 'cookie' && COOKIE_NAME.test(name)) return { kind, name };
   if (kind === 'query' && name !== '') return { kind, name };
-  if (kind === 'header' || kind === 'cookie' || kind === 'query') return `${kind}: must be followed by a valid ${kind} name, e.g. ${kind}:${kind === 'header' ? 'x-user-id' : 'session'}`;
+  if (kind === 'header' || kind === 'cookie' || kind === 'query') {
+    return `${kind}: must be followed by a valid ${kind} name, e.g. ${kind}:${kind === 'header' ? 'x-user-id' : 'session'}`;
+  }
   return 'use ip, path, header:<name>, cookie:<name> or query:<name>';
 }
 

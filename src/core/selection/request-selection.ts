@@ -1,7 +1,7 @@
 /** One call for the lifecycle: from a request to a server (hash key, sticky cookie, fallback), plus the Set-Cookie to add. */
 import type { ServerPool } from '../upstream/server-pool.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
-import { NO_CONTEXT, type AlgorithmName, type AlgorithmOptions, type FallbackAlgorithmName, type SelectionContext } from './algorithm.ts';
+import { type AlgorithmName, type AlgorithmOptions, type FallbackAlgorithmName, NO_CONTEXT, type SelectionContext } from './algorithm.ts';
 import { extractHashKey, type HashKeySource, type RequestView } from './hash-key.ts';
 import { createSelector, type ExcludedServers, type Selector } from './selector.ts';
 import { pickSticky, type StickyChoice, type StickyOptions } from './sticky.ts';

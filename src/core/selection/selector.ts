@@ -1,7 +1,14 @@
 /** What the request lifecycle calls to pick a server: the configured algorithm kept in step with the pool, plus the hash fallback. */
 import type { PoolListener, ServerPool } from '../upstream/server-pool.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
-import { NO_CONTEXT, type AlgorithmName, type AlgorithmOptions, type FallbackAlgorithmName, type SelectionAlgorithm, type SelectionContext } from './algorithm.ts';
+import {
+  type AlgorithmName,
+  type AlgorithmOptions,
+  type FallbackAlgorithmName,
+  NO_CONTEXT,
+  type SelectionAlgorithm,
+  type SelectionContext,
+} from './algorithm.ts';
 import { createAlgorithm } from './create-algorithm.ts';
 
 export interface SelectorOptions extends AlgorithmOptions {
@@ -71,8 +78,9 @@ function pickExcluding(followed: Followed, context: SelectionContext, exclude: E
 
 export function createSelector(pool: ServerPool, options: SelectorOptions): Selector {
   const primary = follow(pool, createAlgorithm<UpstreamServer>(options.algorithm, options));
-  const fallback: Followed | undefined =
-    options.algorithm === 'consistent_hash' ? follow(pool, createAlgorithm(options.hashFallback ?? 'round_robin', options)) : undefined;
+  const fallback: Followed | undefined = options.algorithm === 'consistent_hash'
+    ? follow(pool, createAlgorithm(options.hashFallback ?? 'round_robin', options))
+    : undefined;
   return {
     name: primary.algorithm.name,
     pick(context = NO_CONTEXT, exclude) {

@@ -2,7 +2,7 @@
  * The access log: one line per request through LogTape, in its own category so that LOG_LEVEL never hides
  * it, as JSON or in the nginx/Apache combined format, written through a non-blocking sink.
  */
-import { getConsoleSink, getLogger, type LogRecord, type Sink, type LoggerConfig } from '@logtape/logtape';
+import { getConsoleSink, getLogger, type LoggerConfig, type LogRecord, type Sink } from '@logtape/logtape';
 import type { OutcomeSink, RequestOutcome } from './request-outcome.ts';
 
 export const ACCESS_LOG_MODES = ['off', 'json', 'combined'] as const;
@@ -66,7 +66,9 @@ const two = (n: number): string => String(n).padStart(2, '0');
 /** `10/Oct/2000:13:55:36 +0000`, the combined format's time, in UTC. */
 function combinedTime(iso: string): string {
   const d = new Date(iso);
-  return `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+  return `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${
+    two(d.getUTCSeconds())
+  } +0000`;
 }
 
 /** As nginx does: quotes, backslashes and control characters as \xHH, so a client cannot forge or split a line. */
@@ -81,7 +83,9 @@ const orDash = (text: string): string => (text === '' ? '-' : escapeCombined(tex
  */
 export function formatCombined(e: AccessLogEntry): string {
   const request = `${escapeCombined(e.method)} ${escapeCombined(e.path)} HTTP/1.1`;
-  return `${orDash(e.client)} - - [${combinedTime(e.time)}] "${request}" ${e.status} ${e.bytesOut === 0 ? '-' : e.bytesOut} "${orDash(e.referer)}" "${orDash(e.userAgent)}"`;
+  return `${orDash(e.client)} - - [${combinedTime(e.time)}] "${request}" ${e.status} ${e.bytesOut === 0 ? '-' : e.bytesOut} "${orDash(e.referer)}" "${
+    orDash(e.userAgent)
+  }"`;
 }
 
 /** The access log's OutcomeSink: a no-op when off, otherwise one LogTape record per request, built only when enabled. */

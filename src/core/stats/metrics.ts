@@ -1,5 +1,5 @@
 /** Request, error and latency counters per server and in total, and the latency average selection reads. */
-import { LatencyWindow, type LatencySummary } from './latency-window.ts';
+import { type LatencySummary, LatencyWindow } from './latency-window.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 
 /** Weight of the newest sample in the decaying average: recent enough to follow a slowing server. */

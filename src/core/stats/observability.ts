@@ -1,7 +1,7 @@
 /** Puts the recording together: the one `record(outcome)` the lifecycle calls, and the Prometheus text /lb/metrics serves. */
-import { accessLogSink, type AccessLogMode } from './access-log.ts';
-import { PrometheusMetrics, type GaugeView } from './prometheus.ts';
-import { recentWindowSink, recorder, type RecentWindow, type RequestOutcome, type ServerIdentity } from './request-outcome.ts';
+import { type AccessLogMode, accessLogSink } from './access-log.ts';
+import { type GaugeView, PrometheusMetrics } from './prometheus.ts';
+import { type RecentWindow, recentWindowSink, recorder, type RequestOutcome, type ServerIdentity } from './request-outcome.ts';
 
 export interface Observability<S extends ServerIdentity> {
   /** Once per request, from the lifecycle's single exit. */

@@ -21,16 +21,26 @@ const OTHER_METHOD = STANDARD_METHODS.length;
 /** A switch rather than a Map: no hashing of a client-chosen string on the hot path. */
 function methodIndex(method: string): number {
   switch (method) {
-    case 'GET': return 0;
-    case 'HEAD': return 1;
-    case 'POST': return 2;
-    case 'PUT': return 3;
-    case 'DELETE': return 4;
-    case 'CONNECT': return 5;
-    case 'OPTIONS': return 6;
-    case 'TRACE': return 7;
-    case 'PATCH': return 8;
-    default: return OTHER_METHOD;
+    case 'GET':
+      return 0;
+    case 'HEAD':
+      return 1;
+    case 'POST':
+      return 2;
+    case 'PUT':
+      return 3;
+    case 'DELETE':
+      return 4;
+    case 'CONNECT':
+      return 5;
+    case 'OPTIONS':
+      return 6;
+    case 'TRACE':
+      return 7;
+    case 'PATCH':
+      return 8;
+    default:
+      return OTHER_METHOD;
   }
 }
 const CODE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;

@@ -6,7 +6,7 @@ import type { AlgorithmName } from '../selection/algorithm.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
 import type { AdminState } from '../admin/pool-control.ts';
 import type { HealthCheckResult, UpstreamServer } from '../upstream/upstream-server.ts';
-import { workerIdentity, type WorkerIdentity } from '../workers/worker-identity.ts';
+import { type WorkerIdentity, workerIdentity } from '../workers/worker-identity.ts';
 
 /** Issue 9's per-server fields: where the server stands (active checks, outlier ejection) and the retries around it. */
 export interface ServerResilienceStats {

@@ -143,7 +143,7 @@ export class HealthChecker {
 
   #streakOf(server: UpstreamServer): ProbeStreak {
     let streak = this.#streaks.get(server);
-    if (streak === undefined) this.#streaks.set(server, (streak = { passes: 0, failures: 0, probed: false, passivelyMarked: false }));
+    if (streak === undefined) this.#streaks.set(server, streak = { passes: 0, failures: 0, probed: false, passivelyMarked: false });
     return streak;
   }
 
@@ -159,7 +159,12 @@ export class HealthChecker {
       const rise = this.#options.rise ?? DEFAULT_RISE;
       if (first || streak.passivelyMarked || streak.passes >= rise) {
         streak.passivelyMarked = false;
-        this.#setHealthy(server, true, first || streak.passes === 1 ? `probe passed: ${detail}` : `${streak.passes} probes passed in a row, last: ${detail}`, 'active');
+        this.#setHealthy(
+          server,
+          true,
+          first || streak.passes === 1 ? `probe passed: ${detail}` : `${streak.passes} probes passed in a row, last: ${detail}`,
+          'active',
+        );
       }
       return;
     }
@@ -168,14 +173,25 @@ export class HealthChecker {
     if (!server.healthy) return;
     const fall = this.#options.fall ?? DEFAULT_FALL;
     if (first || streak.failures >= fall) {
-      this.#setHealthy(server, false, first || streak.failures === 1 ? `probe failed: ${detail}` : `${streak.failures} probes failed in a row, last: ${detail}`, 'active');
+      this.#setHealthy(
+        server,
+        false,
+        first || streak.failures === 1 ? `probe failed: ${detail}` : `${streak.failures} probes failed in a row, last: ${detail}`,
+        'active',
+      );
     }
   }
 
   /** Logs each change once, with its reason; returns whether health changed. */
   #setHealthy(server: UpstreamServer, healthy: boolean, reason: string, source: 'active' | 'passive'): boolean {
     if (!this.#pool.setHealthy(server, healthy)) return false;
-    const properties = { event: healthy ? 'server_healthy' : 'server_unhealthy', server: server.url, reason, source, healthyServers: this.#pool.availableCount };
+    const properties = {
+      event: healthy ? 'server_healthy' : 'server_unhealthy',
+      server: server.url,
+      reason,
+      source,
+      healthyServers: this.#pool.availableCount,
+    };
     if (healthy) this.#log.info('Server {server} is healthy again ({reason}); back in rotation', properties);
     else this.#log.warn('Server {server} is unhealthy ({reason}); out of rotation', properties);
     return true;

@@ -5,8 +5,8 @@
  * passing probe": an ejection is independent of health, so a passing probe never cuts it short.
  */
 import type { Logger } from '../logging.ts';
-import { systemClock, type Clock } from './clock.ts';
-import { describeOutcome, serverVerdict, type AttemptOutcome } from './attempt-outcome.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { type AttemptOutcome, describeOutcome, serverVerdict } from './attempt-outcome.ts';
 
 export interface OutlierOptions {
   /** OUTLIER_CONSECUTIVE_FAILURES: server faults in a row that eject. */
@@ -154,7 +154,9 @@ export class OutlierDetector<T extends { readonly url: string }> {
     if (!servers.some((s) => s !== server && this.#pool.inRotation(s))) return 'it is the last server in rotation';
     const limit = Math.max(1, Math.floor((servers.length * this.#options.maxEjectionPercent) / 100));
     for (const ejected of this.#ejected) this.isEjected(ejected);
-    if (this.#ejected.size >= limit) return `OUTLIER_MAX_EJECTION_PERCENT=${this.#options.maxEjectionPercent} allows ${limit} of ${servers.length} servers out at once`;
+    if (this.#ejected.size >= limit) {
+      return `OUTLIER_MAX_EJECTION_PERCENT=${this.#options.maxEjectionPercent} allows ${limit} of ${servers.length} servers out at once`;
+    }
     return undefined;
   }
 

@@ -142,10 +142,9 @@ export class ServerPool {
     if (!Number.isInteger(weight) || weight < 1) throw new RangeError(`weight ${weight} is not allowed; use a positive integer`);
     if (server.weight === weight || this.#byServerId.get(server.serverId) !== server) return;
     const available = isUp(server);
-    if (available) for (const listener of this.#listeners) listener.unavailable(server);
+    if (available) { for (const listener of this.#listeners) listener.unavailable(server); }
     server.weight = weight;
     for (const listener of this.#listeners) listener.configured?.(this.#servers);
-    if (available) for (const listener of this.#listeners) listener.available(server);
+    if (available) { for (const listener of this.#listeners) listener.available(server); }
   }
 }
-

@@ -3,7 +3,7 @@
  * (elapsed / SLOW_START_MS) ^ (1 / aggression)) until SLOW_START_MS has passed, so a cold server is not handed its
  * full share at once. It applies wherever weight applies (weighted round robin, least connections, least response time).
  */
-import { systemClock, type Clock } from './clock.ts';
+import { type Clock, systemClock } from './clock.ts';
 
 /** Envoy's defaults: a linear ramp (aggression 1) from 10% of the weight. */
 export const SLOW_START_MIN_PERCENT = 10;

@@ -10,7 +10,7 @@ import type { ProtocolFiles } from '../shared/protocol-files.ts';
 import { isRelayedWebSocket, relayWebSocket } from '../shared/websocket-exchange.ts';
 import { bunServeBase } from './serve.ts';
 import { asksToClose, sayingClose } from './connection-close.ts';
-import { bunRelayHandlers, startBunRelay, type BunRelayData } from './websocket-relay.ts';
+import { type BunRelayData, bunRelayHandlers, startBunRelay } from './websocket-relay.ts';
 
 export function serveBunBalancer(balancer: Balancer, options: ServeOptions, protocols: ProtocolFiles): Promise<ListeningServer> {
   const limits = protocols.relayLimits;

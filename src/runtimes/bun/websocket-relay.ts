@@ -4,13 +4,8 @@
  * accepts the client, and Bun.serve's `websocket` handlers feed the core's relay.
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from 'bun';
-import {
-  describeRefusedHandshake,
-  parseSubprotocols,
-  relayAcceptHeaders,
-  relayClientOptions,
-} from '../../core/proxy/websocket/handshake.ts';
-import { WebSocketRelay, type RelayEnd, type RelayLimits, type RelayMessage, type SendOutcome } from '../../core/proxy/websocket/relay.ts';
+import { describeRefusedHandshake, parseSubprotocols, relayAcceptHeaders, relayClientOptions } from '../../core/proxy/websocket/handshake.ts';
+import { type RelayEnd, type RelayLimits, type RelayMessage, type SendOutcome, WebSocketRelay } from '../../core/proxy/websocket/relay.ts';
 
 /** What each client socket carries (`ws.data`): its relay, and a close asked for before the socket opened. */
 export interface BunRelayData {
@@ -37,7 +32,12 @@ export interface BunRelayRequest {
 
 export type BunRelayStart =
   | { readonly ok: true; readonly relay: WebSocketRelay }
-  | { readonly ok: false; readonly kind: 'refused' | 'unreachable' | 'aborted' | 'not_upgradable'; readonly status: number | undefined; readonly reason: string };
+  | {
+    readonly ok: false;
+    readonly kind: 'refused' | 'unreachable' | 'aborted' | 'not_upgradable';
+    readonly status: number | undefined;
+    readonly reason: string;
+  };
 
 /** Bun's WebSocket constructor also takes an options object (headers, protocols, tls), beyond the Web standard's. */
 type BunWebSocketOptions = { protocols?: string[]; headers?: Record<string, string>; tls?: { ca?: string[]; rejectUnauthorized: boolean } };

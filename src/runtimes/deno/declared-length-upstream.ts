@@ -4,7 +4,7 @@
  * got an empty body; Deno's node:http client keeps a declared length while it streams (issue 8). Hand-written
  * because no library bridges node:http to the fetch shape the core uses; it streams both ways, buffering nothing.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { type IncomingMessage, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { Readable } from 'node:stream';

@@ -3,13 +3,8 @@
  * handshake becomes a 502 and the server's chosen subprotocol can go on the client's 101; only then is the
  * client's request upgraded with Deno.upgradeWebSocket, and the core's relay moves messages between the two.
  */
-import {
-  describeRefusedHandshake,
-  parseSubprotocols,
-  relayAcceptHeaders,
-  relayClientOptions,
-} from '../../core/proxy/websocket/handshake.ts';
-import { WebSocketRelay, type RelayEnd, type RelayLimits, type RelayMessage } from '../../core/proxy/websocket/relay.ts';
+import { describeRefusedHandshake, parseSubprotocols, relayAcceptHeaders, relayClientOptions } from '../../core/proxy/websocket/handshake.ts';
+import { type RelayEnd, type RelayLimits, type RelayMessage, WebSocketRelay } from '../../core/proxy/websocket/relay.ts';
 
 export interface DenoRelayRequest {
   /** The client's upgrade request, as Deno.serve handed it over. */

@@ -4,7 +4,7 @@
  * bytes and reports events.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { Writable, type Readable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Balancer } from '../../core/balancer.ts';
 import type { Admitted } from '../../core/proxy/admission.ts';
@@ -13,11 +13,11 @@ import { BodyLengthError, readIterableUpTo } from '../../core/proxy/replayable-b
 import { isServerFailure } from '../../core/proxy/classify-attempt.ts';
 import { requestIdFor } from '../../core/proxy/forwarded-headers.ts';
 import { hostLines } from '../../core/proxy/host.ts';
-import { errorBody, errorHeaders, internalError, type ErrorAnswer } from '../../core/proxy/json-error.ts';
+import { type ErrorAnswer, errorBody, errorHeaders, internalError } from '../../core/proxy/json-error.ts';
 import { unrelayableStatus } from '../../core/proxy/response-status.ts';
 import { targetFromRequestLine } from '../../core/proxy/request-target.ts';
 import type { UndiciUpstream } from './undici-upstream.ts';
-import { NodeHeaders, type HeaderObject } from './node-headers.ts';
+import { type HeaderObject, NodeHeaders } from './node-headers.ts';
 
 /** The request listener, plus one for node:http's 'checkContinue' (a request with `Expect: 100-continue`). */
 export type NativeHandler = RequestListener & { checkContinue: RequestListener };
@@ -70,7 +70,15 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
   };
 
   /** One exchange: the body buffered for replay when the plan says so, then one undici request per attempt. */
-  const forward = async (req: IncomingMessage, res: ServerResponse, exchange: Exchange, hasBody: boolean, method: string, target: string, headers: NodeHeaders) => {
+  const forward = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    exchange: Exchange,
+    hasBody: boolean,
+    method: string,
+    target: string,
+    headers: NodeHeaders,
+  ) => {
     res.once('close', () => {
       // undici destroys `res` with the error when the server breaks off mid-body: that is `failed()`, not the client.
       if (!res.writableFinished && !res.errored) exchange.clientGone();
@@ -125,11 +133,11 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
             return discard();
           }
           try {
-          res.writeHead(statusCode, responseHeaders.object as Record<string, string | string[]>);
-        } catch (error) {
-          // node:http refuses what it cannot represent (a control character in a header value, say): 502, as on the Web path.
-          const action = exchange.unrepresentable(error);
-          if (action.do === 'answer') sendAnswer(res, action.answer);
+            res.writeHead(statusCode, responseHeaders.object as Record<string, string | string[]>);
+          } catch (error) {
+            // node:http refuses what it cannot represent (a control character in a header value, say): 502, as on the Web path.
+            const action = exchange.unrepresentable(error);
+            if (action.do === 'answer') sendAnswer(res, action.answer);
             throw error;
           }
           exchange.headSent(plan.withBody);
@@ -155,7 +163,9 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
         const action = exchange.failed(error);
         if (action.do === 'retry') continue;
         if (action.do === 'reset') res.destroy();
-        else if (action.do === 'answer' && !res.headersSent && !res.destroyed) sendAnswer(res, action.answer, action.answer.status === 413 || action.answer.status === 400 || action.answer.status === 408);
+        else if (action.do === 'answer' && !res.headersSent && !res.destroyed) {
+          sendAnswer(res, action.answer, action.answer.status === 413 || action.answer.status === 400 || action.answer.status === 408);
+        }
         return;
       }
     }

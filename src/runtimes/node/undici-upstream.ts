@@ -57,7 +57,7 @@ export function createUndiciUpstream(dispatcherOrFactory: Dispatcher | Dispatche
       await body.dump();
       const responseHeaders = new Headers();
       for (const [name, value] of Object.entries(headers)) {
-        if (Array.isArray(value)) for (const v of value) responseHeaders.append(name, v);
+        if (Array.isArray(value)) { for (const v of value) responseHeaders.append(name, v); }
         else if (value !== undefined) responseHeaders.append(name, value);
       }
       return new Response(null, { status: statusCode, headers: responseHeaders });

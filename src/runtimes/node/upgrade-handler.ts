@@ -3,15 +3,15 @@
  * request id), then `openUpgradeTunnel` moves the bytes, and the Exchange holds its lease until both sockets
  * have closed. A request asking for no upgrade Fairway forwards (h2c) is served as a plain request.
  */
-import { ServerResponse, type IncomingMessage, type RequestListener } from 'node:http';
+import { type IncomingMessage, type RequestListener, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Balancer } from '../../core/balancer.ts';
-import { errorBody, errorHeaders, type ErrorAnswer } from '../../core/proxy/json-error.ts';
+import { type ErrorAnswer, errorBody, errorHeaders } from '../../core/proxy/json-error.ts';
 import { isAdminTarget, targetFromRequestLine } from '../../core/proxy/request-target.ts';
 import { CLOSE } from '../../core/proxy/websocket/close-codes.ts';
-import { admitUpgrade, refusalPassedOn, tunnelOpened, type AdmittedUpgrade } from '../../core/proxy/websocket/upgrade-exchange.ts';
-import { NodeHeaders, type HeaderObject } from './node-headers.ts';
+import { type AdmittedUpgrade, admitUpgrade, refusalPassedOn, tunnelOpened } from '../../core/proxy/websocket/upgrade-exchange.ts';
+import { type HeaderObject, NodeHeaders } from './node-headers.ts';
 import { openUpgradeTunnel, responseHead, type UpstreamTlsOptions } from './upgrade-tunnel.ts';
 
 /** How long each side of a WebSocket gets to answer the proxy's close frame at shutdown before its socket is destroyed. */
@@ -34,10 +34,9 @@ export function createUpgradeHandler(
     const headers = new NodeHeaders(req.headers as HeaderObject);
     const target = targetFromRequestLine(req.url ?? '/');
     const secure = (req.socket as TLSSocket).encrypted === true;
-    const admitted =
-      target === undefined || isAdminTarget(target)
-        ? undefined
-        : admitUpgrade(balancer.admission, { method: req.method ?? 'GET', target, headers, client: { address: req.socket.remoteAddress, secure } });
+    const admitted = target === undefined || isAdminTarget(target)
+      ? undefined
+      : admitUpgrade(balancer.admission, { method: req.method ?? 'GET', target, headers, client: { address: req.socket.remoteAddress, secure } });
     if (admitted === undefined) {
       // Not an upgrade Fairway forwards (h2c, an /lb/ path): answered as a plain request on this connection, which then closes.
       const res = new ServerResponse(req);
@@ -78,10 +77,9 @@ export function createUpgradeHandler(
             return;
           }
           socket.off('close', clientGone);
-          const ended =
-            outcome.kind === 'upgraded'
-              ? tunnelOpened(exchange, balancer.tunnels, () => outcome.close(CLOSE.goingAway, 'proxy shutting down', CLOSE_GRACE_MS))
-              : refusalPassedOn(exchange, outcome.status);
+          const ended = outcome.kind === 'upgraded'
+            ? tunnelOpened(exchange, balancer.tunnels, () => outcome.close(CLOSE.goingAway, 'proxy shutting down', CLOSE_GRACE_MS))
+            : refusalPassedOn(exchange, outcome.status);
           void outcome.closed.then(ended);
         });
       };

@@ -5,14 +5,14 @@
  * `upgrade()`: undici reports a refused upgrade only as "bad upgrade", while here a 403 reaches the client
  * as the server sent it.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { type IncomingMessage, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { prepareClientResponseHeaders } from '../../core/proxy/forwarded-headers.ts';
 import { closeFrame, FrameBoundary } from '../../core/proxy/websocket/frame-boundary.ts';
 import { isWebSocketUpgrade, prepareUpgradeResponseHeaders } from '../../core/proxy/websocket/handshake.ts';
-import { NodeHeaders, type HeaderObject } from './node-headers.ts';
+import { type HeaderObject, NodeHeaders } from './node-headers.ts';
 
 export interface UpstreamTlsOptions {
   /** Trusted CAs in PEM: the system's plus UPSTREAM_CA_FILE's; undefined keeps Node's defaults. */
@@ -41,16 +41,16 @@ export interface TunnelRequest {
  */
 export type TunnelOutcome =
   | {
-      readonly kind: 'upgraded';
-      readonly status: 101;
-      readonly closed: Promise<void>;
-      destroy(): void;
-      /**
-       * Ends the tunnel with a close frame to each side (1001 at shutdown, RFC 6455 §7.4.1), put between two
-       * frames, then destroys both sockets after `graceMs`. A tunnel that is not a WebSocket is destroyed at once.
-       */
-      close(code: number, reason: string, graceMs: number): void;
-    }
+    readonly kind: 'upgraded';
+    readonly status: 101;
+    readonly closed: Promise<void>;
+    destroy(): void;
+    /**
+     * Ends the tunnel with a close frame to each side (1001 at shutdown, RFC 6455 §7.4.1), put between two
+     * frames, then destroys both sockets after `graceMs`. A tunnel that is not a WebSocket is destroyed at once.
+     */
+    close(code: number, reason: string, graceMs: number): void;
+  }
   | { readonly kind: 'refused'; readonly status: number; readonly closed: Promise<void>; destroy(): void }
   | { readonly kind: 'failed'; readonly error: unknown };
 
@@ -65,8 +65,7 @@ export function responseHead(status: number, statusText: string, headers: Header
   return `${head}\r\n`;
 }
 
-const socketClosed = (socket: Duplex): Promise<void> =>
-  socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
+const socketClosed = (socket: Duplex): Promise<void> => socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
 
 /**
  * Stops forwarding `from` to `to` at the next frame boundary, then writes `frame` (a close frame) to `to`.
@@ -103,11 +102,11 @@ export function openUpgradeTunnel(client: Duplex, head: Buffer, request: TunnelR
     agent: false,
     ...(secure
       ? {
-          // SNI is the server's host name; an IP address is not sent as SNI (RFC 6066 §3).
-          servername: isIP(hostname) === 0 ? hostname : '',
-          rejectUnauthorized: request.tls?.rejectUnauthorized ?? true,
-          ...(request.tls?.ca !== undefined ? { ca: [...request.tls.ca] } : {}),
-        }
+        // SNI is the server's host name; an IP address is not sent as SNI (RFC 6066 §3).
+        servername: isIP(hostname) === 0 ? hostname : '',
+        rejectUnauthorized: request.tls?.rejectUnauthorized ?? true,
+        ...(request.tls?.ca !== undefined ? { ca: [...request.tls.ca] } : {}),
+      }
       : {}),
   });
 

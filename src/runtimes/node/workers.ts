@@ -5,7 +5,7 @@
  * in turn (cluster's round-robin). A worker exits by itself when the primary's IPC channel closes.
  */
 import cluster from 'node:cluster';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { WorkerExit, WorkerLauncher } from '../../core/bootstrap.ts';
 

@@ -14,16 +14,13 @@ export async function swappableListener(start: StartListener, protocols: Protoco
   let current = await start(protocols.serverTls, port);
   const bound = current.port;
   let closed = false;
-  const unregister =
-    protocols.serverTls === undefined
-      ? () => {}
-      : protocols.onCertificateChange(async (tls) => {
-          if (closed) return;
-          const next = await start(tls, bound);
-          const old = current;
-          current = next;
-          await old.close();
-        });
+  const unregister = protocols.serverTls === undefined ? () => {} : protocols.onCertificateChange(async (tls) => {
+    if (closed) return;
+    const next = await start(tls, bound);
+    const old = current;
+    current = next;
+    await old.close();
+  });
   return {
     port: bound,
     close: () => {

@@ -8,7 +8,7 @@ import { logger } from '../../core/logging.ts';
 import type { RelayLimits } from '../../core/proxy/websocket/relay.ts';
 import type { ProtocolLoad, RuntimeProtocols } from '../../core/runtime/contracts.ts';
 import { loadServerTls, loadUpstreamCa, type ServerTls } from './tls-files.ts';
-import { INSECURE_UPSTREAM_WARNING, upstreamTls, type UpstreamTls } from './upstream-tls.ts';
+import { INSECURE_UPSTREAM_WARNING, type UpstreamTls, upstreamTls } from './upstream-tls.ts';
 
 export type CertificateSwap = (tls: ServerTls) => Promise<void>;
 

@@ -4,7 +4,7 @@
  * X.509, which Web standards cannot do. `node:fs` and `node:crypto`'s X509Certificate and createPrivateKey
  * behave the same on Node, Deno and Bun (checked on each), so all three entrypoints share this one module.
  */
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 export type TlsFilesResult<T> = ({ ok: true; warnings: string[] } & T) | { ok: false; errors: string[] };
@@ -29,8 +29,7 @@ const oneLine = (name: string): string => name.replace(/\n/g, ', ');
 const day = (date: Date): string => date.toISOString().slice(0, 10);
 
 /** Node 20 has no `validToDate`; its `validTo` string ("Dec  3 15:12:34 2026 GMT") parses the same in V8 and JavaScriptCore. */
-const validTo = (certificate: X509Certificate): Date =>
-  (certificate as X509Certificate & { validToDate?: Date }).validToDate ?? new Date(certificate.validTo);
+const validTo = (certificate: X509Certificate): Date => (certificate as X509Certificate & { validToDate?: Date }).validToDate ?? new Date(certificate.validTo);
 const validFrom = (certificate: X509Certificate): Date =>
   (certificate as X509Certificate & { validFromDate?: Date }).validFromDate ?? new Date(certificate.validFrom);
 
@@ -95,8 +94,8 @@ export function loadServerTls(files: { readonly certFile: string; readonly keyFi
       const hint = keyText.includes('BEGIN CERTIFICATE')
         ? ' (it holds a certificate: are the certificate and key files swapped?)'
         : keyText.includes('ENCRYPTED')
-          ? ' (it is encrypted; give an unencrypted key)'
-          : '';
+        ? ' (it is encrypted; give an unencrypted key)'
+        : '';
       errors.push(`TLS_KEY_FILE=${JSON.stringify(files.keyFile)} holds no usable PEM private key: ${firstLine(error)}${hint}`);
     }
   }
@@ -110,7 +109,7 @@ export function loadServerTls(files: { readonly certFile: string; readonly keyFi
       ok: false,
       errors: [
         `TLS_KEY_FILE=${JSON.stringify(files.keyFile)} does not match the first certificate in TLS_CERT_FILE=${JSON.stringify(files.certFile)} ` +
-          `(${oneLine(leaf.subject)})${hint}`,
+        `(${oneLine(leaf.subject)})${hint}`,
       ],
     };
   }

@@ -7,8 +7,7 @@ import { prepareClientResponseHeaders, prepareUpstreamRequestHeaders } from '../
 import type { HeaderMap } from '../hop-by-hop.ts';
 
 /** Comma-separated list members with optional whitespace (RFC 9110 §5.6.1), empty members dropped. */
-const listMembers = (value: string | null): string[] =>
-  value === null ? [] : value.split(',').map((member) => member.trim()).filter((member) => member !== '');
+const listMembers = (value: string | null): string[] => value === null ? [] : value.split(',').map((member) => member.trim()).filter((member) => member !== '');
 
 /**
  * The protocols a request asks to upgrade to (RFC 9110 §7.8): the Upgrade header's value when Connection
@@ -131,9 +130,8 @@ export function webSocketUrl(origin: string, target: string): string {
 export function describeRefusedHandshake(message: string): { readonly status: number | undefined; readonly reason: string } {
   const match = /status code:?\s*(\d{3})\b/i.exec(message);
   const status = match === null ? undefined : Number(match[1]);
-  const reason =
-    status === undefined
-      ? `the server did not accept the WebSocket handshake (${message})`
-      : `the server refused the WebSocket handshake with status ${status}; this runtime's WebSocket client does not expose the server's response`;
+  const reason = status === undefined
+    ? `the server did not accept the WebSocket handshake (${message})`
+    : `the server refused the WebSocket handshake with status ${status}; this runtime's WebSocket client does not expose the server's response`;
   return { status, reason };
 }

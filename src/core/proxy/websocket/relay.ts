@@ -4,7 +4,7 @@
  * limits (buffered bytes, message size, idle time) are enforced. The runtime only translates its events
  * into calls here and supplies two `RelaySocket`s.
  */
-import { CLOSE, closeReason, relayedClose, type CloseCodeRange } from './close-codes.ts';
+import { CLOSE, type CloseCodeRange, closeReason, relayedClose } from './close-codes.ts';
 
 export type RelayMessage = string | ArrayBuffer | ArrayBufferView | Blob;
 
