@@ -77,7 +77,8 @@ export function assembleBalancer(
     control.poolControl.loadChanged(server);
   });
   const metrics = new Metrics(pool.servers.length);
-  const resilience = createResilience(config, pool, inFlight);
+  // `control` is made below; ejections happen only once traffic flows, long after.
+  const resilience = createResilience(config, pool, inFlight, (server) => control.observability.prometheus.recordEjection(server));
   const tunnels = new TunnelRegistry();
   let draining = false;
   const stats = () => buildStatsReport({ algorithm: config.algorithm, startedAt, pool, inFlight, metrics, worker, resilience: resilience.stats, tunnels });

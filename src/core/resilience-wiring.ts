@@ -22,12 +22,16 @@ export interface ResilienceWiring {
   stop(): void;
 }
 
-export function createResilience(config: Config, pool: ServerPool, inFlight: InFlightTracker): ResilienceWiring {
+/** `onEjected` hears of every ejection (Prometheus' fairway_ejections_total). */
+export function createResilience(config: Config, pool: ServerPool, inFlight: InFlightTracker, onEjected?: (server: UpstreamServer) => void): ResilienceWiring {
   const options = outlierOptions(config);
   const outliers = options === undefined
     ? undefined
     : new OutlierDetector<UpstreamServer>({ servers: () => pool.servers, inRotation: (s) => pool.isAvailable(s) }, options, logger('outlier'));
-  outliers?.onChange((event) => pool.setEjected(event.server, event.type === 'ejected'));
+  outliers?.onChange((event) => {
+    pool.setEjected(event.server, event.type === 'ejected');
+    if (event.type === 'ejected') onEjected?.(event.server);
+  });
   const queue = new AdmissionQueue(admissionQueueOptions(config));
   const resilience = new Resilience({
     pool,

@@ -52,6 +52,11 @@ export function targetFromRequestLine(raw: string): string | undefined {
   return requestTarget(`http://fairway.invalid${target}`);
 }
 
+/**
+ * The one place the rule "the selected server's origin plus the request's own path and query, byte for byte"
+ * is written. A plain concatenation on purpose: `origin` is validated as an origin only (config.ts) and `target`
+ * always starts with "/" (the functions above), so no URL parser may rewrite either side (`//`, `%2F`, `..`).
+ */
 export function upstreamUrl(origin: string, target: string): string {
   return origin + target;
 }
