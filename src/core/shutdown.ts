@@ -38,8 +38,12 @@ export async function drainAndClose(
   if (options.delayMs > 0) await sleep(options.delayMs);
   const closed = server.close().catch(() => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadlineAt = performance.now() + options.timeoutMs;
   const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), options.timeoutMs)));
-  const first = await Promise.race([closed.then(() => 'closed' as const), deadline]);
+  // A runtime may finish closing its listener while exchanges still run (Deno's shutdown does not wait for WebSocket
+  // tunnels): they get the rest of the drain time too.
+  const drained = closed.then(() => untilIdle(balancer, deadlineAt)).then(() => 'closed' as const);
+  const first = await Promise.race([drained, deadline]);
   clearTimeout(timer);
   if (first === 'deadline') {
     log.warn('SHUTDOWN_TIMEOUT_MS={timeoutMs} passed with {inFlight} requests still open; ending them', {
@@ -49,6 +53,12 @@ export async function drainAndClose(
     });
     balancer.terminate();
     server.terminate?.();
-    await Promise.race([closed, sleep(SHUTDOWN_MARGIN_MS)]);
+    // Tunnels answer the 1001 with their own close frames; their exchanges end when both sides have closed.
+    await Promise.race([Promise.all([closed, untilIdle(balancer, performance.now() + SHUTDOWN_MARGIN_MS)]), sleep(SHUTDOWN_MARGIN_MS)]);
   }
+}
+
+/** Resolves once no request or tunnel is in flight, or at `until` (performance.now() time), whichever comes first. */
+async function untilIdle(balancer: Drainable, until: number): Promise<void> {
+  while (balancer.inFlight() > 0 && performance.now() < until) await sleep(Math.min(25, Math.max(1, until - performance.now())));
 }

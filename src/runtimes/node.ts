@@ -40,9 +40,10 @@ function listen(server: BalancerServer, options: ServeOptions): Promise<Listenin
           }),
         // The shutdown deadline: streams and busy connections still open end now.
         terminate: () => {
+          // Upgraded sockets (tunnels) are not node:http's any more: the core has asked them to close with 1001.
           if ('closeAllConnections' in server) server.closeAllConnections();
-          // Upgraded sockets (tunnels) and HTTP/2 sessions are not the HTTP server's to close: they end here.
-          for (const socket of sockets) socket.destroy();
+          // The HTTP/2 server has no such call: its sessions end here.
+          else for (const socket of sockets) socket.destroy();
         },
       });
     });

@@ -46,7 +46,7 @@ const RUSTLS_CERTIFICATE = /invalid peer certificate: (\w+)/;
  * An https:// server whose certificate was refused, found anywhere down the `cause` chain (every fetch hides it
  * behind "fetch failed"), said so plainly, with the way out. Undefined for any other error.
  */
-function certificateProblem(error: unknown): string | undefined {
+export function certificateProblem(error: unknown): string | undefined {
   let e: unknown = error;
   for (let depth = 0; depth < 8 && e !== null && typeof e === 'object'; depth++) {
     const code = (e as { code?: unknown }).code;

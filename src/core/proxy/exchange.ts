@@ -12,7 +12,7 @@ import type { RequestSelection } from '../selection/request-selection.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import { prepareClientResponseHeaders } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
-import { describeError, describeErrorChain } from './describe-error.ts';
+import { certificateProblem, describeError, describeErrorChain } from './describe-error.ts';
 import type { ErrorAnswer } from './json-error.ts';
 import { LimitTimer } from './limit-timer.ts';
 import { rewriteLocationHeaders } from './location-rewrite.ts';
@@ -428,7 +428,8 @@ export class Exchange {
     // A timeout while the client was still uploading is the client's (issue 8, defect 1): no error against the server.
     this.#clientFault = failure === 'client_fault';
     // The log gets the whole cause chain; the client gets a short reason and the request id, never an address or library text.
-    const cause = kind === 'timeout' ? `no response within UPSTREAM_TIMEOUT_MS=${this.#deps.upstreamTimeoutMs} ms` : describeErrorChain(error);
+    const certificate = kind === 'timeout' ? undefined : certificateProblem(error);
+    const cause = kind === 'timeout' ? `no response within UPSTREAM_TIMEOUT_MS=${this.#deps.upstreamTimeoutMs} ms` : (certificate ?? describeErrorChain(error));
     log.warn('Forwarding to {server} failed: {reason}', {
       event: 'forward_failed',
       server: server.url,
@@ -438,9 +439,9 @@ export class Exchange {
       noRetry: this.#noRetry ?? failure,
       requestId,
     });
-    return kind === 'timeout'
-      ? this.#answer(kind, 504, 'the upstream server did not answer in time')
-      : this.#answer(kind, 502, 'the upstream server could not be reached');
+    if (kind === 'timeout') return this.#answer(kind, 504, 'the upstream server did not answer in time');
+    // A refused certificate is the operator's to fix, and says nothing internal: the client may know (issue 10).
+    return this.#answer(kind, 502, certificate === undefined ? 'the upstream server could not be reached' : 'TLS certificate of the server not accepted');
   }
 
   /** The server answered, but the runtime cannot represent its response to the client: 502, an error against the server. */

@@ -56,8 +56,9 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
       client: { address: req.socket.remoteAddress, secure: (req.socket as { encrypted?: boolean }).encrypted === true },
       hasBody,
       signal: left?.signal,
-      hostLines: hostLines(req.rawHeaders),
-      httpVersion: req.httpVersion,
+      // HTTP/2 (TLS with ALPN h2) has no request line and no Host lines: its :authority became Host (balancer-server.ts).
+      hostLines: req.httpVersionMajor === 2 ? undefined : hostLines(req.rawHeaders),
+      httpVersion: req.httpVersionMajor === 2 ? undefined : req.httpVersion,
     });
     const proceed = (admitted: Admitted) => {
       // The body is never read, so the connection cannot carry another request.
