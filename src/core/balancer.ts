@@ -89,6 +89,7 @@ export function assembleBalancer(
     stats,
     worker: worker !== undefined && worker.count > 1 ? worker.id : undefined,
     draining: () => draining,
+    queueLength: () => resilience.resilience.parts.queue.length,
   });
   const health = new HealthChecker(
     pool,
@@ -114,6 +115,10 @@ export function assembleBalancer(
     },
     responseBufferBytes: config.responseBufferBytes,
     observers,
+    queueObserver: {
+      waited: (ms) => control.observability.prometheus.recordQueueWait(ms),
+      refused: (reason) => control.observability.prometheus.recordQueueRejection(reason),
+    },
   });
   // Built on first use: a runtime with a native I/O path (Node) never sends proxied traffic through `fetch`.
   let web: WebForwarder | undefined;

@@ -47,6 +47,8 @@ export function createControlPlane(input: {
   readonly membershipChanged?: () => void;
   /** True once shutdown began: /lb/ready answers 503 at once. */
   readonly draining?: () => boolean;
+  /** Requests waiting in the admission queue now (fairway_queue_length). */
+  readonly queueLength?: () => number;
 }): ControlPlane {
   const { config, pool } = input;
   const observability = createObservability<UpstreamServer>({
@@ -66,7 +68,7 @@ export function createControlPlane(input: {
     },
   });
   let shared: SharedView | undefined;
-  const localMetrics = () => observability.prometheus.render({ servers: pool.servers });
+  const localMetrics = () => observability.prometheus.render({ servers: pool.servers, queueLength: input.queueLength?.() });
   const adminPool: PoolControl = {
     list: () => (shared?.pool ?? poolControl).list(),
     add: (server) => (shared?.pool ?? poolControl).add(server),

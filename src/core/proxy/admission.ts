@@ -58,6 +58,7 @@ export class Admission {
   /** Exchanges not yet at their exit (see Exchange.terminate). */
   readonly open = new Set<Exchange>();
   readonly #retryBufferBytes: number;
+  readonly #queueObserver: { waited(ms: number): void; refused(reason: 'full' | 'timeout'): void } | undefined;
 
   constructor(deps: {
     pool: ServerPool;
@@ -74,8 +75,11 @@ export class Admission {
     limits?: Pick<ExchangeDeps, 'clientBodyTimeoutMs' | 'upstreamReadTimeoutMs' | 'rewriteLocation' | 'via'>;
     responseBufferBytes?: number;
     observers?: readonly ExchangeObserver[];
+    /** Hears how long each queued request waited, and each one the queue refused (Prometheus' fairway_queue_*). */
+    queueObserver?: { waited(ms: number): void; refused(reason: 'full' | 'timeout'): void };
   }) {
     this.#pool = deps.pool;
+    this.#queueObserver = deps.queueObserver;
     this.#selection = deps.selection;
     this.#inFlight = deps.inFlight;
     this.#rules = deps.headerRules;
@@ -215,7 +219,8 @@ export class Admission {
     open: (server: UpstreamServer, setCookie: string | undefined) => Admitted,
   ): Promise<Admitted> {
     const queue = this.#resilience.parts.queue;
-    const deadline = performance.now() + queue.options.timeoutMs;
+    const queuedAt = performance.now();
+    const deadline = queuedAt + queue.options.timeoutMs;
     for (;;) {
       const remaining = deadline - performance.now();
       const result = remaining <= 0 ? 'timeout' : await queue.wait(signal, remaining);
@@ -227,11 +232,13 @@ export class Admission {
         if (server !== undefined) {
           // The next waiter may find room too.
           queue.released();
+          this.#queueObserver?.waited(performance.now() - queuedAt);
           return open(server, server === choice.server ? choice.setCookie : undefined);
         }
         continue;
       }
       const limit = queue.options.maxRequestsPerServer;
+      this.#queueObserver?.refused(result === 'full' ? 'full' : 'timeout');
       this.#deps.log.warn('Every server has MAX_REQUESTS_PER_SERVER={limit} requests in flight and the queue {why}; answering 503', {
         event: 'queue_refused',
         limit,
