@@ -68,7 +68,8 @@ for (const runtime of selectedRuntimes()) {
       });
       fx.backend.route('/quiet', (req, res) => {
         req.resume();
-        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
+        // Longer than RESPONSE_BUFFER_BYTES, so it streams: the read limit is about a response already under way.
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100000' });
         res.write('first part');
       });
     });

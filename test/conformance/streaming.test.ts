@@ -47,7 +47,9 @@ for (const runtime of selectedRuntimes()) {
     let fx: Fixture;
 
     before(async () => {
-      fx = await startFixture(runtime);
+      // Streaming is what this suite pins: request bodies are not kept for a retry (RETRY_BUFFER_BYTES=0), and
+      // responses are never read whole first (RESPONSE_BUFFER_BYTES=0).
+      fx = await startFixture(runtime, { RETRY_BUFFER_BYTES: '0', RESPONSE_BUFFER_BYTES: '0' });
       // Scripted paths do nothing by themselves: each test drives the server's side through SeenRequest.
       for (const path of ['/upload', '/download', '/events', '/idle', '/hold-upload', '/hold-download']) fx.backend.route(path, () => {});
       fx.backend.route('/truncated-length', (req, res) => {
