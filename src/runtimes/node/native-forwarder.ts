@@ -56,9 +56,10 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
       client: { address: req.socket.remoteAddress, secure: (req.socket as { encrypted?: boolean }).encrypted === true },
       hasBody,
       signal: left?.signal,
-      // HTTP/2 (TLS with ALPN h2) has no request line and no Host lines: its :authority became Host (balancer-server.ts).
-      hostLines: req.httpVersionMajor === 2 ? undefined : hostLines(req.rawHeaders),
-      httpVersion: req.httpVersionMajor === 2 ? undefined : req.httpVersion,
+      // Real HTTP/2 (TLS with ALPN h2: an Http2ServerRequest, with its stream) has no request line and no Host lines;
+      // its :authority became Host (balancer-server.ts). An HTTP/1 request line that claims HTTP/2.0 is still refused.
+      hostLines: isHttp2(req) ? undefined : hostLines(req.rawHeaders),
+      httpVersion: isHttp2(req) ? undefined : req.httpVersion,
     });
     const proceed = (admitted: Admitted) => {
       // The body is never read, so the connection cannot carry another request.
@@ -227,4 +228,9 @@ function sendAnswer(res: ServerResponse, answer: ErrorAnswer, closeConnection = 
   if (closeConnection && res.req.httpVersionMajor < 2) headers.connection = 'close';
   res.writeHead(answer.status, headers);
   res.end(body);
+}
+
+/** True for a request that came over HTTP/2 (node:http2's compatibility API), not an HTTP/1 line naming HTTP/2.0. */
+function isHttp2(req: IncomingMessage): boolean {
+  return (req as { stream?: unknown }).stream !== undefined;
 }
