@@ -28,7 +28,7 @@ export function isWebSocketUpgrade(method: string, headers: HeaderMap): boolean 
 
 /**
  * The subprotocols a client offers, in its order (RFC 6455 §4.1, §11.3.4). Both `a,b` and `a, b` are read:
- * the `ws` package sends the first, browsers the second (and Deno.upgradeWebSocket's own parser only the second).
+ * the `ws` package sends the first, browsers the second (and Deno's own upgrade parser reads only the second).
  */
 export function parseSubprotocols(value: string | null): string[] {
   return listMembers(value);
