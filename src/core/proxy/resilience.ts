@@ -31,6 +31,9 @@ export interface RetryCounts {
   away: number;
 }
 
+/** Failure streaks count up to this in a retry's rank; each criterion above them weighs a power of it more. */
+const RANK_STEP = 1_000;
+
 export class Resilience {
   readonly parts: ResilienceParts;
   readonly #retries = new WeakMap<UpstreamServer, RetryCounts>();
@@ -50,19 +53,39 @@ export class Resilience {
   }
 
   /**
-   * Another server for a retry: in rotation (or any, in panic), not tried yet, with room under
-   * MAX_REQUESTS_PER_SERVER; the least loaded. O(n), but only on the failure path.
+   * Where a retry goes: a server in rotation (or any, in panic) with room under MAX_REQUESTS_PER_SERVER, ranked by
+   * `retryRank`: one this request has not tried first, then one that is not failing, then the least loaded. Only when
+   * every such server has been tried does a retry go back to one already tried, the server that has just failed
+   * included. A reset on a kept-alive connection the server was closing at that moment (Bun reuses idle connections
+   * past the server's `Keep-Alive: timeout`, and any client can meet a server closing idle connections as it stops)
+   * is cured by a new connection to that same server, which during a rolling restart may be the only one left; a
+   * server refusing connections is not listening, so it comes last. Envoy's retries may go back to a host too;
+   * RETRIES and RETRY_DEADLINE_MS still bound them. O(n), but only on the failure path.
    */
   retryTarget(tried: readonly UpstreamServer[]): UpstreamServer | undefined {
     const { pool, queue } = this.parts;
     const panic = this.inPanic();
     let best: UpstreamServer | undefined;
+    let bestRank = Number.POSITIVE_INFINITY;
     for (const server of pool.servers) {
-      if (tried.includes(server) || !queue.hasRoom(server.inFlight)) continue;
+      if (!queue.hasRoom(server.inFlight)) continue;
       if (!panic && !pool.isAvailable(server)) continue;
-      if (best === undefined || server.inFlight < best.inFlight) best = server;
+      const rank = this.#retryRank(server, tried);
+      if (rank < bestRank || (rank === bestRank && server.inFlight < best!.inFlight)) {
+        best = server;
+        bestRank = rank;
+      }
     }
     return best;
+  }
+
+  /** Lower is better: tried by this request outweighs refusing connections, which outweighs any failure streak. */
+  #retryRank(server: UpstreamServer, tried: readonly UpstreamServer[]): number {
+    const streak = this.parts.outliers?.streak(server);
+    const failures = Math.min(streak?.failures ?? 0, RANK_STEP - 1);
+    const last = streak?.last;
+    const refusing = last?.kind === 'failure' && (last.failure === 'connect_refused' || last.failure === 'connect_timeout');
+    return (tried.includes(server) ? RANK_STEP * RANK_STEP : 0) + (refusing ? RANK_STEP : 0) + failures;
   }
 
   /** While under PANIC_THRESHOLD_PERCENT: balance over every server (Envoy's panic mode). */
