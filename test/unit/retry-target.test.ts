@@ -62,6 +62,17 @@ describe('retry target', () => {
     assert.equal(resilience.retryTarget([c]), b, 'an untried server still comes before one tried, even a refusing one');
   });
 
+  test('a server tried already that refused the connection or timed out is never tried again', () => {
+    const { pool, resilience, a, b, c } = setup(3);
+    pool.setEjected(c, true);
+    resilience.record(a, { kind: 'failure', failure: 'upstream_timeout' });
+    assert.equal(resilience.retryTarget([a]), b);
+    resilience.record(b, REFUSED);
+    assert.equal(resilience.retryTarget([a, b]), undefined, 'a hung and b refused: nothing a retry could cure');
+    resilience.record(b, RESET);
+    assert.equal(resilience.retryTarget([a, b]), b, 'b reset: a new connection may cure it');
+  });
+
   test('no server in rotation: no retry target, tried or not', () => {
     const { pool, resilience, a, b } = setup(2);
     pool.setHealthy(a, false);
