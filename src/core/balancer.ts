@@ -13,6 +13,7 @@ import { requestTarget } from './proxy/request-target.ts';
 import type { ClientInfo } from './runtime/contracts.ts';
 import { createRequestSelection } from './selection/request-selection.ts';
 import { ServerPool } from './upstream/server-pool.ts';
+import { SlowStart } from './upstream/slow-start.ts';
 import { buildStatsReport, type StatsReport } from './stats/stats-report.ts';
 import type { UpstreamClient } from './upstream/upstream-client.ts';
 import { WebForwarder } from './proxy/web-forwarder.ts';
@@ -70,7 +71,7 @@ export function assembleBalancer(
 ): BalancerParts {
   const startedAt = performance.now();
   client.configure?.({ connectTimeoutMs: config.resilience.upstreamConnectTimeoutMs });
-  const pool = new ServerPool(servers);
+  const pool = new ServerPool(servers, new SlowStart(config.resilience.slowStartMs));
   const selector = createRequestSelection(pool, config);
   const inFlight = new InFlightTracker((server) => {
     selector.loadChanged(server);
