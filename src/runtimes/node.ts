@@ -65,7 +65,7 @@ function serveBalancer(balancer: Balancer, options: ServeOptions): Promise<Liste
   const server = createBalancerServer(handler, protocols.serverTls, options.clientLimits);
   // With a listener, node:http no longer answers `Expect: 100-continue` itself: Fairway admits first (413 without 100).
   server.on('checkContinue', handler.checkContinue);
-  server.on('upgrade', createUpgradeHandler(balancer, handler, () => protocols.upstream));
+  server.on('upgrade', createUpgradeHandler(balancer, handler, () => protocols.upstream, () => protocols.relayLimits.idleTimeoutMs));
   if (protocols.serverTls !== undefined) protocols.onCertificateChange(async (tls) => swapCertificate(server, tls));
   return listen(server, options);
 }

@@ -10,6 +10,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { prepareClientResponseHeaders } from '../../core/proxy/forwarded-headers.ts';
+import { CLOSE } from '../../core/proxy/websocket/close-codes.ts';
 import { closeFrame, FrameBoundary } from '../../core/proxy/websocket/frame-boundary.ts';
 import { isWebSocketUpgrade, prepareUpgradeResponseHeaders } from '../../core/proxy/websocket/handshake.ts';
 import { type HeaderObject, NodeHeaders } from './node-headers.ts';
@@ -31,6 +32,11 @@ export interface TunnelRequest {
   /** Aborting it before the server answers ends the attempt (UPSTREAM_TIMEOUT_MS, client gone). */
   readonly signal: AbortSignal;
   readonly tls?: UpstreamTlsOptions;
+  /**
+   * WEBSOCKET_IDLE_TIMEOUT_MS: a tunnel with no byte either way for `ms` is closed as `close` does (1001 to both
+   * sides of a WebSocket), and `onIdle` is told first. Absent or 0: no limit.
+   */
+  readonly idle?: { readonly ms: number; readonly graceMs: number; readonly onIdle: () => void };
 }
 
 /**
@@ -152,6 +158,17 @@ export function openUpgradeTunnel(client: Duplex, head: Buffer, request: TunnelR
         endWithCloseFrame(client, server, toServer, closeFrame(code, reason, crypto.getRandomValues(new Uint8Array(4))));
         setTimeout(destroy, graceMs).unref();
       };
+      const idle = request.idle;
+      if (idle !== undefined && idle.ms > 0) {
+        // A socket's timeout counts reads and writes alike, so the client's sees traffic in both directions (pings
+        // and pongs included: a byte tunnel sees no messages). One timer per tunnel, run by the socket itself.
+        const clientSocket = client as Socket;
+        clientSocket.setTimeout(idle.ms, () => {
+          clientSocket.setTimeout(0);
+          idle.onIdle();
+          close(CLOSE.goingAway, `no traffic for ${idle.ms} ms`, idle.graceMs);
+        });
+      }
       // An error or close on either side ends both: a half-open tunnel would hold its lease forever.
       server.once('error', destroy);
       client.once('error', destroy);
