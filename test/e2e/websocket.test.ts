@@ -256,6 +256,37 @@ for (const runtime of selectedRuntimes()) {
       }
     });
 
+    test('with STICKY_COOKIE, the 101 carries the sticky cookie, and a handshake sending it back goes to the same server', async () => {
+      const sticky = await startProxy(runtime, { BACKEND_SERVERS: `${a.url},${b.url}`, STICKY_COOKIE: 'fw', HEALTH_CHECK_INTERVAL_MS: '60000' });
+      try {
+        // `ws` shows the 101 only in its `upgrade` event, just before `open`.
+        const opened = (headers: Record<string, string> = {}) =>
+          new Promise<{ ws: WebSocket; setCookie: string[] | undefined }>((resolve, reject) => {
+            const ws = new WebSocket(wsUrl(sticky), [], { headers });
+            let setCookie: string[] | undefined;
+            ws.once('upgrade', (res) => (setCookie = res.headers['set-cookie']));
+            ws.once('open', () => resolve({ ws, setCookie }));
+            ws.once('error', reject);
+          });
+        const first = await opened();
+        const cookie = first.setCookie?.find((line) => line.startsWith('fw='));
+        assert.ok(cookie, `the 101 carries the sticky cookie (got ${JSON.stringify(first.setCookie)})`);
+        first.ws.send('whoami');
+        const pinned = (await nextMessage(first.ws)).data.toString();
+        first.ws.close();
+        for (let i = 0; i < 4; i++) {
+          const again = await opened({ cookie: cookie.split(';')[0]! });
+          assert.equal(again.setCookie, undefined, 'not re-set while the cookie names the server');
+          again.ws.send('whoami');
+          assert.equal((await nextMessage(again.ws)).data.toString(), pinned, 'pinned to the same server');
+          again.ws.close();
+          await closed(again.ws);
+        }
+      } finally {
+        await sticky.stop();
+      }
+    });
+
     test('WEBSOCKET_IDLE_TIMEOUT_MS closes a tunnel with no traffic with 1001; a tunnel with traffic stays open', async () => {
       const c = await startWsBackend('i');
       const solo = await startProxy(runtime, { BACKEND_SERVERS: c.url, HEALTH_CHECK_INTERVAL_MS: '60000', WEBSOCKET_IDLE_TIMEOUT_MS: String(IDLE_MS) });

@@ -33,6 +33,7 @@ export async function serveDenoBalancer(
         url,
         headers,
         requestId: exchange.requestId,
+        ...(exchange.setCookie !== undefined ? { setCookie: exchange.setCookie } : {}),
         limits,
         signal: exchange.signal,
         ...(client ? { httpClient: client } : {}),

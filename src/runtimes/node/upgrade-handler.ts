@@ -72,6 +72,8 @@ export function createUpgradeHandler(
           requestId: exchange.requestId,
           signal: exchange.signal,
           tls: tls(),
+          // Read per try: a retry on another server drops the cookie naming the failed one.
+          ...(exchange.setCookie !== undefined ? { setCookie: exchange.setCookie } : {}),
           idle: {
             ms: idleTimeoutMs(),
             graceMs: CLOSE_GRACE_MS,

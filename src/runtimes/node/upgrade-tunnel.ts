@@ -32,6 +32,8 @@ export interface TunnelRequest {
   /** Aborting it before the server answers ends the attempt (UPSTREAM_TIMEOUT_MS, client gone). */
   readonly signal: AbortSignal;
   readonly tls?: UpstreamTlsOptions;
+  /** The sticky cookie (STICKY_COOKIE) for this try's server, if the pick set one: it goes on the 101 or the refusal. */
+  readonly setCookie?: string;
   /**
    * WEBSOCKET_IDLE_TIMEOUT_MS: a tunnel with no byte either way for `ms` is closed as `close` does (1001 to both
    * sides of a WebSocket), and `onIdle` is told first. Absent or 0: no limit.
@@ -126,7 +128,7 @@ export function openUpgradeTunnel(client: Duplex, head: Buffer, request: TunnelR
     upstream.once('upgrade', (response: IncomingMessage, server: Socket, serverHead: Buffer) => {
       answered();
       const headers = new NodeHeaders({ ...response.headers });
-      prepareUpgradeResponseHeaders(headers, request.requestId);
+      prepareUpgradeResponseHeaders(headers, request.requestId, request.setCookie);
       client.write(responseHead(101, response.statusMessage || 'Switching Protocols', headers.object));
       if (serverHead.length > 0) client.write(serverHead);
       if (head.length > 0) server.write(head);
@@ -181,6 +183,7 @@ export function openUpgradeTunnel(client: Duplex, head: Buffer, request: TunnelR
       answered();
       const headers = new NodeHeaders({ ...response.headers });
       prepareClientResponseHeaders(headers, request.requestId, false);
+      if (request.setCookie !== undefined) headers.append('set-cookie', request.setCookie);
       // The client's connection asked to change protocols; it is not reused for another request.
       headers.set('connection', 'close');
       const status = response.statusCode ?? 502;

@@ -53,12 +53,16 @@ export function prepareUpgradeRequestHeaders(
   headers.set('upgrade', upgrade);
 }
 
-/** Rewrites, in place, the headers of a server's 101 for a byte tunnel: the response rules, then Connection and Upgrade put back. */
-export function prepareUpgradeResponseHeaders(headers: HeaderMap, requestId: string): void {
+/**
+ * Rewrites, in place, the headers of a server's 101 for a byte tunnel: the response rules, then Connection and
+ * Upgrade put back, and the sticky cookie after the server's own, as on any response.
+ */
+export function prepareUpgradeResponseHeaders(headers: HeaderMap, requestId: string, setCookie?: string): void {
   const upgrade = headers.get('upgrade');
   prepareClientResponseHeaders(headers, requestId, false);
   headers.set('connection', 'upgrade');
   if (upgrade !== null) headers.set('upgrade', upgrade);
+  if (setCookie !== undefined) headers.append('set-cookie', setCookie);
 }
 
 /**
@@ -101,11 +105,11 @@ export type RelayAccept = { readonly ok: true; readonly headers: Headers } | { r
 
 /**
  * The headers a relay puts on its own 101 to the client once the server has accepted: the subprotocol the
- * server chose, Via and the request id. The server's other 101 headers are not visible through a WebSocket
+ * server chose, Via, the request id and the sticky cookie (`setCookie`, when the pick set one). The server's other 101 headers are not visible through a WebSocket
  * client, so they cannot be passed on. A subprotocol the client never offered would make the client fail the
  * connection (RFC 6455 §4.1), so that handshake is refused here instead, with a reason for the 502.
  */
-export function relayAcceptHeaders(chosenProtocol: string, offeredProtocols: readonly string[], requestId: string): RelayAccept {
+export function relayAcceptHeaders(chosenProtocol: string, offeredProtocols: readonly string[], requestId: string, setCookie?: string): RelayAccept {
   const headers = new Headers();
   if (chosenProtocol !== '') {
     if (!offeredProtocols.includes(chosenProtocol)) {
@@ -114,6 +118,7 @@ export function relayAcceptHeaders(chosenProtocol: string, offeredProtocols: rea
     headers.set('sec-websocket-protocol', chosenProtocol);
   }
   prepareClientResponseHeaders(headers, requestId, false);
+  if (setCookie !== undefined) headers.append('set-cookie', setCookie);
   return { ok: true, headers };
 }
 
