@@ -256,6 +256,69 @@ for (const runtime of selectedRuntimes()) {
       }
     });
 
+    test(`a ping through the proxy is answered with a pong (${relay ? 'per hop: each side of the relay answers its own peer' : 'end to end: the byte tunnel carries it'})`, async () => {
+      const ws = await connect(wsUrl(proxy));
+      const pong = new Promise<Buffer>((resolve) => ws.once('pong', resolve));
+      ws.ping(Buffer.from('are you there'));
+      assert.equal((await withTimeout(pong, 5000, 'the pong')).toString(), 'are you there');
+      ws.close();
+      await closed(ws);
+    });
+
+    test('a handshake to a server that has gone down is retried on another one before the 101 (a handshake is a GET)', async () => {
+      const down = await startWsBackend('gone');
+      const up = await startWsBackend('up');
+      const pair = await startProxy(runtime, { BACKEND_SERVERS: `${down.url},${up.url}`, HEALTH_CHECK_INTERVAL_MS: '60000' });
+      try {
+        await pollUntil(async () => (await getStats(pair.url)).servers.every((s) => s.lastHealthCheck?.ok === true), { description: 'first probes passed' });
+        await down.close();
+        // Round robin sends one of each two handshakes to the server that is gone: every one still opens, on `up`.
+        for (let i = 0; i < 4; i++) {
+          const ws = await connect(wsUrl(pair));
+          ws.send('whoami');
+          assert.equal((await nextMessage(ws)).data.toString(), 'up');
+          ws.close();
+          await closed(ws);
+        }
+        assert.ok(pair.events('retry').length >= 1, 'a retry was logged');
+      } finally {
+        await pair.stop();
+        await up.close();
+      }
+    });
+
+    test('a server that goes unhealthy keeps its open tunnels; new handshakes go elsewhere', async () => {
+      const sick = await startWsBackend('sick');
+      const well = await startWsBackend('well');
+      const pair = await startProxy(runtime, {
+        BACKEND_SERVERS: `${sick.url},${well.url}`,
+        HEALTH_CHECK_INTERVAL_MS: '100',
+        HEALTH_CHECK_FALL: '1',
+        HEALTH_CHECK_RISE: '1',
+      });
+      try {
+        const tunnels = await Promise.all([connect(wsUrl(pair)), connect(wsUrl(pair))]);
+        const names = await Promise.all(tunnels.map(async (ws) => (ws.send('whoami'), (await nextMessage(ws)).data.toString())));
+        const onSick = tunnels[names.indexOf('sick')]!;
+        sick.healthy = false;
+        await pollUntil(async () => (await getStats(pair.url)).servers.find((s) => s.url === sick.url)?.healthy === false, {
+          description: 'the server marked unhealthy',
+        });
+        onSick.send('still open');
+        assert.equal((await withTimeout(nextMessage(onSick), 5000, 'the echo')).data.toString(), 'still open');
+        assert.equal(onSick.readyState, WebSocket.OPEN);
+        const fresh = await connect(wsUrl(pair));
+        fresh.send('whoami');
+        assert.equal((await nextMessage(fresh)).data.toString(), 'well');
+        for (const ws of [...tunnels, fresh]) ws.close();
+        await Promise.all([...tunnels, fresh].map(closed));
+      } finally {
+        await pair.stop();
+        await sick.close();
+        await well.close();
+      }
+    });
+
     test('with STICKY_COOKIE, the 101 carries the sticky cookie, and a handshake sending it back goes to the same server', async () => {
       const sticky = await startProxy(runtime, { BACKEND_SERVERS: `${a.url},${b.url}`, STICKY_COOKIE: 'fw', HEALTH_CHECK_INTERVAL_MS: '60000' });
       try {

@@ -61,7 +61,12 @@ function opened(socket: WebSocket, signal: AbortSignal): Promise<{ ok: true } | 
       signal.removeEventListener('abort', onAbort);
       resolve({ ok: true });
     };
-    socket.onerror = (event) => fail((event as ErrorEvent).message ?? 'WebSocket error');
+    // The message says only "Failed to connect"; the error's code says why (ECONNREFUSED).
+    socket.onerror = (event) => {
+      const { message, error } = event as ErrorEvent;
+      const code = (error as { code?: unknown } | undefined)?.code;
+      fail(`${message ?? 'WebSocket error'}${typeof code === 'string' ? ` (${code})` : ''}`);
+    };
     socket.onclose = (event) => fail(`closed during the handshake (${event.code} ${event.reason})`);
   });
 }

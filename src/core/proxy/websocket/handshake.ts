@@ -128,13 +128,21 @@ export function webSocketUrl(origin: string, target: string): string {
 }
 
 /**
+ * How Deno's ("tcp connect error") and Bun's (`ECONNREFUSED`, the error's code, see bun/websocket-relay.ts)
+ * WebSocket clients say the TCP connection to the server failed: nothing reached the server.
+ */
+const CONNECT_FAILED = /tcp connect error|ECONNREFUSED/i;
+
+/**
  * Deno's and Bun's WebSocket clients report a refused handshake only as an error message ("Invalid status
  * code: 403", "Expected 101 status code: 403"): no headers, no body. This reads the status from it where
- * present, for the 502's reason and the log.
+ * present, for the 502's reason and the log. A connection that failed is named as refused, in words the
+ * lifecycle's classification reads (classify-attempt.ts), so the handshake is retried like any request.
  */
 export function describeRefusedHandshake(message: string): { readonly status: number | undefined; readonly reason: string } {
   const match = /status code:?\s*(\d{3})\b/i.exec(message);
   const status = match === null ? undefined : Number(match[1]);
+  if (status === undefined && CONNECT_FAILED.test(message)) return { status, reason: `the server could not be reached: connection refused (${message})` };
   const reason = status === undefined
     ? `the server did not accept the WebSocket handshake (${message})`
     : `the server refused the WebSocket handshake with status ${status}; this runtime's WebSocket client does not expose the server's response`;
