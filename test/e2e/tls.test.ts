@@ -168,6 +168,33 @@ for (const runtime of selectedRuntimes()) {
       assert.equal(got.status, 200);
     });
 
+    const reloadCloses = limit(runtime, 'reloadClosesWebSockets');
+    test(
+      reloadCloses
+        ? `SIGHUP closes an open wss tunnel with 1001 (runtime limit: ${reloadCloses})`
+        : 'SIGHUP keeps an open wss tunnel: messages still flow after the certificate changed',
+      async () => {
+        const ws = new WebSocket(`wss://localhost:${proxy.port}/reload-ws`, { ca: ca.cert });
+        await new Promise((resolve, reject) => {
+          ws.once('open', resolve);
+          ws.once('error', reject);
+        });
+        const closedBy = new Promise<number>((resolve) => ws.once('close', (code: number) => resolve(code)));
+        const reloads = proxy.events('tls_reloaded').length;
+        process.kill(proxy.pid, 'SIGHUP');
+        await pollUntil(() => proxy.events('tls_reloaded').length > reloads, { description: 'the certificate reloaded' });
+        if (reloadCloses) {
+          assert.equal(await withTimeout(closedBy, 10_000, 'the tunnel closed'), 1001);
+          return;
+        }
+        ws.send('after reload');
+        const echo = await withTimeout(new Promise<string>((resolve) => ws.once('message', (data: Buffer) => resolve(data.toString()))), 5000, 'the echo');
+        assert.equal(echo, 'after reload');
+        ws.close();
+        await closedBy;
+      },
+    );
+
     test('with WORKERS=2, SIGHUP to the supervisor reaches every worker, and both share PORT over TLS', async () => {
       const workers = await startProxy(runtime, { BACKEND_SERVERS: plain.url, TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, WORKERS: '2' });
       try {
