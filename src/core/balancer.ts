@@ -38,7 +38,9 @@ export interface Balancer {
   readonly draining: boolean;
   /** Shutdown begins (see shutdown.ts). */
   drain(): void;
-  /** Requests in flight now. */
+  /** The listener closes: no new tunnel opens (shutdown.ts). */
+  stopAccepting(): void;
+  /** Requests in flight now, open tunnels included. */
   inFlight(): number;
   /** The shutdown deadline passed: ends every exchange still open and answers queued requests. */
   terminate(): void;
@@ -141,6 +143,7 @@ export function assembleBalancer(
       return draining;
     },
     drain: () => void (draining = true),
+    stopAccepting: () => tunnels.stopAccepting(),
     inFlight: () => inFlight.total,
     terminate: () => {
       resilience.stop();
