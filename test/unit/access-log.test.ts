@@ -30,7 +30,8 @@ const outcome: RequestOutcome = {
 async function captureConsole(fn: () => void): Promise<string[]> {
   const lines: string[] = [];
   const original = console.log;
-  console.log = (...args: unknown[]) => void lines.push(args.join(' '));
+  // The sink writes a batch of lines per call.
+  console.log = (...args: unknown[]) => void lines.push(...args.join(' ').split('\n'));
   try {
     fn();
     await dispose();
