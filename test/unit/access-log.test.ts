@@ -105,4 +105,21 @@ describe('access log', () => {
     });
     assert.deepEqual(off, []);
   });
+
+  test('lines are written in batches: several requests, one console.log, one line each, in order', async () => {
+    const calls: string[] = [];
+    const original = console.log;
+    console.log = (...args: unknown[]) => void calls.push(args.join(' '));
+    try {
+      configureLogging('info', 'json', 'json');
+      const sink = accessLogSink('json');
+      for (const requestId of ['a', 'b', 'c']) sink.record({ ...outcome, requestId });
+      await dispose();
+    } finally {
+      console.log = original;
+      await reset();
+    }
+    assert.equal(calls.length, 1);
+    assert.deepEqual(calls[0]!.split('\n').map((line) => JSON.parse(line).requestId), ['a', 'b', 'c']);
+  });
 });
