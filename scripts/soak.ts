@@ -2,7 +2,9 @@
  * `npm run soak`: a bounded soak of the resilience wiring (issue 9), a script like the benchmark, not a timed test.
  * Mixed traffic (GETs, small POSTs, clients that abort mid-request, SSE streams opened and dropped) through the real
  * proxy while its servers are killed and restarted, hung and made to reset in turn. Afterwards every in-flight count
- * must be 0. Prints the proxy's memory (RSS from /proc) before, during (peak) and after.
+ * must be 0. Prints the proxy's memory: RSS from /proc before, during (peak) and after, and, on Node and Deno, the
+ * JavaScript heap in use after a forced full GC at the start, half way and at the end (scripts/lib/heap-after-gc.ts):
+ * RSS alone cannot tell a leak from the heap's high-water mark.
  * SOAK_SECONDS (default 120), FAIRWAY_RUNTIMES (the first one named; default node20).
  */
 import http from 'node:http';
@@ -14,6 +16,7 @@ import { getRuntime } from '../test/support/runtimes.ts';
 import type { RuntimeName } from '../test/support/runtimes.ts';
 import { killAll, startFaultServers } from '../test/faults/fault-server.ts';
 import { startLoad } from '../test/faults/load.ts';
+import { connectHeapProbe, type HeapProbe, withInspector } from './lib/heap-after-gc.ts';
 
 const seconds = Number(process.env.SOAK_SECONDS ?? 120);
 const runtimeName = (process.env.FAIRWAY_RUNTIMES?.split(',')[0] ?? 'node20') as RuntimeName;
@@ -24,7 +27,9 @@ const rssMiB = (pid: number): number => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const servers = await startFaultServers(['a', 'b', 'c']);
-const proxy = await startProxy(getRuntime(runtimeName), {
+const runtime = getRuntime(runtimeName);
+const inspected = withInspector(runtime);
+const proxy = await startProxy(inspected ?? runtime, {
   ALGORITHM: 'least_connections',
   BACKEND_SERVERS: servers.map((s) => s.url).join(','),
   HEALTH_CHECK_INTERVAL_MS: '200',
@@ -33,8 +38,12 @@ const proxy = await startProxy(getRuntime(runtimeName), {
   OUTLIER_BASE_EJECTION_MS: '1000',
   RETRY_ON_STATUS: '503',
 });
-const memory = { before: rssMiB(proxy.pid), peak: 0, after: 0 };
-console.log(`soak: ${runtimeName}, ${seconds} s, proxy pid ${proxy.pid}, RSS before ${memory.before} MiB`);
+const probe: HeapProbe | undefined = inspected === undefined ? undefined : await connectHeapProbe(() => proxy.stderr());
+/** Heap in use after a full GC, and RSS, at one point of the soak. */
+const sample = async () => ({ heapMiB: (await probe?.usedAfterGcMiB()) ?? Number.NaN, rssMiB: rssMiB(proxy.pid) });
+const heap = { start: await sample(), middle: { heapMiB: Number.NaN, rssMiB: Number.NaN }, end: { heapMiB: Number.NaN, rssMiB: Number.NaN } };
+const memory = { before: heap.start.rssMiB, peak: 0, after: 0 };
+console.log(`soak: ${runtimeName}, ${seconds} s, proxy pid ${proxy.pid}, RSS before ${memory.before} MiB, heap after GC ${heap.start.heapMiB} MiB`);
 const deadline = Date.now() + seconds * 1000;
 const maxMs = seconds * 1000;
 
@@ -85,18 +94,23 @@ const chaos = (async () => {
   }
 })();
 const sampler = setInterval(() => (memory.peak = Math.max(memory.peak, rssMiB(proxy.pid))), 1_000);
-const [getResult, postResult] = await Promise.all([gets.done, posts.done, aborting, sse, chaos]);
+const halfWay = sleep((seconds * 1000) / 2).then(async () => (heap.middle = await sample()));
+const [getResult, postResult] = await Promise.all([gets.done, posts.done, aborting, sse, chaos, halfWay]);
 clearInterval(sampler);
 for (const s of servers) s.mode = 'ok';
 // Every exchange must have reached its exit: hung requests time out within UPSTREAM_TIMEOUT_MS.
 await pollUntil(async () => (await getStats(proxy.url)).totals.activeConnections === 0, { timeoutMs: 10_000, description: 'in-flight back to 0' });
 const stats = await getStats(proxy.url);
 memory.after = rssMiB(proxy.pid);
+heap.end = await sample();
+probe?.close();
 console.log(`soak: GET ${getResult.sent} sent, ${getResult.errors} errors ${JSON.stringify(getResult.statuses)}`);
 console.log(`soak: POST ${postResult.sent} sent, ${postResult.errors} errors ${JSON.stringify(postResult.statuses)}`);
 console.log(`soak: ${aborted} aborted requests, ${streams} SSE streams opened and dropped`);
 console.log(`soak: in flight afterwards: total ${stats.totals.activeConnections}, per server ${stats.servers.map((s) => s.activeConnections).join('/')}`);
 console.log(`soak: proxy RSS before ${memory.before} MiB, peak during ${memory.peak} MiB, after ${memory.after} MiB`);
+const point = (p: { heapMiB: number; rssMiB: number }) => `${p.heapMiB} MiB (RSS ${p.rssMiB} MiB)`;
+console.log(`soak: heap in use after a forced GC: start ${point(heap.start)}, half way ${point(heap.middle)}, end ${point(heap.end)}`);
 const exit = await proxy.stop();
 await killAll(servers);
 console.log(`soak: proxy exit ${JSON.stringify(exit)}`);

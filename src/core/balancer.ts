@@ -13,6 +13,7 @@ import { requestTarget } from './proxy/request-target.ts';
 import type { ClientInfo } from './runtime/contracts.ts';
 import { createRequestSelection } from './selection/request-selection.ts';
 import { ServerPool } from './upstream/server-pool.ts';
+import { SlowStart } from './upstream/slow-start.ts';
 import { buildStatsReport, type StatsReport } from './stats/stats-report.ts';
 import type { UpstreamClient } from './upstream/upstream-client.ts';
 import { WebForwarder } from './proxy/web-forwarder.ts';
@@ -37,7 +38,9 @@ export interface Balancer {
   readonly draining: boolean;
   /** Shutdown begins (see shutdown.ts). */
   drain(): void;
-  /** Requests in flight now. */
+  /** The listener closes: no new tunnel opens (shutdown.ts). */
+  stopAccepting(): void;
+  /** Requests in flight now, open tunnels included. */
   inFlight(): number;
   /** The shutdown deadline passed: ends every exchange still open and answers queued requests. */
   terminate(): void;
@@ -70,7 +73,7 @@ export function assembleBalancer(
 ): BalancerParts {
   const startedAt = performance.now();
   client.configure?.({ connectTimeoutMs: config.resilience.upstreamConnectTimeoutMs });
-  const pool = new ServerPool(servers);
+  const pool = new ServerPool(servers, new SlowStart(config.resilience.slowStartMs));
   const selector = createRequestSelection(pool, config);
   const inFlight = new InFlightTracker((server) => {
     selector.loadChanged(server);
@@ -140,6 +143,7 @@ export function assembleBalancer(
       return draining;
     },
     drain: () => void (draining = true),
+    stopAccepting: () => tunnels.stopAccepting(),
     inFlight: () => inFlight.total,
     terminate: () => {
       resilience.stop();

@@ -150,9 +150,7 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
       const { shutdownDelayMs: delayMs, shutdownTimeoutMs: timeoutMs } = config.resilience;
       // Stop accepting first and let in-flight responses finish; only then close the upstream client they use.
       member?.stop();
-      // Open tunnels get 1001 at once: Deno's server does not wait for upgraded connections when it closes, so
-      // waiting for the drain timeout would end them abruptly there (README, Shutdown).
-      balancer.tunnels.closeAll();
+      // Open tunnels count as in flight: the drain waits for them too, and closes those left with 1001 at its deadline.
       await drainAndClose(server, balancer, { delayMs, timeoutMs }, log);
       await redirect?.close();
       await adminListener.server?.close();

@@ -32,6 +32,9 @@ export function createResilience(config: Config, pool: ServerPool, inFlight: InF
     pool.setEjected(event.server, event.type === 'ejected');
     if (event.type === 'ejected') onEjected?.(event.server);
   });
+  // A server removed from the pool (admin API, cluster sync) takes its failure history and ejection timer with it.
+  // Slow start's ramp ends in the pool itself; retry counts are keyed weakly by the server and go with it.
+  const unsubscribe = pool.subscribe({ available: () => {}, unavailable: () => {}, removed: (server) => outliers?.forget(server) });
   const queue = new AdmissionQueue(admissionQueueOptions(config));
   const resilience = new Resilience({
     pool,
@@ -48,6 +51,7 @@ export function createResilience(config: Config, pool: ServerPool, inFlight: InF
       const outlier = outliers?.state(server);
       const ejectedUntil = outlier?.ejectedUntil ?? null;
       const retries = resilience.retryCounts(server);
+      const rampMs = pool.isAvailable(server) ? pool.slowStart.remainingMs(server) : 0;
       return {
         state: ejectedUntil !== null ? 'ejected' : server.healthy ? 'healthy' : 'unhealthy',
         ejectedUntil: ejectedUntil === null ? null : new Date(ejectedUntil).toISOString(),
@@ -55,9 +59,12 @@ export function createResilience(config: Config, pool: ServerPool, inFlight: InF
         ejections: outlier?.ejections ?? 0,
         retriesTo: retries.to,
         retriesAway: retries.away,
+        slowStartShare: rampMs > 0 ? Math.round(pool.slowStart.factor(server) * 100) / 100 : null,
+        slowStartUntil: rampMs > 0 ? new Date(pool.slowStart.now() + rampMs).toISOString() : null,
       };
     },
     stop() {
+      unsubscribe();
       outliers?.stop();
       queue.rejectAll();
     },

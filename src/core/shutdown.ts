@@ -1,8 +1,9 @@
 /**
  * Graceful shutdown, the same on every runtime (issue 9): readiness fails at once, new connections are still taken
  * for SHUTDOWN_DELAY_MS (time for an outer load balancer to notice), then the listener stops accepting, idle
- * connections close and busy ones answer with `Connection: close`; requests in flight get up to SHUTDOWN_TIMEOUT_MS,
- * then whatever is still open (streams, tunnels) is ended. Always resolves within delay + timeout + a small margin.
+ * connections close and busy ones answer with `Connection: close`; requests in flight and open WebSocket and Upgrade
+ * tunnels get up to SHUTDOWN_TIMEOUT_MS (the drain ends as soon as the last one has), then whatever is still open
+ * (streams; tunnels, with 1001) is ended. Always resolves within delay + timeout + a small margin.
  * Only the runtime handles (ListeningServer.close and terminate) differ per runtime.
  */
 import type { Logger } from './logging.ts';
@@ -14,7 +15,9 @@ export const SHUTDOWN_MARGIN_MS = 1_000;
 export interface Drainable {
   /** Readiness fails and responses carry `Connection: close` from now on. */
   drain(): void;
-  /** Requests still in flight. */
+  /** The listener is about to close: no new WebSocket or Upgrade tunnel opens from now on (503). */
+  stopAccepting?(): void;
+  /** Requests still in flight, open tunnels included. */
   inFlight(): number;
   /** Ends every exchange still open (the deadline). */
   terminate(): void;
@@ -36,12 +39,13 @@ export async function drainAndClose(
     inFlight: balancer.inFlight(),
   });
   if (options.delayMs > 0) await sleep(options.delayMs);
+  balancer.stopAccepting?.();
   const closed = server.close().catch(() => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadlineAt = performance.now() + options.timeoutMs;
   const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), options.timeoutMs)));
-  // A runtime may finish closing its listener while exchanges still run (Deno's shutdown does not wait for WebSocket
-  // tunnels): they get the rest of the drain time too.
+  // A runtime may finish closing its listener while exchanges still run (a relayed WebSocket is no connection of
+  // Bun's or Deno's server any more): they get the rest of the drain time too.
   const drained = closed.then(() => untilIdle(balancer, deadlineAt)).then(() => 'closed' as const);
   const first = await Promise.race([drained, deadline]);
   clearTimeout(timer);

@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Balancer } from '../core/balancer.ts';
 import { startFairway } from '../core/bootstrap.ts';
 import type { FetchHandler, ListeningServer, ServeOptions } from '../core/runtime/contracts.ts';
-import { type BalancerServer, createBalancerServer, swapCertificate } from './node/balancer-server.ts';
+import { type BalancerServer, closeHttp2Sessions, createBalancerServer, swapCertificate } from './node/balancer-server.ts';
 import { createNativeHandler } from './node/native-forwarder.ts';
 import { createUndiciUpstream, createUpstreamAgent } from './node/undici-upstream.ts';
 import { createUpgradeHandler } from './node/upgrade-handler.ts';
@@ -35,8 +35,10 @@ function listen(server: BalancerServer, options: ServeOptions): Promise<Listenin
           new Promise<void>((done) => {
             server.close(() => done());
             // Idle keep-alive sockets would hold close() open; busy ones finish their response first (with
-            // `Connection: close`, see native-forwarder.ts) and then close. Node's HTTP/2 server has no such call.
+            // `Connection: close`, see native-forwarder.ts) and then close. HTTP/2 sessions get GOAWAY.
+            // (The TLS listener's HTTP/1.1 side has the call too; Node's types do not say so.)
             if ('closeIdleConnections' in server) server.closeIdleConnections();
+            closeHttp2Sessions(server);
           }),
         // The shutdown deadline: streams and busy connections still open end now.
         terminate: () => {
@@ -65,7 +67,7 @@ function serveBalancer(balancer: Balancer, options: ServeOptions): Promise<Liste
   const server = createBalancerServer(handler, protocols.serverTls, options.clientLimits);
   // With a listener, node:http no longer answers `Expect: 100-continue` itself: Fairway admits first (413 without 100).
   server.on('checkContinue', handler.checkContinue);
-  server.on('upgrade', createUpgradeHandler(balancer, handler, () => protocols.upstream));
+  server.on('upgrade', createUpgradeHandler(balancer, handler, () => protocols.upstream, () => protocols.relayLimits.idleTimeoutMs));
   if (protocols.serverTls !== undefined) protocols.onCertificateChange(async (tls) => swapCertificate(server, tls));
   return listen(server, options);
 }

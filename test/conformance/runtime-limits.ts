@@ -22,6 +22,8 @@ export type LimitKey =
   | 'webSocketRefusalAs502'
   | 'webSocketClientCloseCodes'
   | 'webSocketOnly'
+  | 'listenerOpenWhileTunnelsDrain'
+  | 'reloadClosesWebSockets'
   | 'noHttp2'
   | 'noUpstreamInsecure'
   | 'noClientConnectionLimits'
@@ -64,6 +66,10 @@ export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Recor
       "Deno's WebSocket client sends the server only close codes 1000 and 3000-4999 (WHATWG close()): a client's 1001, 1008 or 1011 reaches the server as 1000",
     webSocketOnly:
       'the message relay carries WebSocket only (Deno.upgradeWebSocket, server.upgrade); another Upgrade protocol is forwarded as a plain request, without the upgrade',
+    reloadClosesWebSockets:
+      "Deno.serve cannot change its certificate, so SIGHUP starts a new listener and shuts the old one down, and Deno's server.shutdown() sends 1001 to every WebSocket of the old listener at once (clients reconnect, to the new certificate); HTTP requests in flight finish",
+    listenerOpenWhileTunnelsDrain:
+      "Deno's server.shutdown() sends 1001 to every upgraded WebSocket at once, and nothing else stops Deno.serve accepting: while tunnels are open during the drain, the listener stays open and answers every new request with 503 and Connection: close, then shuts down once the last tunnel has ended",
     noUpstreamInsecure:
       "Deno's HTTP client has no option to skip certificate checks: UPSTREAM_TLS_INSECURE=true stops the start, pointing to Deno's --unsafely-ignore-certificate-errors flag",
     longUrl: "Deno's server answers 400 itself to a request head too large for it, before any handler runs, so a very long URL never gets Fairway's 414",

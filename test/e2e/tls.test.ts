@@ -1,13 +1,14 @@
 /** TLS to clients (HTTPS on PORT, h2 where the runtime offers it, the redirect port, SIGHUP reload) and HTTPS to servers. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { connect as http2Connect } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { makeCa, makeLeaf, type Pem, pemFolder } from '../support/certs.ts';
 import { getStats, request } from '../support/http.ts';
-import { pollUntil, TEST_TIMEOUT_MS } from '../support/poll.ts';
+import { pollUntil, TEST_TIMEOUT_MS, withTimeout } from '../support/poll.ts';
 import { type ProxyHandle, runToExit, startProxy } from '../support/proxy-process.ts';
 import { selectedRuntimes } from '../support/runtimes.ts';
 import { limit } from '../conformance/runtime-limits.ts';
@@ -31,6 +32,49 @@ function servedFingerprint(port: number, ca: string): Promise<string> {
       socket.end();
     });
     socket.once('error', reject);
+  });
+}
+
+/** An HTTP/2 session to the proxy, and one GET on it (status and body). */
+async function http2Session(port: number, ca: string) {
+  const session = http2Connect(`https://localhost:${port}`, { ca });
+  session.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    session.once('connect', () => resolve());
+    session.once('error', reject);
+  });
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number | undefined; body: string }>((resolve, reject) => {
+      const stream = session.request({ ':path': path, ...headers });
+      let status: number | undefined;
+      let body = '';
+      stream.on('response', (head) => (status = head[':status']));
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => (body += chunk));
+      stream.once('end', () => resolve({ status, body }));
+      stream.once('error', reject);
+    });
+  const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+  const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+  return { session, get, goaway, closed };
+}
+
+/** Whether a TLS connection (HTTP/1.1 by ALPN) that sends an unfinished request head is closed within `withinMs`. */
+function slowHeadClosed(port: number, ca: string, withinMs: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca, ALPNProtocols: ['http/1.1'] }, () => {
+      socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ');
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(false);
+    }, withinMs);
+    socket.on('data', () => {});
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    socket.once('error', (error) => (socket.destroyed ? undefined : reject(error)));
   });
 }
 
@@ -124,6 +168,33 @@ for (const runtime of selectedRuntimes()) {
       assert.equal(got.status, 200);
     });
 
+    const reloadCloses = limit(runtime, 'reloadClosesWebSockets');
+    test(
+      reloadCloses
+        ? `SIGHUP closes an open wss tunnel with 1001 (runtime limit: ${reloadCloses})`
+        : 'SIGHUP keeps an open wss tunnel: messages still flow after the certificate changed',
+      async () => {
+        const ws = new WebSocket(`wss://localhost:${proxy.port}/reload-ws`, { ca: ca.cert });
+        await new Promise((resolve, reject) => {
+          ws.once('open', resolve);
+          ws.once('error', reject);
+        });
+        const closedBy = new Promise<number>((resolve) => ws.once('close', (code: number) => resolve(code)));
+        const reloads = proxy.events('tls_reloaded').length;
+        process.kill(proxy.pid, 'SIGHUP');
+        await pollUntil(() => proxy.events('tls_reloaded').length > reloads, { description: 'the certificate reloaded' });
+        if (reloadCloses) {
+          assert.equal(await withTimeout(closedBy, 10_000, 'the tunnel closed'), 1001);
+          return;
+        }
+        ws.send('after reload');
+        const echo = await withTimeout(new Promise<string>((resolve) => ws.once('message', (data: Buffer) => resolve(data.toString()))), 5000, 'the echo');
+        assert.equal(echo, 'after reload');
+        ws.close();
+        await closedBy;
+      },
+    );
+
     test('with WORKERS=2, SIGHUP to the supervisor reaches every worker, and both share PORT over TLS', async () => {
       const workers = await startProxy(runtime, { BACKEND_SERVERS: plain.url, TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, WORKERS: '2' });
       try {
@@ -135,6 +206,65 @@ for (const runtime of selectedRuntimes()) {
         await workers.stop();
       }
     });
+
+    test(
+      offersH2
+        ? 'shutdown: an idle HTTP/2 session gets GOAWAY and the process exits without waiting for SHUTDOWN_TIMEOUT_MS'
+        : `shutdown with an HTTP/1.1 keep-alive connection over TLS exits without waiting for SHUTDOWN_TIMEOUT_MS (no h2: ${noH2})`,
+      async () => {
+        const solo = await startProxy(runtime, {
+          BACKEND_SERVERS: plain.url,
+          TLS_CERT_FILE: certFile,
+          TLS_KEY_FILE: keyFile,
+          SHUTDOWN_DELAY_MS: '0',
+          SHUTDOWN_TIMEOUT_MS: '60000',
+        });
+        try {
+          if (offersH2) {
+            const h2 = await http2Session(solo.port, ca.cert);
+            assert.deepEqual(await h2.get('/health'), { status: 200, body: 'ok' });
+            // Killed after 20 s: an idle session that held the listener open would keep it for the whole 60 s.
+            assert.deepEqual(await solo.stop(20_000), { code: 0, signal: null });
+            await h2.closed;
+          } else {
+            const socket = tlsConnect({ host: '127.0.0.1', port: solo.port, servername: 'localhost', ca: ca.cert, ALPNProtocols: ['http/1.1'] });
+            await new Promise((resolve) => socket.once('secureConnect', resolve));
+            socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+            await new Promise((resolve) => socket.once('data', resolve));
+            assert.deepEqual(await solo.stop(20_000), { code: 0, signal: null });
+            socket.destroy();
+          }
+        } finally {
+          await solo.stop();
+        }
+      },
+    );
+
+    const noLimits = limit(runtime, 'noClientConnectionLimits');
+    test(
+      'the TLS listener applies the client limits: a slow request head is cut (CLIENT_HEADER_TIMEOUT_MS), an idle HTTP/2 session gets GOAWAY (CLIENT_KEEPALIVE_TIMEOUT_MS), a header list over 16 KiB is refused',
+      { skip: noLimits && `runtime limit: ${noLimits}` },
+      async () => {
+        const limited = await startProxy(runtime, {
+          BACKEND_SERVERS: plain.url,
+          TLS_CERT_FILE: certFile,
+          TLS_KEY_FILE: keyFile,
+          CLIENT_HEADER_TIMEOUT_MS: '500',
+          CLIENT_KEEPALIVE_TIMEOUT_MS: '500',
+        });
+        try {
+          assert.equal(await slowHeadClosed(limited.port, ca.cert, 5000), true, 'the unfinished head over TLS was not cut');
+          const h2 = await http2Session(limited.port, ca.cert);
+          assert.deepEqual(await h2.get('/health'), { status: 200, body: 'ok' });
+          const big = await h2.get('/health', { 'x-big': 'x'.repeat(20 * 1024) }).catch((error: Error) => ({ status: undefined, body: error.message }));
+          assert.notEqual(big.status, 200, 'a 20 KiB header list passed');
+          await withTimeout(h2.goaway, 5000, 'GOAWAY to the idle session');
+          await withTimeout(h2.closed, 5000, 'the idle session closed');
+        } finally {
+          await limited.stop();
+        }
+      },
+    );
 
     test('a key that does not match its certificate, or a missing file, stops the start with a message naming the file', async () => {
       const other = await makeLeaf({ ca });

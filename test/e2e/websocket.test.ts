@@ -12,6 +12,12 @@ import { limit } from '../conformance/runtime-limits.ts';
 import { startWsBackend, type WsBackend } from '../support/ws-backend.ts';
 
 const MIB = 1024 * 1024;
+const IDLE_MS = 1000;
+const SHUTDOWN_DELAY = 500;
+const SHUTDOWN_TIMEOUT = 2500;
+const SHUTDOWN = { SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY), SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT) };
+/** delay + timeout + the margins shutdown.ts allows, plus slack for a shared machine (and the supervisor's with WORKERS=2). */
+const SHUTDOWN_BOUND_MS = SHUTDOWN_DELAY + SHUTDOWN_TIMEOUT + 5000;
 
 function wsUrl(proxy: ProxyHandle, path = '/'): string {
   return `ws://127.0.0.1:${proxy.port}${path}`;
@@ -65,6 +71,7 @@ for (const runtime of selectedRuntimes()) {
   const relay = limit(runtime, 'webSocketOnly') !== undefined;
   const refusedAs502 = limit(runtime, 'webSocketRefusalAs502');
   const whatwgCloseCodes = limit(runtime, 'webSocketClientCloseCodes');
+  const denoKeepsListening = limit(runtime, 'listenerOpenWhileTunnelsDrain');
   describe(`WebSocket [${runtime.name}]`, { timeout: TEST_TIMEOUT_MS * 3 }, () => {
     let a: WsBackend;
     let b: WsBackend;
@@ -249,19 +256,203 @@ for (const runtime of selectedRuntimes()) {
       }
     });
 
-    test('graceful shutdown closes open tunnels with 1001', async () => {
-      const c = await startWsBackend('d');
-      const solo = await startProxy(runtime, { BACKEND_SERVERS: c.url, HEALTH_CHECK_INTERVAL_MS: '60000' });
+    test(`a ping through the proxy is answered with a pong (${relay ? 'per hop: each side of the relay answers its own peer' : 'end to end: the byte tunnel carries it'})`, async () => {
+      const ws = await connect(wsUrl(proxy));
+      const pong = new Promise<Buffer>((resolve) => ws.once('pong', resolve));
+      ws.ping(Buffer.from('are you there'));
+      assert.equal((await withTimeout(pong, 5000, 'the pong')).toString(), 'are you there');
+      ws.close();
+      await closed(ws);
+    });
+
+    test('a handshake to a server that has gone down is retried on another one before the 101 (a handshake is a GET)', async () => {
+      const down = await startWsBackend('gone');
+      const up = await startWsBackend('up');
+      const pair = await startProxy(runtime, { BACKEND_SERVERS: `${down.url},${up.url}`, HEALTH_CHECK_INTERVAL_MS: '60000' });
+      try {
+        await pollUntil(async () => (await getStats(pair.url)).servers.every((s) => s.lastHealthCheck?.ok === true), { description: 'first probes passed' });
+        await down.close();
+        // Round robin sends one of each two handshakes to the server that is gone: every one still opens, on `up`.
+        for (let i = 0; i < 4; i++) {
+          const ws = await connect(wsUrl(pair));
+          ws.send('whoami');
+          assert.equal((await nextMessage(ws)).data.toString(), 'up');
+          ws.close();
+          await closed(ws);
+        }
+        assert.ok(pair.events('retry').length >= 1, 'a retry was logged');
+      } finally {
+        await pair.stop();
+        await up.close();
+      }
+    });
+
+    test('a server that goes unhealthy keeps its open tunnels; new handshakes go elsewhere', async () => {
+      const sick = await startWsBackend('sick');
+      const well = await startWsBackend('well');
+      const pair = await startProxy(runtime, {
+        BACKEND_SERVERS: `${sick.url},${well.url}`,
+        HEALTH_CHECK_INTERVAL_MS: '100',
+        HEALTH_CHECK_FALL: '1',
+        HEALTH_CHECK_RISE: '1',
+      });
+      try {
+        const tunnels = await Promise.all([connect(wsUrl(pair)), connect(wsUrl(pair))]);
+        const names = await Promise.all(tunnels.map(async (ws) => (ws.send('whoami'), (await nextMessage(ws)).data.toString())));
+        const onSick = tunnels[names.indexOf('sick')]!;
+        sick.healthy = false;
+        await pollUntil(async () => (await getStats(pair.url)).servers.find((s) => s.url === sick.url)?.healthy === false, {
+          description: 'the server marked unhealthy',
+        });
+        onSick.send('still open');
+        assert.equal((await withTimeout(nextMessage(onSick), 5000, 'the echo')).data.toString(), 'still open');
+        assert.equal(onSick.readyState, WebSocket.OPEN);
+        const fresh = await connect(wsUrl(pair));
+        fresh.send('whoami');
+        assert.equal((await nextMessage(fresh)).data.toString(), 'well');
+        for (const ws of [...tunnels, fresh]) ws.close();
+        await Promise.all([...tunnels, fresh].map(closed));
+      } finally {
+        await pair.stop();
+        await sick.close();
+        await well.close();
+      }
+    });
+
+    test('with STICKY_COOKIE, the 101 carries the sticky cookie, and a handshake sending it back goes to the same server', async () => {
+      const sticky = await startProxy(runtime, { BACKEND_SERVERS: `${a.url},${b.url}`, STICKY_COOKIE: 'fw', HEALTH_CHECK_INTERVAL_MS: '60000' });
+      try {
+        // `ws` shows the 101 only in its `upgrade` event, just before `open`.
+        const opened = (headers: Record<string, string> = {}) =>
+          new Promise<{ ws: WebSocket; setCookie: string[] | undefined }>((resolve, reject) => {
+            const ws = new WebSocket(wsUrl(sticky), [], { headers });
+            let setCookie: string[] | undefined;
+            ws.once('upgrade', (res) => (setCookie = res.headers['set-cookie']));
+            ws.once('open', () => resolve({ ws, setCookie }));
+            ws.once('error', reject);
+          });
+        const first = await opened();
+        const cookie = first.setCookie?.find((line) => line.startsWith('fw='));
+        assert.ok(cookie, `the 101 carries the sticky cookie (got ${JSON.stringify(first.setCookie)})`);
+        first.ws.send('whoami');
+        const pinned = (await nextMessage(first.ws)).data.toString();
+        first.ws.close();
+        for (let i = 0; i < 4; i++) {
+          const again = await opened({ cookie: cookie.split(';')[0]! });
+          assert.equal(again.setCookie, undefined, 'not re-set while the cookie names the server');
+          again.ws.send('whoami');
+          assert.equal((await nextMessage(again.ws)).data.toString(), pinned, 'pinned to the same server');
+          again.ws.close();
+          await closed(again.ws);
+        }
+      } finally {
+        await sticky.stop();
+      }
+    });
+
+    test('WEBSOCKET_IDLE_TIMEOUT_MS closes a tunnel with no traffic with 1001; a tunnel with traffic stays open', async () => {
+      const c = await startWsBackend('i');
+      const solo = await startProxy(runtime, { BACKEND_SERVERS: c.url, HEALTH_CHECK_INTERVAL_MS: '60000', WEBSOCKET_IDLE_TIMEOUT_MS: String(IDLE_MS) });
+      try {
+        const quiet = await connect(wsUrl(solo));
+        const busy = await connect(wsUrl(solo));
+        const quietClosed = closed(quiet);
+        const startedAt = Date.now();
+        // A message every quarter of the limit, for three times the limit (bounded: 12 messages).
+        for (let i = 0; i < 12; i++) {
+          busy.send(`tick ${i}`);
+          assert.equal((await nextMessage(busy)).data.toString(), `tick ${i}`);
+          await new Promise((resolve) => setTimeout(resolve, IDLE_MS / 4));
+        }
+        const quietClose = await withTimeout(quietClosed, 1000, 'the quiet tunnel was closed');
+        assert.equal(quietClose.code, 1001);
+        assert.ok(Date.now() - startedAt >= 3 * IDLE_MS);
+        assert.equal(busy.readyState, WebSocket.OPEN, 'the tunnel with traffic is still open after three times the limit');
+        const line = await solo.waitForLog((l) => l.properties?.event === 'websocket_closed' && l.properties?.cause === 'idle');
+        assert.equal(line.properties?.code, 1001);
+        busy.close(1000);
+        await closed(busy);
+        await waitForIdle(solo.url, 10_000);
+      } finally {
+        await solo.stop();
+        await c.close();
+      }
+    });
+
+    for (const workers of ['1', '2']) {
+      test(
+        `graceful shutdown (WORKERS=${workers}): an open tunnel stays usable through the drain, gets 1001 at SHUTDOWN_TIMEOUT_MS, and the process exits 0${
+          workers === '1' ? '; a new handshake during the drain is refused' : ''
+        }`,
+        async () => {
+          const c = await startWsBackend('d');
+          const solo = await startProxy(runtime, { BACKEND_SERVERS: c.url, HEALTH_CHECK_INTERVAL_MS: '60000', WORKERS: workers, ...SHUTDOWN });
+          try {
+            const ws = await connect(wsUrl(solo));
+            ws.send('before');
+            assert.equal((await nextMessage(ws)).data.toString(), 'before');
+            const seen = closed(ws);
+            const signalledAt = Date.now();
+            const exited = solo.stop(SHUTDOWN_BOUND_MS);
+            await pollUntil(async () => (await request(`${solo.url}/lb/ready`).catch(() => ({ status: 0 }))).status === 503, {
+              description: 'readiness failing: shutdown began',
+            });
+            if (workers === '1') {
+              // Past SHUTDOWN_DELAY_MS the listener is closed: a new handshake is refused like any new connection.
+              const refusal = await pollUntil(
+                () =>
+                  connect(wsUrl(solo)).then(
+                    (late): false => (late.terminate(), false),
+                    (error: { status?: number; code?: string }) => error,
+                  ),
+                {
+                  timeoutMs: 10_000,
+                  description: 'a new handshake refused during the drain',
+                },
+              );
+              if (denoKeepsListening) assert.equal(refusal.status, 503, `runtime limit: ${denoKeepsListening}`);
+              // Refused, or reset when it raced the listener's close (never accepted), or 503 when it reached a closing one.
+              else {assert.ok(
+                  refusal.status === 503 || ['ECONNREFUSED', 'ECONNRESET'].includes(refusal.code ?? ''),
+                  `refused with ${refusal.status ?? refusal.code}`,
+                );}
+            }
+            // The tunnel still carries messages both ways during the drain.
+            ws.send('during the drain');
+            assert.equal((await withTimeout(nextMessage(ws), 5000, 'the echo during the drain')).data.toString(), 'during the drain');
+            const close = await withTimeout(seen, SHUTDOWN_BOUND_MS, 'the client saw the close');
+            const closedAfterMs = Date.now() - signalledAt;
+            assert.equal(close.code, 1001);
+            assert.ok(closedAfterMs >= SHUTDOWN_DELAY + SHUTDOWN_TIMEOUT, `closed ${closedAfterMs} ms after SIGTERM, before the drain deadline`);
+            assert.deepEqual(await exited, { code: 0, signal: null }, 'killed: shutdown did not end within its bound');
+            // The handshakes tried during the delay were accepted and cut by the test (1006); the drained tunnel's close is the other one.
+            const server = await pollUntil(() => c.closes.find((x) => x.code !== 1006), { description: 'the server saw the close' });
+            assert.equal(server.code, whatwgCloseCodes ? 1000 : 1001);
+          } finally {
+            await solo.stop();
+            await c.close();
+          }
+        },
+      );
+    }
+
+    test('graceful shutdown: a tunnel that ends by itself during the drain lets the process exit before SHUTDOWN_TIMEOUT_MS', async () => {
+      const c = await startWsBackend('e');
+      const solo = await startProxy(runtime, {
+        BACKEND_SERVERS: c.url,
+        HEALTH_CHECK_INTERVAL_MS: '60000',
+        SHUTDOWN_DELAY_MS: '0',
+        SHUTDOWN_TIMEOUT_MS: '60000',
+      });
       try {
         const ws = await connect(wsUrl(solo));
-        ws.send('ping');
-        await nextMessage(ws);
-        const seen = closed(ws);
-        const exited = solo.stop(10_000);
-        assert.equal((await withTimeout(seen, 10_000, 'the client saw the close')).code, 1001);
-        assert.equal((await exited).code, 0);
-        const server = await pollUntil(() => c.closes[0], { description: 'the server saw the close' });
-        assert.equal(server.code, whatwgCloseCodes ? 1000 : 1001);
+        const exited = solo.stop(30_000);
+        await solo.waitForLog((l) => l.properties?.event === 'shutdown');
+        ws.send('still here');
+        assert.equal((await withTimeout(nextMessage(ws), 5000, 'the echo during the drain')).data.toString(), 'still here');
+        ws.close(1000, 'done');
+        assert.equal((await closed(ws)).code, 1000);
+        assert.deepEqual(await exited, { code: 0, signal: null }, 'the drain waited past the last tunnel');
       } finally {
         await solo.stop();
         await c.close();

@@ -19,6 +19,8 @@ export class FaultServer {
   healthPattern: number[] = [200];
   /** Non-health requests answered 503 before `mode` applies again (a 503 burst). */
   burst503 = 0;
+  /** Non-health requests whose connection is reset before `mode` applies again (a kept-alive connection closing under a request). */
+  resetNext = 0;
   /** Requests served by mode and health probes seen, for assertions. */
   readonly counts = { requests: 0, probes: 0, answered: 0, hung: 0, reset: 0, unavailable: 0 };
   /** Request bodies received, by request id, to show which were sent twice. */
@@ -42,7 +44,17 @@ export class FaultServer {
 
   /** Listens on a free port the first time, and on the same port after a kill, so the proxy's config stays valid. */
   async start(): Promise<this> {
-    const server = http.createServer((req, res) => this.#handle(req, res));
+    const server = http.createServer((req, res) => {
+      // Once stopping, each answer closes its connection (RFC 9112 §9.6), as a server draining for a deploy does.
+      // Node's close() alone keeps serving kept-alive connections for as long as a client keeps one busy (the proxy's
+      // probes every 200 ms can), so the stop never ended.
+      const writeHead = res.writeHead;
+      res.writeHead = ((...args: Parameters<typeof res.writeHead>) => {
+        if (!server.listening) res.shouldKeepAlive = false;
+        return writeHead.apply(res, args);
+      }) as typeof res.writeHead;
+      this.#handle(req, res);
+    });
     server.keepAliveTimeout = 5_000;
     server.on('connection', (socket) => {
       this.#sockets.add(socket);
@@ -67,7 +79,10 @@ export class FaultServer {
     await closed;
   }
 
-  /** Stops like a well-behaved server during a deploy: stops accepting, lets requests in flight finish. */
+  /**
+   * Stops like a well-behaved server during a deploy: stops accepting, closes idle kept-alive connections, lets
+   * requests in flight finish and closes their connections after them.
+   */
   async stopGracefully(): Promise<void> {
     const server = this.#server;
     if (server === undefined) return;
@@ -90,6 +105,12 @@ export class FaultServer {
     req.on('end', () => {
       const id = String(req.headers['x-request-id'] ?? '');
       if (chunks.length > 0) this.bodies.set(id, (this.bodies.get(id) ?? 0) + 1);
+      if (this.resetNext > 0) {
+        this.resetNext--;
+        this.counts.reset++;
+        req.socket.resetAndDestroy();
+        return;
+      }
       if (this.burst503 > 0) {
         this.burst503--;
         this.counts.unavailable++;

@@ -138,6 +138,9 @@ export interface ServerStats {
   ejections?: number;
   retriesTo?: number;
   retriesAway?: number;
+  /** SLOW_START_MS: the share of its weight a ramping server gets now, else null. */
+  slowStartShare?: number | null;
+  slowStartUntil?: string | null;
 }
 
 export interface Stats {

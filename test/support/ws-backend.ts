@@ -25,6 +25,8 @@ export interface WsBackend {
   readonly handshakes: IncomingMessage['headers'][];
   /** Close codes and reasons this server received, in order. */
   readonly closes: ClosedOnServer[];
+  /** While false, GET /health answers 503 (open WebSockets are left alone). */
+  healthy: boolean;
   /** Destroys every connection at once and stops listening, as a crash would. */
   kill(): Promise<void>;
   close(): Promise<void>;
@@ -55,6 +57,7 @@ function onConnection(backend: { name: string; closes: ClosedOnServer[] }, socke
 }
 
 export async function startWsBackend(name: string, tls?: { cert: string; key: string }): Promise<WsBackend> {
+  const backend = { healthy: true } as WsBackend;
   const sockets = new Set<Socket>();
   const requests: IncomingMessage['headers'][] = [];
   const handler = (req: IncomingMessage, res: import('node:http').ServerResponse) => {
@@ -64,8 +67,9 @@ export async function startWsBackend(name: string, tls?: { cert: string; key: st
     req.once('end', () => respond(req, res));
   };
   const respond = (req: IncomingMessage, res: import('node:http').ServerResponse) => {
-    res.writeHead(req.url === '/health' ? 200 : 404, { 'content-type': 'text/plain', 'x-backend': name });
-    res.end(req.url === '/health' ? 'ok' : 'not found');
+    const health = req.url === '/health';
+    res.writeHead(health ? (backend.healthy ? 200 : 503) : 404, { 'content-type': 'text/plain', 'x-backend': name });
+    res.end(health ? (backend.healthy ? 'ok' : 'unhealthy') : 'not found');
   };
   const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   server.on('connection', (socket: Socket) => {
@@ -101,7 +105,7 @@ export async function startWsBackend(name: string, tls?: { cert: string; key: st
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
-  return {
+  Object.assign(backend, {
     name,
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     open,
@@ -119,5 +123,6 @@ export async function startWsBackend(name: string, tls?: { cert: string; key: st
       for (const socket of sockets) socket.destroy();
       await closed;
     },
-  };
+  });
+  return backend;
 }

@@ -20,6 +20,18 @@ describe('classifyFailure', () => {
     assert.equal(classifyFailure(deno, undefined, true), 'connect_refused');
   });
 
+  test("Bun's ECONNRESET for a connection that never opened is connect_refused: any method may be retried", () => {
+    // What Bun 1.4's fetch throws when a stopping server's listener resets a connection still in its accept queue.
+    const neverOpened = Object.assign(new TypeError('ECONNRESET: Unable to connect. Is the computer able to access the url?'), { code: 'ECONNRESET' });
+    assert.equal(classifyFailure(neverOpened, undefined, true), 'connect_refused');
+    // A kept-alive connection the server closed under the request: it may have reached the server, so only idempotent methods retry.
+    const closedUnder = Object.assign(
+      new TypeError('ECONNRESET: The socket connection was closed unexpectedly. For more information, pass `verbose: true` in the second argument to fetch()'),
+      { code: 'ECONNRESET' },
+    );
+    assert.equal(classifyFailure(closedUnder, undefined, true), 'reset');
+  });
+
   test('resets and connections closed before the head are reset on every runtime', () => {
     assert.equal(classifyFailure(withCause('fetch failed', new Error('Connection reset by peer (os error 104)')), undefined, true), 'reset');
     assert.equal(

@@ -282,7 +282,7 @@ export function forwarderContract(harness: ForwarderHarness): void {
       });
 
       withRig(
-        '(c) an upstream reset before headers answers 502 in JSON, counts an error and one failure towards ejection, but leaves the only server in rotation',
+        '(c) an upstream reset before headers, tried again on the only server up to RETRIES times, answers 502 in JSON, counts one error and a failure per try, and leaves the only server in rotation',
         harness.reset,
         {},
         async (rig) => {
@@ -294,8 +294,9 @@ export function forwarderContract(harness: ForwarderHarness): void {
           assert.doesNotMatch(error, /127\.0\.0\.1|fetch|ECONN/);
           await activeIs(rig, 0);
           assert.equal(rig.pool.servers[0]!.healthy, true);
+          assert.equal(rig.calls.length, 3, 'the first try and RETRIES=2 more: a reset may be a kept-alive connection the server was closing');
           const stats = rig.stats();
-          assert.equal(stats.servers[0]!.consecutiveFailures, 1);
+          assert.equal(stats.servers[0]!.consecutiveFailures, 3);
           assert.deepEqual({ requests: stats.totals.requests, errors: stats.totals.errors }, { requests: 1, errors: 1 });
           assert.deepEqual({ requests: stats.servers[0]!.requests, errors: stats.servers[0]!.errors }, { requests: 1, errors: 1 });
           exitedOnce(rig, ['unreachable']);
@@ -569,6 +570,21 @@ export function forwarderContract(harness: ForwarderHarness): void {
           await activeIs(rig, 0);
           const [a, b] = rig.stats().servers;
           assert.deepEqual([a!.retriesAway, b!.retriesTo], [1, 1]);
+          exitedOnce(rig, ['responded']);
+        } finally {
+          await rig.close();
+        }
+      });
+
+      test('a GET reset by the only server is tried again there: a new connection cures a kept-alive one closed under it', async () => {
+        let calls = 0;
+        const rig: Rig = await harness.rig((call) => (calls++ === 0 ? harness.reset(call) : new Response('second try')), {});
+        try {
+          const response = await rig.send('/x');
+          assert.equal(response.status, 200);
+          assert.equal(await response.text(), 'second try');
+          assert.equal(rig.calls.length, 2);
+          await activeIs(rig, 0);
           exitedOnce(rig, ['responded']);
         } finally {
           await rig.close();

@@ -27,7 +27,11 @@ function rig() {
   );
   const handshake = (extra: Record<string, string> = {}) => {
     const headers = new Headers({ host: 'shop.example', connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'k', ...extra });
-    const admitted = admitUpgrade(balancer.admission, { method: 'GET', target: '/chat?room=1', headers, client: { address: '192.0.2.1', secure: true } });
+    const admitted = admitUpgrade(
+      balancer.admission,
+      { method: 'GET', target: '/chat?room=1', headers, client: { address: '192.0.2.1', secure: true } },
+      balancer.tunnels,
+    );
     assert.ok(!(admitted instanceof Promise), 'without MAX_REQUESTS_PER_SERVER admission never waits');
     return { headers, admitted };
   };
@@ -51,7 +55,7 @@ describe('upgrade lifecycle', () => {
     const { balancer } = rig();
     for (const extra of [{ connection: 'keep-alive' }, { upgrade: 'h2c' }]) {
       const headers = new Headers({ host: 'x', connection: 'Upgrade', upgrade: 'websocket', ...extra });
-      assert.equal(admitUpgrade(balancer.admission, { method: 'GET', target: '/', headers, client: { address: undefined } }), undefined);
+      assert.equal(admitUpgrade(balancer.admission, { method: 'GET', target: '/', headers, client: { address: undefined } }, balancer.tunnels), undefined);
     }
   });
 
@@ -94,6 +98,30 @@ describe('upgrade lifecycle', () => {
     assert.equal(asked, 2);
     one.ended();
     assert.equal(tunnels.count(), 1);
+  });
+
+  test('once the listener closes at shutdown, open tunnels carry on, a new handshake gets 503, and idle() settles with the last tunnel', async () => {
+    const { balancer, handshake } = rig();
+    const first = handshake().admitted;
+    assert.ok(first?.ok);
+    const end = tunnelOpened(first.exchange, balancer.tunnels, () => {});
+    balancer.drain();
+    const during = handshake().admitted;
+    assert.ok(during?.ok, 'during SHUTDOWN_DELAY_MS handshakes are still taken');
+    tunnelOpened(during.exchange, balancer.tunnels, () => {})();
+    balancer.stopAccepting();
+    const late = handshake({ 'x-request-id': 'late-1' }).admitted;
+    assert.ok(late !== undefined && !late.ok);
+    assert.equal(late.answer.status, 503);
+    assert.equal(late.answer.requestId, 'late-1');
+    let idle = false;
+    const settled = balancer.tunnels.idle().then(() => (idle = true));
+    await Promise.resolve();
+    assert.equal(idle, false, 'a tunnel is still open');
+    assert.equal(balancer.inFlight(), 1, 'the drain counts the open tunnel');
+    end();
+    await settled;
+    assert.equal(balancer.inFlight(), 0);
   });
 
   test('a refusal passed on (Node) counts with its status; one the runtime cannot show (Deno, Bun) is a 502 naming the reason', () => {

@@ -309,6 +309,8 @@ describe('/lb/ endpoints', () => {
         'responseTimeMs',
         'retriesAway',
         'retriesTo',
+        'slowStartShare',
+        'slowStartUntil',
         'state',
         'url',
         'websockets',

@@ -13,6 +13,7 @@ import {
   requestedUpgrade,
   webSocketUrl,
 } from '../../src/core/proxy/websocket/handshake.ts';
+import { classifyFailure } from '../../src/core/proxy/classify-attempt.ts';
 
 const RULES = { trustProxy: false, preserveHost: false };
 const handshake = () =>
@@ -139,6 +140,15 @@ describe('headers of a relayed handshake (Deno, Bun)', () => {
     const unknown = describeRefusedHandshake('connection refused');
     assert.equal(unknown.status, undefined);
     assert.match(unknown.reason, /connection refused/);
+    // A failed TCP connection, in Deno's and Bun's words, is named as refused: the lifecycle retries it.
+    for (
+      const message of [
+        'NetworkError: failed to connect to WebSocket: tcp connect error',
+        "WebSocket connection to 'ws://x/' failed: Failed to connect (ECONNREFUSED)",
+      ]
+    ) {
+      assert.equal(classifyFailure(new Error(describeRefusedHandshake(message).reason), undefined, false), 'connect_refused', message);
+    }
   });
 
   test('the WebSocket URL is the server origin with ws: or wss: and the request target byte for byte', () => {

@@ -22,7 +22,10 @@ export const STOP_REASON = {
   shutdown: Symbol('shutting down'),
 } as const;
 
-const REFUSED = /ECONNREFUSED|ConnectionRefused|connection refused|EHOSTUNREACH|ENETUNREACH/i;
+// Bun says "Unable to connect" for every connection that never opened, whatever its code: ECONNREFUSED, or ECONNRESET when
+// a listener that is closing resets the connections still waiting in its accept queue (a server stopping for a deploy).
+// Either way no byte of the request reached the server, so any method may be retried; the code alone would say "reset".
+const REFUSED = /ECONNREFUSED|ConnectionRefused|connection refused|EHOSTUNREACH|ENETUNREACH|Unable to connect/i;
 const CONNECT_TIMEOUT = /UND_ERR_CONNECT_TIMEOUT|ConnectTimeout|connect timeout/i;
 // undici (Node), Bun and Deno (hyper) name a dropped or broken connection, or a response that cannot be parsed, these ways.
 const RESET =

@@ -31,6 +31,9 @@ export interface RetryCounts {
   away: number;
 }
 
+/** Failure streaks count up to this in a retry's rank; each criterion above them weighs a power of it more. */
+const RANK_STEP = 1_000;
+
 export class Resilience {
   readonly parts: ResilienceParts;
   readonly #retries = new WeakMap<UpstreamServer, RetryCounts>();
@@ -50,19 +53,42 @@ export class Resilience {
   }
 
   /**
-   * Another server for a retry: in rotation (or any, in panic), not tried yet, with room under
-   * MAX_REQUESTS_PER_SERVER; the least loaded. O(n), but only on the failure path.
+   * Where a retry goes: a server in rotation (or any, in panic) with room under MAX_REQUESTS_PER_SERVER. One this
+   * request has not tried comes first: one that is not failing before one whose failures in a row are fewer, and any
+   * of those before one refusing connections (a server that is stopping refuses new connections while it is still in
+   * rotation), then the least loaded. Only when none is left does a retry go back to a server already tried, and only
+   * to one whose latest failure was a reset, the server that has just failed included: a reset on a kept-alive
+   * connection the server was closing at that moment (Bun reuses idle connections past the server's
+   * `Keep-Alive: timeout`; any client meets it when a stopping server closes its idle connections) is cured by a new
+   * connection to that same server, which during a rolling restart may be the only one left. A server that refused
+   * the connection or timed out would only do it again. Envoy's retries may go back to a host too; RETRIES and
+   * RETRY_DEADLINE_MS still bound them. O(n), but only on the failure path.
    */
   retryTarget(tried: readonly UpstreamServer[]): UpstreamServer | undefined {
     const { pool, queue } = this.parts;
     const panic = this.inPanic();
     let best: UpstreamServer | undefined;
+    let bestRank = Number.POSITIVE_INFINITY;
     for (const server of pool.servers) {
-      if (tried.includes(server) || !queue.hasRoom(server.inFlight)) continue;
+      if (!queue.hasRoom(server.inFlight)) continue;
       if (!panic && !pool.isAvailable(server)) continue;
-      if (best === undefined || server.inFlight < best.inFlight) best = server;
+      const rank = this.#retryRank(server, tried);
+      if (rank === Number.POSITIVE_INFINITY) continue;
+      if (rank < bestRank || (rank === bestRank && server.inFlight < best!.inFlight)) {
+        best = server;
+        bestRank = rank;
+      }
     }
     return best;
+  }
+
+  /** Lower is better; infinite for a server tried already that a new connection would not cure. */
+  #retryRank(server: UpstreamServer, tried: readonly UpstreamServer[]): number {
+    const streak = this.parts.outliers?.streak(server);
+    const failures = Math.min(streak?.failures ?? 0, RANK_STEP - 1);
+    const last = streak?.last?.kind === 'failure' ? streak.last.failure : undefined;
+    if (tried.includes(server)) return last === 'reset' ? RANK_STEP * RANK_STEP + failures : Number.POSITIVE_INFINITY;
+    return (last === 'connect_refused' || last === 'connect_timeout' ? RANK_STEP : 0) + failures;
   }
 
   /** While under PANIC_THRESHOLD_PERCENT: balance over every server (Envoy's panic mode). */

@@ -47,9 +47,20 @@ export interface SelectionAlgorithm<T extends Candidate = Candidate> {
   pick(context: SelectionContext): T | undefined;
 }
 
+/**
+ * The weight an algorithm uses for a server: a positive integer, whose ratios to the others' are what count. By
+ * default the configured weight; the pool hands in a ramped one while slow start runs (ServerPool.selectionWeight).
+ * An algorithm that keeps weights in a structure reads it when a server becomes available, so the weight changes
+ * for it by leaving and returning, as with a configured weight change.
+ */
+export type WeightOf = (server: Candidate) => number;
+
+export const configuredWeight: WeightOf = (server) => server.weight;
+
 export interface AlgorithmOptions {
   readonly random?: RandomSource;
   readonly now?: Clock;
+  readonly weightOf?: WeightOf;
 }
 
 export const ALGORITHM_NAMES = [

@@ -1,5 +1,5 @@
 /** Maps a configured algorithm name to a fresh instance of that algorithm. */
-import type { AlgorithmName, AlgorithmOptions, Candidate, SelectionAlgorithm } from './algorithm.ts';
+import { type AlgorithmName, type AlgorithmOptions, type Candidate, configuredWeight, type SelectionAlgorithm } from './algorithm.ts';
 import { createConsistentHash } from './consistent-hash.ts';
 import { createLeastConnections } from './least-connections.ts';
 import { createLeastResponseTime } from './least-response-time.ts';
@@ -12,13 +12,14 @@ import { createWeightedRoundRobin } from './weighted-round-robin.ts';
 // Typed as a Record over AlgorithmName so adding a name to ALGORITHM_NAMES fails to compile until it has a factory.
 const FACTORIES: Readonly<Record<AlgorithmName, (options: AlgorithmOptions) => SelectionAlgorithm<Candidate>>> = {
   round_robin: () => createRoundRobin(),
-  weighted_round_robin: () => createWeightedRoundRobin(),
-  least_connections: () => createLeastConnections(),
-  least_response_time: () => createLeastResponseTime(),
-  power_of_two: (o) => createPowerOfTwo(o.random),
-  peak_ewma: (o) => createPeakEwma(o.random, o.now),
+  weighted_round_robin: (o) => createWeightedRoundRobin(o.weightOf ?? configuredWeight),
+  least_connections: (o) => createLeastConnections(o.weightOf ?? configuredWeight),
+  least_response_time: (o) => createLeastResponseTime(o.weightOf ?? configuredWeight),
+  power_of_two: (o) => createPowerOfTwo(o.random, o.weightOf ?? configuredWeight),
+  peak_ewma: (o) => createPeakEwma(o.random, o.now, o.weightOf ?? configuredWeight),
+  // Its table is built from configured weights alone, so that keys stay where they are: a ramp does not apply.
   consistent_hash: () => createConsistentHash(),
-  random: (o) => createRandom(o.random),
+  random: (o) => createRandom(o.random, o.weightOf ?? configuredWeight),
 };
 
 /**

@@ -1,5 +1,5 @@
 /** Least response time: prefers servers that answer fast, scaled by how busy they are and by their weight. O(log n). */
-import type { Candidate, SelectionAlgorithm } from './algorithm.ts';
+import { type Candidate, configuredWeight, type SelectionAlgorithm, type WeightOf } from './algorithm.ts';
 import { createScoredHeap } from './scored-heap.ts';
 
 /** Weight of the newest sample in the per-request moving average: recent enough to follow a slowing server. */
@@ -11,11 +11,11 @@ export const LEAST_RESPONSE_TIME_ALPHA = 0.3;
  * server still scores its latency and in-flight requests raise a fast one's score. Ties go to the server picked
  * longest ago.
  */
-export function createLeastResponseTime<T extends Candidate>(): SelectionAlgorithm<T> {
+export function createLeastResponseTime<T extends Candidate>(weightOf: WeightOf = configuredWeight): SelectionAlgorithm<T> {
   const ewma: (number | undefined)[] = [];
   const { rescore, ...heap } = createScoredHeap<T>((server) => {
     const latency = ewma[server.id];
-    return latency === undefined ? -Infinity : (latency * (server.inFlight + 1)) / server.weight;
+    return latency === undefined ? -Infinity : (latency * (server.inFlight + 1)) / weightOf(server);
   });
   return {
     name: 'least_response_time',

@@ -1,5 +1,5 @@
 /** Peak EWMA (Finagle, Linkerd): cost = peak-sensitive, time-decayed latency × (in-flight + 1), best of two random choices. */
-import type { Candidate, Clock, RandomSource, SelectionAlgorithm } from './algorithm.ts';
+import { type Candidate, type Clock, configuredWeight, type RandomSource, type SelectionAlgorithm, type WeightOf } from './algorithm.ts';
 import { drawTwo } from './two-choices.ts';
 import { weightedMembers } from './weighted-members.ts';
 
@@ -23,8 +23,12 @@ export const PEAK_EWMA_UNSAMPLED_PENALTY_MS = 1e9;
  * estimate (peak: a slowdown counts at once), otherwise to E·w + r·(1 - w) with w = e^(-(now - t)/τ).
  * Cost = estimate × (inFlight + 1) / weight; of two servers drawn at random by weight, the cheaper wins.
  */
-export function createPeakEwma<T extends Candidate>(random: RandomSource = Math.random, now: Clock = () => performance.now()): SelectionAlgorithm<T> {
-  const members = weightedMembers<T>();
+export function createPeakEwma<T extends Candidate>(
+  random: RandomSource = Math.random,
+  now: Clock = () => performance.now(),
+  weightOf: WeightOf = configuredWeight,
+): SelectionAlgorithm<T> {
+  const members = weightedMembers<T>(weightOf);
   const estimate: number[] = [];
   const sampledAt: (number | undefined)[] = [];
   const pair: [number, number] = [-1, -1];
@@ -34,7 +38,7 @@ export function createPeakEwma<T extends Candidate>(random: RandomSource = Math.
     const stamp = sampledAt[id];
     if (stamp === undefined) return server.inFlight === 0 ? 0 : PEAK_EWMA_UNSAMPLED_PENALTY_MS;
     const current = estimate[id]! * Math.exp(-Math.max(at - stamp, 0) / PEAK_EWMA_DECAY_MS);
-    return (current * (server.inFlight + 1)) / server.weight;
+    return (current * (server.inFlight + 1)) / members.weight(id);
   };
 
   return {

@@ -1,10 +1,10 @@
 /** Power of two choices (Envoy's least request): two distinct servers at random by weight; the one with fewer in-flight per weight wins. */
-import type { Candidate, RandomSource, SelectionAlgorithm } from './algorithm.ts';
+import { type Candidate, configuredWeight, type RandomSource, type SelectionAlgorithm, type WeightOf } from './algorithm.ts';
 import { drawTwo } from './two-choices.ts';
 import { weightedMembers } from './weighted-members.ts';
 
-export function createPowerOfTwo<T extends Candidate>(random: RandomSource = Math.random): SelectionAlgorithm<T> {
-  const members = weightedMembers<T>();
+export function createPowerOfTwo<T extends Candidate>(random: RandomSource = Math.random, weightOf: WeightOf = configuredWeight): SelectionAlgorithm<T> {
+  const members = weightedMembers<T>(weightOf);
   const pair: [number, number] = [-1, -1];
   return {
     name: 'power_of_two',
@@ -17,7 +17,7 @@ export function createPowerOfTwo<T extends Candidate>(random: RandomSource = Mat
       const sa = members.server(a)!;
       const sb = members.server(b)!;
       // Cross-multiplied inFlight/weight; a tie keeps the first draw, which is itself random.
-      return sb.inFlight * sa.weight < sa.inFlight * sb.weight ? sb : sa;
+      return sb.inFlight * members.weight(a) < sa.inFlight * members.weight(b) ? sb : sa;
     },
   };
 }

@@ -1,9 +1,9 @@
 /** Random: each pick draws a server with probability weight / total weight. O(log n). */
-import type { Candidate, RandomSource, SelectionAlgorithm } from './algorithm.ts';
+import { type Candidate, configuredWeight, type RandomSource, type SelectionAlgorithm, type WeightOf } from './algorithm.ts';
 import { weightedMembers } from './weighted-members.ts';
 
-export function createRandom<T extends Candidate>(random: RandomSource = Math.random): SelectionAlgorithm<T> {
-  const members = weightedMembers<T>();
+export function createRandom<T extends Candidate>(random: RandomSource = Math.random, weightOf: WeightOf = configuredWeight): SelectionAlgorithm<T> {
+  const members = weightedMembers<T>(weightOf);
   return {
     name: 'random',
     available: members.available,

@@ -4,6 +4,7 @@ import type { UpstreamServer } from '../upstream/upstream-server.ts';
 import {
   type AlgorithmName,
   type AlgorithmOptions,
+  type Candidate,
   type FallbackAlgorithmName,
   NO_CONTEXT,
   type SelectionAlgorithm,
@@ -76,14 +77,49 @@ function pickExcluding(followed: Followed, context: SelectionContext, exclude: E
   }
 }
 
+/**
+ * Slow start (SLOW_START_MS): algorithms read a ramping server's weight when it becomes available and keep it, so
+ * while any ramp runs, each ramping server whose weight has moved leaves and returns, which re-reads it, at most
+ * SLOW_START_REFRESH_STEPS times per ramp, and once more when the ramp ends. Checked lazily on each pick: nothing runs
+ * while no request comes, and with no ramp running a pick pays one comparison.
+ */
+function rampRefresher(pool: ServerPool, followed: readonly Followed[]): () => void {
+  const ramps = pool.slowStart;
+  if (!ramps.enabled) return () => {};
+  /** The weight each ramping server was last given to the algorithms, in which ramp (a new ramp starts afresh). */
+  const applied = new WeakMap<UpstreamServer, { since: number; weight: number }>();
+  let due = Number.NEGATIVE_INFINITY;
+  return () => {
+    if (ramps.ramping === 0) return;
+    const now = ramps.now();
+    if (now < due) return;
+    due = now + ramps.refreshEveryMs;
+    ramps.refresh((server, since) => {
+      const weight = pool.selectionWeight(server);
+      const last = applied.get(server);
+      if (last?.since === since && last.weight === weight) return;
+      applied.set(server, { since, weight });
+      for (const { algorithm, holds } of followed) {
+        if (!holds.has(server)) continue;
+        algorithm.unavailable(server);
+        algorithm.available(server);
+      }
+    });
+  };
+}
+
 export function createSelector(pool: ServerPool, options: SelectorOptions): Selector {
-  const primary = follow(pool, createAlgorithm<UpstreamServer>(options.algorithm, options));
+  // With slow start on, every algorithm reads the pool's ramped weights; otherwise the configured ones, as before.
+  const algorithmOptions = pool.slowStart.enabled ? { ...options, weightOf: (server: Candidate) => pool.selectionWeight(server as UpstreamServer) } : options;
+  const primary = follow(pool, createAlgorithm<UpstreamServer>(options.algorithm, algorithmOptions));
   const fallback: Followed | undefined = options.algorithm === 'consistent_hash'
-    ? follow(pool, createAlgorithm(options.hashFallback ?? 'round_robin', options))
+    ? follow(pool, createAlgorithm(options.hashFallback ?? 'round_robin', algorithmOptions))
     : undefined;
+  const refreshRamps = rampRefresher(pool, fallback === undefined ? [primary] : [primary, fallback]);
   return {
     name: primary.algorithm.name,
     pick(context = NO_CONTEXT, exclude) {
+      refreshRamps();
       const chosen = fallback !== undefined && context.hashKey === undefined ? fallback : primary;
       return exclude === undefined || exclude.size === 0 ? chosen.algorithm.pick(context) : pickExcluding(chosen, context, exclude);
     },

@@ -1,5 +1,5 @@
 /** Weighted round robin as earliest deadline first (Envoy's schedule): O(log n) per pick, exact ratios in every cycle. */
-import type { Candidate, SelectionAlgorithm } from './algorithm.ts';
+import { type Candidate, configuredWeight, type SelectionAlgorithm, type WeightOf } from './algorithm.ts';
 import { IndexedHeap } from './indexed-heap.ts';
 
 /** Cycle numbers are shifted back to 0 past this, so deadlines keep 2^-32 of precision (see below). */
@@ -16,8 +16,10 @@ const REBASE_CYCLE = 2 ** 20;
  * a hair apart may swap; the per-cycle counts stay exact, since c + (2k - 1) / 2w < c + 1 in doubles for any
  * allowed weight).
  */
-export function createWeightedRoundRobin<T extends Candidate>(): SelectionAlgorithm<T> {
+export function createWeightedRoundRobin<T extends Candidate>(weightOf: WeightOf = configuredWeight): SelectionAlgorithm<T> {
   const servers: T[] = [];
+  /** Each server's weight as read when it became available: its grid of turns must not move under it. */
+  const weights: number[] = [];
   const cycle: number[] = [];
   /** 2k - 1 for the server's next turn. */
   const turn: number[] = [];
@@ -27,7 +29,7 @@ export function createWeightedRoundRobin<T extends Candidate>(): SelectionAlgori
   let nowTurn = 0;
   let nowSpan = 1;
 
-  const place = (id: number) => heap.set(id, cycle[id]! + turn[id]! / (2 * servers[id]!.weight), 0);
+  const place = (id: number) => heap.set(id, cycle[id]! + turn[id]! / (2 * weights[id]!), 0);
 
   const rebase = () => {
     for (const id of heap.ids) cycle[id]! -= nowCycle;
@@ -40,9 +42,10 @@ export function createWeightedRoundRobin<T extends Candidate>(): SelectionAlgori
     available(server) {
       const id = server.id;
       servers[id] = server;
+      weights[id] = weightOf(server);
       // The first turn of this server's own grid that lies strictly after "now" in the current cycle:
       // the smallest odd m with m / 2w > nowTurn / nowSpan (integers: exact).
-      const span = 2 * server.weight;
+      const span = 2 * weights[id]!;
       let m = Math.floor((span * nowTurn) / nowSpan) + 1;
       if (m % 2 === 0) m++;
       if (m > span) {
@@ -63,7 +66,7 @@ export function createWeightedRoundRobin<T extends Candidate>(): SelectionAlgori
       const server = servers[id]!;
       nowCycle = cycle[id]!;
       nowTurn = turn[id]!;
-      nowSpan = 2 * server.weight;
+      nowSpan = 2 * weights[id]!;
       if (turn[id]! + 2 > nowSpan) {
         cycle[id]!++;
         turn[id] = 1;

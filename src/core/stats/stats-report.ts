@@ -22,6 +22,10 @@ export interface ServerResilienceStats {
   retriesTo: number;
   /** Requests moved away from it by a retry after it failed. */
   retriesAway: number;
+  /** While it ramps up after returning to rotation (SLOW_START_MS): the share of its weight it gets now, 0.1 to 1; else null. */
+  slowStartShare: number | null;
+  /** ISO time its ramp ends, or null when it is not ramping. */
+  slowStartUntil: string | null;
 }
 
 export interface ServerStats extends Partial<ServerResilienceStats> {

@@ -44,6 +44,8 @@ export interface OutlierState {
 
 interface Record {
   consecutiveFailures: number;
+  /** How the latest of those failures ended; undefined while the streak is 0. */
+  lastFailure: AttemptOutcome | undefined;
   ejections: number;
   ejectedUntil: number | null;
   /** When the server last returned, for forgiving old ejections. */
@@ -76,10 +78,12 @@ export class OutlierDetector<T extends { readonly url: string }> {
     const record = this.#recordOf(server);
     if (verdict === 'success') {
       record.consecutiveFailures = 0;
+      record.lastFailure = undefined;
       record.refusalLogged = false;
       return;
     }
     record.consecutiveFailures++;
+    record.lastFailure = outcome;
     // Attempts started before an ejection may still fail after it: they neither extend it nor count towards the next.
     if (this.isEjected(server) || record.consecutiveFailures < this.#options.consecutiveFailures) return;
     const refusal = this.#refusal(server);
@@ -114,6 +118,15 @@ export class OutlierDetector<T extends { readonly url: string }> {
     return { consecutiveFailures: record?.consecutiveFailures ?? 0, ejections: record?.ejections ?? 0, ejectedUntil: record?.ejectedUntil ?? null };
   }
 
+  /**
+   * The server's own failures in a row on real traffic now (0 after a success, an ejection or a return) and how the
+   * latest of them ended. O(1): retries read it to steer away from a server that is failing.
+   */
+  streak(server: T): { readonly failures: number; readonly last: AttemptOutcome | undefined } {
+    const record = this.#records.get(server);
+    return { failures: record?.consecutiveFailures ?? 0, last: record?.lastFailure };
+  }
+
   /** Servers ejected now. */
   get ejectedCount(): number {
     return this.#ejected.size;
@@ -141,7 +154,15 @@ export class OutlierDetector<T extends { readonly url: string }> {
   #recordOf(server: T): Record {
     let record = this.#records.get(server);
     if (record === undefined) {
-      record = { consecutiveFailures: 0, ejections: 0, ejectedUntil: null, returnedAt: Number.NEGATIVE_INFINITY, cancelTimer: undefined, refusalLogged: false };
+      record = {
+        consecutiveFailures: 0,
+        lastFailure: undefined,
+        ejections: 0,
+        ejectedUntil: null,
+        returnedAt: Number.NEGATIVE_INFINITY,
+        cancelTimer: undefined,
+        refusalLogged: false,
+      };
       this.#records.set(server, record);
     }
     return record;
@@ -171,6 +192,7 @@ export class OutlierDetector<T extends { readonly url: string }> {
     record.refusalLogged = false;
     const failures = record.consecutiveFailures;
     record.consecutiveFailures = 0;
+    record.lastFailure = undefined;
     this.#ejected.add(server);
     record.cancelTimer = this.#clock.setTimer(() => this.#return(server, record), ms);
     this.#log.warn('Server {server} ejected for {ms} ms after {failures} failures in a row ({reason}); ejection number {ejections}', {
@@ -192,6 +214,7 @@ export class OutlierDetector<T extends { readonly url: string }> {
     record.ejectedUntil = null;
     record.returnedAt = this.#clock.now();
     record.consecutiveFailures = 0;
+    record.lastFailure = undefined;
     this.#ejected.delete(server);
     this.#log.info('Server {server} returns to rotation: its ejection ended', { event: 'server_returned', server: server.url, ejections: record.ejections });
     this.#emit({ type: 'returned', server });

@@ -2,6 +2,7 @@
 import type { ServerConfig } from '../config/config-types.ts';
 import { UpstreamServer } from './upstream-server.ts';
 import type { AdminState } from '../admin/pool-control.ts';
+import { SlowStart } from './slow-start.ts';
 
 /** Fit for traffic, whatever the operator says: healthy by its probes and not ejected by outlier detection. */
 const fitForTraffic = (server: UpstreamServer): boolean => server.healthy && !server.ejected;
@@ -16,6 +17,8 @@ export interface PoolListener {
   available(server: UpstreamServer): void;
   /** The server must not be picked any more. */
   unavailable(server: UpstreamServer): void;
+  /** The server left the pool for good (after `unavailable` and `configured`): drop whatever is kept about it. */
+  removed?(server: UpstreamServer): void;
 }
 
 export class ServerPool {
@@ -26,8 +29,15 @@ export class ServerPool {
   #availableCount: number;
   /** Rebuilt on first read after a change, so neither picking nor health changes pay O(n) for it. */
   #healthyCache: readonly UpstreamServer[] | undefined;
+  /**
+   * SLOW_START_MS: a server returning to rotation ramps up to its weight. The pool knows each return before anyone is
+   * told of it, so the ramp has started when selection first reads the server's weight (selectionWeight).
+   */
+  readonly slowStart: SlowStart<UpstreamServer>;
 
-  constructor(configs: readonly ServerConfig[]) {
+  /** `slowStart` is off unless given: the servers configured here are in rotation from the start and never ramp. */
+  constructor(configs: readonly ServerConfig[], slowStart: SlowStart<UpstreamServer> = new SlowStart(0)) {
+    this.slowStart = slowStart;
     this.#servers = configs.map((c, i) => new UpstreamServer(i, c.url, c.weight));
     for (const server of this.#servers) this.#byServerId.set(server.serverId, server);
     this.#nextSlot = this.#servers.length;
@@ -51,6 +61,14 @@ export class ServerPool {
   /** The server with this stable id (server-id.ts), or undefined: ids from cookies or the admin API are untrusted. */
   byServerId(serverId: string): UpstreamServer | undefined {
     return this.#byServerId.get(serverId);
+  }
+
+  /**
+   * The weight selection uses for the server: its configured weight, or, with SLOW_START_MS, that weight in
+   * SLOW_START_WEIGHT_SCALE units, ramped while it returns. Only ratios matter to every algorithm.
+   */
+  selectionWeight(server: UpstreamServer): number {
+    return this.slowStart.selectionWeight(server, server.weight);
   }
 
   /** May selection send a request to it now? Healthy (active checks) and not ejected (outlier detection). */
@@ -101,6 +119,8 @@ export class ServerPool {
     change();
     const after = isUp(server);
     if (before === after || this.#byServerId.get(server.serverId) !== server) return; // removed: nothing selects it any more
+    if (after) this.slowStart.enter(server);
+    else this.slowStart.leave(server);
     this.#availableCount += after ? 1 : -1;
     this.#healthyCache = undefined;
     for (const listener of this.#listeners) {
@@ -117,6 +137,7 @@ export class ServerPool {
     this.#byServerId.set(server.serverId, server);
     this.#servers = [...this.#servers, server];
     this.#availableCount++;
+    this.slowStart.enter(server);
     this.#healthyCache = undefined;
     for (const listener of this.#listeners) listener.configured?.(this.#servers);
     for (const listener of this.#listeners) listener.available(server);
@@ -131,9 +152,11 @@ export class ServerPool {
       for (const listener of this.#listeners) listener.unavailable(server);
     }
     this.#byServerId.delete(server.serverId);
+    this.slowStart.leave(server);
     this.#servers = this.#servers.filter((s) => s !== server);
     this.#healthyCache = undefined;
     for (const listener of this.#listeners) listener.configured?.(this.#servers);
+    for (const listener of this.#listeners) listener.removed?.(server);
     return true;
   }
 

@@ -33,6 +33,7 @@ export function serveBunBalancer(balancer: Balancer, options: ServeOptions, prot
               url,
               headers,
               requestId: exchange.requestId,
+              ...(exchange.setCookie !== undefined ? { setCookie: exchange.setCookie } : {}),
               limits,
               signal: exchange.signal,
               tls: { ...(upstream.ca ? { ca: upstream.ca } : {}), rejectUnauthorized: upstream.rejectUnauthorized },

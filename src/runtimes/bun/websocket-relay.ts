@@ -22,6 +22,8 @@ export interface BunRelayRequest {
   /** The handshake's headers, already rewritten by `prepareUpgradeRequestHeaders`. */
   readonly headers: Headers;
   readonly requestId: string;
+  /** The sticky cookie for the 101, when the pick set one (STICKY_COOKIE). */
+  readonly setCookie?: string;
   readonly limits: RelayLimits;
   /** Aborting it before the server accepts gives up (UPSTREAM_TIMEOUT_MS, client gone). */
   readonly signal: AbortSignal;
@@ -59,7 +61,12 @@ function opened(socket: WebSocket, signal: AbortSignal): Promise<{ ok: true } | 
       signal.removeEventListener('abort', onAbort);
       resolve({ ok: true });
     };
-    socket.onerror = (event) => fail((event as ErrorEvent).message ?? 'WebSocket error');
+    // The message says only "Failed to connect"; the error's code says why (ECONNREFUSED).
+    socket.onerror = (event) => {
+      const { message, error } = event as ErrorEvent;
+      const code = (error as { code?: unknown } | undefined)?.code;
+      fail(`${message ?? 'WebSocket error'}${typeof code === 'string' ? ` (${code})` : ''}`);
+    };
     socket.onclose = (event) => fail(`closed during the handshake (${event.code} ${event.reason})`);
   });
 }
@@ -89,7 +96,7 @@ export async function startBunRelay(options: BunRelayRequest): Promise<BunRelayS
     const refused = describeRefusedHandshake(open.message);
     return { ok: false, kind: refused.status === undefined ? 'unreachable' : 'refused', status: refused.status, reason: refused.reason };
   }
-  const accept = relayAcceptHeaders(upstream.protocol, offered, options.requestId);
+  const accept = relayAcceptHeaders(upstream.protocol, offered, options.requestId, options.setCookie);
   if (!accept.ok) {
     upstream.close();
     return { ok: false, kind: 'refused', status: undefined, reason: accept.reason };

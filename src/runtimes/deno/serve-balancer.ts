@@ -1,8 +1,11 @@
 /**
  * Deno's balancer listener: the core's fetch handler, WebSocket handshakes through the message relay, HTTPS
- * with TLS_CERT_FILE (h2 and HTTP/1.1 by ALPN), and SIGHUP reload by a listener swap.
+ * with TLS_CERT_FILE (h2 and HTTP/1.1 by ALPN), SIGHUP reload by a listener swap, and a shutdown that keeps
+ * open tunnels usable through the drain.
  */
 import type { Balancer } from '../../core/balancer.ts';
+import { errorResponse } from '../../core/proxy/json-error.ts';
+import { requestIdFor } from '../../core/proxy/forwarded-headers.ts';
 import type { RelayLimits } from '../../core/proxy/websocket/relay.ts';
 import type { ListeningServer, ServeOptions } from '../../core/runtime/contracts.ts';
 import { swappableListener } from '../shared/listener-swap.ts';
@@ -11,14 +14,17 @@ import { isRelayedWebSocket, relayWebSocket } from '../shared/websocket-exchange
 import { serveDeno } from './serve.ts';
 import { startDenoRelay } from './websocket-relay.ts';
 
-export function serveDenoBalancer(
+export async function serveDenoBalancer(
   balancer: Balancer,
   options: ServeOptions,
   protocols: ProtocolFiles,
   limits: RelayLimits,
   httpClient: () => Deno.HttpClient | undefined,
 ): Promise<ListeningServer> {
+  // Set while shutdown waits for open tunnels with the listener still open (see `close` below).
+  let refusing = false;
   const handler = async (request: Request, client: Parameters<Balancer['fetch']>[1]): Promise<Response> => {
+    if (refusing) return shuttingDown(request);
     if (!isRelayedWebSocket(request)) return balancer.fetch(client.secure === true ? withHost(request) : request, client);
     const response = await relayWebSocket(balancer, request, client, async ({ exchange, url, headers, onEnd }) => {
       const client = httpClient();
@@ -27,6 +33,7 @@ export function serveDenoBalancer(
         url,
         headers,
         requestId: exchange.requestId,
+        ...(exchange.setCookie !== undefined ? { setCookie: exchange.setCookie } : {}),
         limits,
         signal: exchange.signal,
         ...(client ? { httpClient: client } : {}),
@@ -37,11 +44,33 @@ export function serveDenoBalancer(
     return response ?? new Response(null, { status: 500 });
   };
   // With TLS every listener shares the port (SO_REUSEPORT), so a reload can start the next before the old one stops.
-  return swappableListener(
+  const listener = await swappableListener(
     (tls, port) => serveDeno(handler, { ...options, port, reusePort: options.reusePort === true || tls !== undefined, ...(tls ? { tls } : {}) }),
     protocols,
     options.port,
   );
+  return {
+    port: listener.port,
+    // Deno's server.shutdown() sends 1001 to every upgraded WebSocket at once (Deno 2.9, denoland/deno#35105) and
+    // nothing stops Deno.serve accepting short of it. So while tunnels are open the listener stays up and answers
+    // every new request with 503; it shuts down once the last tunnel has ended, by itself or at the drain deadline
+    // (README, per-runtime table).
+    close: async () => {
+      if (balancer.tunnels.count() > 0) {
+        refusing = true;
+        await balancer.tunnels.idle();
+      }
+      await listener.close();
+    },
+  };
+}
+
+/** A request that reaches Deno's listener while shutdown waits for tunnels: refused, as a closed listener would. */
+function shuttingDown(request: Request): Response {
+  const response = errorResponse({ status: 503, error: 'Fairway is shutting down', requestId: requestIdFor(request.headers) });
+  // Deno sends the header but keeps the connection open; a client closes it on reading it (RFC 9112 §9.6).
+  response.headers.set('connection', 'close');
+  return response;
 }
 
 /**

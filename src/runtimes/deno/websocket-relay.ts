@@ -14,6 +14,8 @@ export interface DenoRelayRequest {
   /** The handshake's headers, already rewritten by `prepareUpgradeRequestHeaders`. */
   readonly headers: Headers;
   readonly requestId: string;
+  /** The sticky cookie for the 101, when the pick set one (STICKY_COOKIE). */
+  readonly setCookie?: string;
   readonly limits: RelayLimits;
   /** Aborting it before the server accepts gives up (UPSTREAM_TIMEOUT_MS, client gone). */
   readonly signal: AbortSignal;
@@ -68,7 +70,7 @@ export async function startDenoRelay(options: DenoRelayRequest): Promise<DenoRel
     const refused = describeRefusedHandshake(open.message);
     return { ok: false, kind: refused.status === undefined ? 'unreachable' : 'refused', status: refused.status, reason: refused.reason };
   }
-  const accept = relayAcceptHeaders(upstream.protocol, offered, options.requestId);
+  const accept = relayAcceptHeaders(upstream.protocol, offered, options.requestId, options.setCookie);
   if (!accept.ok) {
     upstream.close();
     return { ok: false, kind: 'refused', status: undefined, reason: accept.reason };

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { Balancer } from '../../core/balancer.ts';
 import { type ErrorAnswer, errorBody, errorHeaders } from '../../core/proxy/json-error.ts';
 import { isAdminTarget, targetFromRequestLine } from '../../core/proxy/request-target.ts';
+import { logger } from '../../core/logging.ts';
 import { CLOSE } from '../../core/proxy/websocket/close-codes.ts';
 import { type AdmittedUpgrade, admitUpgrade, refusalPassedOn, tunnelOpened } from '../../core/proxy/websocket/upgrade-exchange.ts';
 import { type HeaderObject, NodeHeaders } from './node-headers.ts';
@@ -29,14 +30,18 @@ export function createUpgradeHandler(
   balancer: Balancer,
   plainRequest: RequestListener,
   tls: () => UpstreamTlsOptions,
+  /** WEBSOCKET_IDLE_TIMEOUT_MS (0: no limit). */
+  idleTimeoutMs: () => number,
 ): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     const headers = new NodeHeaders(req.headers as HeaderObject);
     const target = targetFromRequestLine(req.url ?? '/');
     const secure = (req.socket as TLSSocket).encrypted === true;
-    const admitted = target === undefined || isAdminTarget(target)
-      ? undefined
-      : admitUpgrade(balancer.admission, { method: req.method ?? 'GET', target, headers, client: { address: req.socket.remoteAddress, secure } });
+    const admitted = target === undefined || isAdminTarget(target) ? undefined : admitUpgrade(
+      balancer.admission,
+      { method: req.method ?? 'GET', target, headers, client: { address: req.socket.remoteAddress, secure } },
+      balancer.tunnels,
+    );
     if (admitted === undefined) {
       // Not an upgrade Fairway forwards (h2c, an /lb/ path): answered as a plain request on this connection, which then closes.
       const res = new ServerResponse(req);
@@ -67,6 +72,21 @@ export function createUpgradeHandler(
           requestId: exchange.requestId,
           signal: exchange.signal,
           tls: tls(),
+          // Read per try: a retry on another server drops the cookie naming the failed one.
+          ...(exchange.setCookie !== undefined ? { setCookie: exchange.setCookie } : {}),
+          idle: {
+            ms: idleTimeoutMs(),
+            graceMs: CLOSE_GRACE_MS,
+            // Logged as the relays log their own closes (websocket-exchange.ts).
+            onIdle: () =>
+              logger('proxy').info('WebSocket tunnel to {server} closed by the proxy: {cause}', {
+                event: 'websocket_closed',
+                cause: 'idle',
+                code: CLOSE.goingAway,
+                server: exchange.server.url,
+                requestId: exchange.requestId,
+              }),
+          },
         }).then((outcome) => {
           if (outcome.kind === 'failed') {
             const action = exchange.failed(outcome.error);

@@ -10,6 +10,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { prepareClientResponseHeaders } from '../../core/proxy/forwarded-headers.ts';
+import { CLOSE } from '../../core/proxy/websocket/close-codes.ts';
 import { closeFrame, FrameBoundary } from '../../core/proxy/websocket/frame-boundary.ts';
 import { isWebSocketUpgrade, prepareUpgradeResponseHeaders } from '../../core/proxy/websocket/handshake.ts';
 import { type HeaderObject, NodeHeaders } from './node-headers.ts';
@@ -31,6 +32,13 @@ export interface TunnelRequest {
   /** Aborting it before the server answers ends the attempt (UPSTREAM_TIMEOUT_MS, client gone). */
   readonly signal: AbortSignal;
   readonly tls?: UpstreamTlsOptions;
+  /** The sticky cookie (STICKY_COOKIE) for this try's server, if the pick set one: it goes on the 101 or the refusal. */
+  readonly setCookie?: string;
+  /**
+   * WEBSOCKET_IDLE_TIMEOUT_MS: a tunnel with no byte either way for `ms` is closed as `close` does (1001 to both
+   * sides of a WebSocket), and `onIdle` is told first. Absent or 0: no limit.
+   */
+  readonly idle?: { readonly ms: number; readonly graceMs: number; readonly onIdle: () => void };
 }
 
 /**
@@ -120,7 +128,7 @@ export function openUpgradeTunnel(client: Duplex, head: Buffer, request: TunnelR
     upstream.once('upgrade', (response: IncomingMessage, server: Socket, serverHead: Buffer) => {
       answered();
       const headers = new NodeHeaders({ ...response.headers });
-      prepareUpgradeResponseHeaders(headers, request.requestId);
+      prepareUpgradeResponseHeaders(headers, request.requestId, request.setCookie);
       client.write(responseHead(101, response.statusMessage || 'Switching Protocols', headers.object));
       if (serverHead.length > 0) client.write(serverHead);
       if (head.length > 0) server.write(head);
@@ -152,6 +160,17 @@ export function openUpgradeTunnel(client: Duplex, head: Buffer, request: TunnelR
         endWithCloseFrame(client, server, toServer, closeFrame(code, reason, crypto.getRandomValues(new Uint8Array(4))));
         setTimeout(destroy, graceMs).unref();
       };
+      const idle = request.idle;
+      if (idle !== undefined && idle.ms > 0) {
+        // A socket's timeout counts reads and writes alike, so the client's sees traffic in both directions (pings
+        // and pongs included: a byte tunnel sees no messages). One timer per tunnel, run by the socket itself.
+        const clientSocket = client as Socket;
+        clientSocket.setTimeout(idle.ms, () => {
+          clientSocket.setTimeout(0);
+          idle.onIdle();
+          close(CLOSE.goingAway, `no traffic for ${idle.ms} ms`, idle.graceMs);
+        });
+      }
       // An error or close on either side ends both: a half-open tunnel would hold its lease forever.
       server.once('error', destroy);
       client.once('error', destroy);
@@ -164,6 +183,7 @@ export function openUpgradeTunnel(client: Duplex, head: Buffer, request: TunnelR
       answered();
       const headers = new NodeHeaders({ ...response.headers });
       prepareClientResponseHeaders(headers, request.requestId, false);
+      if (request.setCookie !== undefined) headers.append('set-cookie', request.setCookie);
       // The client's connection asked to change protocols; it is not reused for another request.
       headers.set('connection', 'close');
       const status = response.statusCode ?? 502;

@@ -1,7 +1,8 @@
 /**
  * Certificate reload for runtimes whose server cannot change its certificate in place (Deno.serve has no such
  * API; Bun's `server.reload({ tls })` was seen to keep the old one): a new listener with the new certificate
- * binds the same port with SO_REUSEPORT, then the old one stops accepting and drains. No connection is dropped.
+ * binds the same port with SO_REUSEPORT, then the old one stops accepting and drains. No connection is dropped
+ * (on Bun; Deno's server.shutdown() closes the old listener's WebSockets with 1001: README, per-runtime table).
  */
 import type { ListeningServer } from '../../core/runtime/contracts.ts';
 import type { ProtocolFiles } from './protocol-files.ts';
@@ -14,19 +15,23 @@ export async function swappableListener(start: StartListener, protocols: Protoco
   let current = await start(protocols.serverTls, port);
   const bound = current.port;
   let closed = false;
+  // Old listeners still finishing their connections (a WebSocket may stay open for hours): the reload is done
+  // once the new one listens; the shutdown waits for them all.
+  const retiring = new Set<Promise<void>>();
   const unregister = protocols.serverTls === undefined ? () => {} : protocols.onCertificateChange(async (tls) => {
     if (closed) return;
     const next = await start(tls, bound);
     const old = current;
     current = next;
-    await old.close();
+    const drained: Promise<void> = old.close().catch(() => {}).finally(() => retiring.delete(drained));
+    retiring.add(drained);
   });
   return {
     port: bound,
-    close: () => {
+    close: async () => {
       closed = true;
       unregister();
-      return current.close();
+      await Promise.all([current.close(), ...retiring]);
     },
   };
 }

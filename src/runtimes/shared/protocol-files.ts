@@ -30,7 +30,7 @@ export class ProtocolFiles implements RuntimeProtocols {
     return this.#serverTls;
   }
 
-  /** WEBSOCKET_MAX_BUFFERED_BYTES, MAX_WEBSOCKET_MESSAGE_BYTES and WEBSOCKET_IDLE_TIMEOUT_MS for Deno's and Bun's relay. */
+  /** WEBSOCKET_MAX_BUFFERED_BYTES, MAX_WEBSOCKET_MESSAGE_BYTES and WEBSOCKET_IDLE_TIMEOUT_MS for Deno's and Bun's relay (the last for Node's tunnel too). */
   get relayLimits(): RelayLimits {
     const limits = this.#config?.websocket;
     if (limits === undefined) throw new Error('ProtocolFiles.relayLimits read before load()');

@@ -43,7 +43,7 @@ export async function relayWebSocket(
   start: (context: RelayContext) => Promise<RelayStart>,
 ): Promise<Response | undefined> {
   const headers = new Headers(request.headers);
-  const admitted = await admitUpgrade(balancer.admission, { method: request.method, target: requestTarget(request.url), headers, client });
+  const admitted = await admitUpgrade(balancer.admission, { method: request.method, target: requestTarget(request.url), headers, client }, balancer.tunnels);
   if (admitted === undefined) return balancer.fetch(request, client);
   if (!admitted.ok) return errorResponse(admitted.answer);
   const exchange = admitted.exchange;

@@ -53,12 +53,16 @@ export function prepareUpgradeRequestHeaders(
   headers.set('upgrade', upgrade);
 }
 
-/** Rewrites, in place, the headers of a server's 101 for a byte tunnel: the response rules, then Connection and Upgrade put back. */
-export function prepareUpgradeResponseHeaders(headers: HeaderMap, requestId: string): void {
+/**
+ * Rewrites, in place, the headers of a server's 101 for a byte tunnel: the response rules, then Connection and
+ * Upgrade put back, and the sticky cookie after the server's own, as on any response.
+ */
+export function prepareUpgradeResponseHeaders(headers: HeaderMap, requestId: string, setCookie?: string): void {
   const upgrade = headers.get('upgrade');
   prepareClientResponseHeaders(headers, requestId, false);
   headers.set('connection', 'upgrade');
   if (upgrade !== null) headers.set('upgrade', upgrade);
+  if (setCookie !== undefined) headers.append('set-cookie', setCookie);
 }
 
 /**
@@ -101,11 +105,11 @@ export type RelayAccept = { readonly ok: true; readonly headers: Headers } | { r
 
 /**
  * The headers a relay puts on its own 101 to the client once the server has accepted: the subprotocol the
- * server chose, Via and the request id. The server's other 101 headers are not visible through a WebSocket
+ * server chose, Via, the request id and the sticky cookie (`setCookie`, when the pick set one). The server's other 101 headers are not visible through a WebSocket
  * client, so they cannot be passed on. A subprotocol the client never offered would make the client fail the
  * connection (RFC 6455 §4.1), so that handshake is refused here instead, with a reason for the 502.
  */
-export function relayAcceptHeaders(chosenProtocol: string, offeredProtocols: readonly string[], requestId: string): RelayAccept {
+export function relayAcceptHeaders(chosenProtocol: string, offeredProtocols: readonly string[], requestId: string, setCookie?: string): RelayAccept {
   const headers = new Headers();
   if (chosenProtocol !== '') {
     if (!offeredProtocols.includes(chosenProtocol)) {
@@ -114,6 +118,7 @@ export function relayAcceptHeaders(chosenProtocol: string, offeredProtocols: rea
     headers.set('sec-websocket-protocol', chosenProtocol);
   }
   prepareClientResponseHeaders(headers, requestId, false);
+  if (setCookie !== undefined) headers.append('set-cookie', setCookie);
   return { ok: true, headers };
 }
 
@@ -123,13 +128,21 @@ export function webSocketUrl(origin: string, target: string): string {
 }
 
 /**
+ * How Deno's ("tcp connect error") and Bun's (`ECONNREFUSED`, the error's code, see bun/websocket-relay.ts)
+ * WebSocket clients say the TCP connection to the server failed: nothing reached the server.
+ */
+const CONNECT_FAILED = /tcp connect error|ECONNREFUSED/i;
+
+/**
  * Deno's and Bun's WebSocket clients report a refused handshake only as an error message ("Invalid status
  * code: 403", "Expected 101 status code: 403"): no headers, no body. This reads the status from it where
- * present, for the 502's reason and the log.
+ * present, for the 502's reason and the log. A connection that failed is named as refused, in words the
+ * lifecycle's classification reads (classify-attempt.ts), so the handshake is retried like any request.
  */
 export function describeRefusedHandshake(message: string): { readonly status: number | undefined; readonly reason: string } {
   const match = /status code:?\s*(\d{3})\b/i.exec(message);
   const status = match === null ? undefined : Number(match[1]);
+  if (status === undefined && CONNECT_FAILED.test(message)) return { status, reason: `the server could not be reached: connection refused (${message})` };
   const reason = status === undefined
     ? `the server did not accept the WebSocket handshake (${message})`
     : `the server refused the WebSocket handshake with status ${status}; this runtime's WebSocket client does not expose the server's response`;

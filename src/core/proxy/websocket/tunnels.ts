@@ -1,7 +1,8 @@
 /**
- * The open WebSocket and Upgrade tunnels of this process: how many each server holds (for /lb/stats), and the
- * one hook that closes them all at shutdown. A tunnel's in-flight lease belongs to its Exchange, which ends
- * when the tunnel does; this registry only counts and closes.
+ * The open WebSocket and Upgrade tunnels of this process: how many each server holds (for /lb/stats), whether
+ * new ones are still taken, and the one hook that closes them all at the shutdown deadline. A tunnel's in-flight
+ * lease belongs to its Exchange, which ends when the tunnel does, so the drain waits for tunnels as it waits for
+ * requests; this registry only counts, refuses and closes.
  */
 import type { UpstreamServer } from '../../upstream/upstream-server.ts';
 
@@ -16,6 +17,8 @@ export interface TunnelHandle {
 export class TunnelRegistry {
   readonly #open = new Map<object, { server: UpstreamServer; close: TunnelCloser }>();
   readonly #perServer = new Map<UpstreamServer, number>();
+  #accepting = true;
+  #idle: (() => void)[] = [];
 
   /** Registers an open tunnel to `server`; `close` is what `closeAll` calls for it. */
   opened(server: UpstreamServer, close: TunnelCloser): TunnelHandle {
@@ -31,6 +34,7 @@ export class TunnelRegistry {
         const left = (this.#perServer.get(server) ?? 1) - 1;
         if (left === 0) this.#perServer.delete(server);
         else this.#perServer.set(server, left);
+        if (this.#open.size === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
       },
     };
   }
@@ -38,6 +42,21 @@ export class TunnelRegistry {
   /** Open tunnels, to one server or in all. */
   count(server?: UpstreamServer): number {
     return server === undefined ? this.#open.size : (this.#perServer.get(server) ?? 0);
+  }
+
+  /** False once the listener stops accepting at shutdown: a new handshake then gets 503 (upgrade-exchange.ts). */
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /** Shutdown, when the listener closes (after SHUTDOWN_DELAY_MS): tunnels already open carry on; no new one opens. */
+  stopAccepting(): void {
+    this.#accepting = false;
+  }
+
+  /** Settles once no tunnel is open (at once if none is). */
+  idle(): Promise<void> {
+    return this.#open.size === 0 ? Promise.resolve() : new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import type { Admission, Admitted, RequestHead } from '../admission.ts';
 import type { Exchange } from '../exchange.ts';
+import { requestIdFor } from '../forwarded-headers.ts';
 import type { ErrorAnswer } from '../json-error.ts';
 import { requestedUpgrade } from './handshake.ts';
 import type { TunnelCloser, TunnelRegistry } from './tunnels.ts';
@@ -15,10 +16,15 @@ export type AdmittedUpgrade = (Admitted & { readonly ok: false }) | { readonly o
  * Admits an upgrade request. The header rules drop Connection and Upgrade as hop-by-hop (RFC 9110 §7.6.1);
  * here they ask the next hop for the same upgrade (§7.8), so they are put back on the upstream headers.
  * `undefined` when the request asks for no upgrade Fairway forwards (h2c, or none): serve it as a plain request.
+ * Once shutdown has closed the listener, a new tunnel would outlive the drain: it gets 503, as a new connection
+ * would be refused.
  */
-export function admitUpgrade(admission: Admission, head: RequestHead): AdmittedUpgrade | Promise<AdmittedUpgrade> | undefined {
+export function admitUpgrade(admission: Admission, head: RequestHead, tunnels: TunnelRegistry): AdmittedUpgrade | Promise<AdmittedUpgrade> | undefined {
   const upgrade = requestedUpgrade(head.headers);
   if (upgrade === undefined) return undefined;
+  if (!tunnels.accepting) {
+    return { ok: false, answer: { status: 503, error: 'Fairway is shutting down and opens no new tunnel', requestId: requestIdFor(head.headers) } };
+  }
   const withUpgrade = (admitted: Admitted): AdmittedUpgrade => {
     if (!admitted.ok) return admitted;
     head.headers.set('connection', 'upgrade');
