@@ -120,7 +120,8 @@ const DISPOSE: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('
  * `flushIntervalMs`, or as soon as `maxLines` wait. Written here rather than with LogTape's non-blocking console sink,
  * which keeps each record (and its properties) until its timer and then writes one line per call: under load that
  * was a write system call per request and hundreds of live records per flush, surviving young-generation GCs (issue
- * 12's profile). A formatted line is one string; a batch is one write. Disposing it (LogTape's dispose()) flushes.
+ * 12's profile). A formatted line is one string; a batch is one write, from a timer, never from the request that logs.
+ * Disposing it (LogTape's dispose()) flushes.
  */
 export function batchedLineSink(format: (record: LogRecord) => string, options: { readonly maxLines: number; readonly flushIntervalMs: number }): Sink {
   let pending = '';
@@ -138,8 +139,11 @@ export function batchedLineSink(format: (record: LogRecord) => string, options: 
   const sink = (record: LogRecord): void => {
     const line = format(record);
     pending = count === 0 ? line : `${pending}\n${line}`;
-    if (++count >= options.maxLines) flush();
-    else timer ??= setTimeout(flush, options.flushIntervalMs);
+    // A full batch is written as soon as the event loop is free, never inside the request that logs.
+    if (++count === options.maxLines) {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(flush, 0);
+    } else timer ??= setTimeout(flush, options.flushIntervalMs);
   };
   Object.defineProperty(sink, IMMEDIATE_SINK, { value: true });
   Object.defineProperty(sink, DISPOSE, { value: flush });
