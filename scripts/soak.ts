@@ -99,7 +99,16 @@ const [getResult, postResult] = await Promise.all([gets.done, posts.done, aborti
 clearInterval(sampler);
 for (const s of servers) s.mode = 'ok';
 // Every exchange must have reached its exit: hung requests time out within UPSTREAM_TIMEOUT_MS.
-await pollUntil(async () => (await getStats(proxy.url)).totals.activeConnections === 0, { timeoutMs: 10_000, description: 'in-flight back to 0' });
+try {
+  await pollUntil(async () => (await getStats(proxy.url)).totals.activeConnections === 0, { timeoutMs: 10_000, description: 'in-flight back to 0' });
+} catch (error) {
+  // What was left in flight, for the report, before the process is stopped.
+  const left = await getStats(proxy.url);
+  console.log(`soak: in flight did not return to 0: ${JSON.stringify(left.totals)}, per server ${left.servers.map((s) => s.activeConnections).join('/')}`);
+  await proxy.stop();
+  await killAll(servers);
+  throw error;
+}
 const stats = await getStats(proxy.url);
 memory.after = rssMiB(proxy.pid);
 heap.end = await sample();

@@ -1,5 +1,6 @@
 /** Deno entrypoint: serves the core with Deno.serve and forwards with Deno's fetch. */
 import { startFairway } from '../core/bootstrap.ts';
+import { headerPairs } from '../core/proxy/web-headers.ts';
 import { fetchWithDeclaredLength, hasDeclaredLengthBody } from './deno/declared-length-upstream.ts';
 import { serveDeno } from './deno/serve.ts';
 import { serveDenoBalancer } from './deno/serve-balancer.ts';
@@ -34,7 +35,9 @@ const started = await startFairway({
       // Deno's fetch would send a declared-length body chunked; its node:http client keeps the length.
       if (hasDeclaredLengthBody(init)) return fetchWithDeclaredLength(url, init, protocols.privateCas);
       const client = upstreamClient();
-      return fetch(url, client ? { ...init, client } : init);
+      // As pairs: Deno's fetch copies a Headers argument far more slowly (src/core/proxy/web-headers.ts).
+      const headers = headerPairs(init.headers);
+      return fetch(url, client ? { ...init, headers, client } : { ...init, headers });
     },
     decodesCompressedBodies: false,
   },

@@ -10,6 +10,7 @@ import { BodyLengthError, readBodyUpTo } from './replayable-body.ts';
 import { unrelayableStatus } from './response-status.ts';
 import type { ClientInfo } from '../runtime/contracts.ts';
 import type { UpstreamClient } from '../upstream/upstream-client.ts';
+import { copyHeaders, WebHeaderMap } from './web-headers.ts';
 
 export class WebForwarder {
   readonly #admission: Admission;
@@ -22,7 +23,7 @@ export class WebForwarder {
 
   /** `target` is the request's path and query (see request-target.ts). */
   async forward(request: Request, client: ClientInfo, target: string): Promise<Response> {
-    const upstreamHeaders = new Headers(request.headers);
+    const upstreamHeaders = copyHeaders(request.headers);
     // fetch cannot send a GET or HEAD body, and Deno's and Bun's servers drop one silently (request.body is null):
     // the declared length still says it was there.
     const declared = request.headers.get('content-length');
@@ -31,7 +32,7 @@ export class WebForwarder {
     const admitted = await this.#admission.admit({
       method: request.method,
       target,
-      headers: upstreamHeaders,
+      headers: new WebHeaderMap(upstreamHeaders),
       client,
       hasBody: request.body !== null,
       signal: request.signal,
@@ -87,8 +88,8 @@ export class WebForwarder {
       upstream.body?.cancel().catch(() => {});
       return answer(exchange.unrepresentable(new Error(unrelayable)));
     }
-    const headers = new Headers(upstream.headers);
-    const plan = exchange.responseHead(upstream.status, headers, this.#client.decodesCompressedBodies);
+    const headers = copyHeaders(upstream.headers);
+    const plan = exchange.responseHead(upstream.status, new WebHeaderMap(headers), this.#client.decodesCompressedBodies);
     if (plan.retry) return undefined;
     const init = { status: upstream.status, statusText: upstream.statusText, headers };
     const body = upstream.body;

@@ -42,6 +42,17 @@ export function fetchWithDeclaredLength(url: string, init: UpstreamRequestInit, 
       }
     });
     req.once('error', reject);
+    // Deno's node:http ignores `signal` once the request went out on a reused kept-alive connection (Deno 2.9.6,
+    // measured): a server that never answers then held the exchange for ever, past UPSTREAM_TIMEOUT_MS. So the abort
+    // is applied here too, before and after the response head (a read timeout, the client leaving mid-body).
+    const signal = init.signal;
+    const abort = () => {
+      req.destroy();
+      reject(signal.reason);
+    };
+    if (signal.aborted) return abort();
+    signal.addEventListener('abort', abort, { once: true });
+    req.once('close', () => signal.removeEventListener('abort', abort));
     // A body kept for replay (RETRY_BUFFER_BYTES) is written whole; a streamed one as it arrives.
     if (init.body instanceof Uint8Array) req.end(init.body);
     else void pump(init.body!, req).catch((error: unknown) => req.destroy(error instanceof Error ? error : new Error(String(error))));
