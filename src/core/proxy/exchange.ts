@@ -16,6 +16,7 @@ import { certificateProblem, describeError, describeErrorChain } from './describ
 import type { ErrorAnswer } from './json-error.ts';
 import { AttemptSignal } from './attempt-signal.ts';
 import { LimitTimer } from './limit-timer.ts';
+import type { OpenList } from './open-list.ts';
 import { rewriteLocationHeaders } from './location-rewrite.ts';
 import { upstreamUrl } from './request-target.ts';
 import { responseBufferLength } from './response-buffering.ts';
@@ -61,7 +62,7 @@ export interface ExchangeDeps {
   readonly acquire: (server: UpstreamServer) => InFlightLease;
   readonly log: Logger;
   /** Every exchange not yet at its exit, so shutdown can end those still open at its deadline. */
-  readonly open: Set<Exchange>;
+  readonly open: OpenList<Exchange>;
   readonly observers: readonly ExchangeObserver[];
   /** From the request being fully sent to the response head (0: no limit). */
   readonly upstreamTimeoutMs: number;
@@ -161,6 +162,9 @@ export class Exchange {
   readonly #request: ExchangeRequest;
   readonly #startedAtEpoch = Date.now();
   #atExit: (() => void)[] = [];
+  /** Its neighbours in `ExchangeDeps.open`, for that list only (open-list.ts). */
+  openPrevious: Exchange | undefined = undefined;
+  openNext: Exchange | undefined = undefined;
 
   constructor(deps: ExchangeDeps, request: ExchangeRequest, lease: InFlightLease) {
     this.#deps = deps;
