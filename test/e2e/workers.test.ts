@@ -125,6 +125,12 @@ for (const runtime of selectedRuntimes()) {
           assert.equal(stats.algorithm, 'round_robin');
           assert.deepEqual(stats.servers.map((s) => s.url), backends.map((b) => b.url));
           assert.ok(stats.servers.every((s) => s.healthy));
+          // Issue 9's per-server fields, merged over the workers (each runs its own outlier detection, retries, slow start).
+          for (const s of stats.servers as unknown as Record<string, unknown>[]) {
+            assert.equal(s.state, 'healthy', JSON.stringify(s));
+            for (const field of ['consecutiveFailures', 'ejections', 'retriesTo', 'retriesAway']) assert.equal(typeof s[field], 'number', field);
+            for (const field of ['ejectedUntil', 'slowStartShare', 'slowStartUntil']) assert.ok(field in s, field);
+          }
         }
 
         // SIGTERM to the supervisor: every worker drains and exits, then the supervisor exits 0.

@@ -30,7 +30,8 @@ const outcome: RequestOutcome = {
 async function captureConsole(fn: () => void): Promise<string[]> {
   const lines: string[] = [];
   const original = console.log;
-  console.log = (...args: unknown[]) => void lines.push(args.join(' '));
+  // The sink writes a batch of lines per call.
+  console.log = (...args: unknown[]) => void lines.push(...args.join(' ').split('\n'));
   try {
     fn();
     await dispose();
@@ -103,5 +104,22 @@ describe('access log', () => {
       accessLogSink('json').record(outcome); // even a stray json sink has no configured category to write to
     });
     assert.deepEqual(off, []);
+  });
+
+  test('lines are written in batches: several requests, one console.log, one line each, in order', async () => {
+    const calls: string[] = [];
+    const original = console.log;
+    console.log = (...args: unknown[]) => void calls.push(args.join(' '));
+    try {
+      configureLogging('info', 'json', 'json');
+      const sink = accessLogSink('json');
+      for (const requestId of ['a', 'b', 'c']) sink.record({ ...outcome, requestId });
+      await dispose();
+    } finally {
+      console.log = original;
+      await reset();
+    }
+    assert.equal(calls.length, 1);
+    assert.deepEqual(calls[0]!.split('\n').map((line) => JSON.parse(line).requestId), ['a', 'b', 'c']);
   });
 });

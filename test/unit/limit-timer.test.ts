@@ -41,4 +41,33 @@ describe('LimitTimer', () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     assert.equal(fired, false);
   });
+
+  test('timers of one limit share a list: each expires on its own deadline, in order, and a cancelled one never does', async () => {
+    const fired: string[] = [];
+    const a = new LimitTimer(15, () => fired.push('a'));
+    const b = new LimitTimer(15, () => fired.push('b'));
+    const c = new LimitTimer(15, () => fired.push('c'));
+    a.restart();
+    b.restart();
+    c.restart();
+    b.cancel();
+    a.restart(); // now after c
+    await new Promise<void>((resolve) => new LimitTimer(40, resolve).restart());
+    assert.deepEqual(fired, ['c', 'a']);
+    assert.equal(b.expired, false);
+  });
+
+  test('a timer cancelled by the callback of another of the same limit, both due, does not fire', async () => {
+    const fired: string[] = [];
+    let second: LimitTimer | undefined = undefined;
+    const first = new LimitTimer(10, () => {
+      fired.push('first');
+      second?.cancel();
+    });
+    second = new LimitTimer(10, () => fired.push('second'));
+    first.restart();
+    second.restart();
+    await new Promise<void>((resolve) => new LimitTimer(30, resolve).restart());
+    assert.deepEqual(fired, ['first']);
+  });
 });

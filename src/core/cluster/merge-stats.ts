@@ -1,6 +1,6 @@
-/** /lb/stats for the whole balancer with WORKERS>1: sums of every worker's counts, with a per-worker breakdown. */
+/** /lb/stats for the whole balancer with WORKERS>1: every worker's counts summed, its resilience state merged, with a per-worker breakdown. */
 import type { LatencySummary } from '../stats/latency-window.ts';
-import type { ServerStats, StatsReport, WorkerBreakdown } from '../stats/stats-report.ts';
+import type { ServerResilienceStats, ServerStats, StatsReport, WorkerBreakdown } from '../stats/stats-report.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
 
 const rate = (errors: number, requests: number): number => (requests === 0 ? 0 : Math.round((errors / requests) * 10000) / 10000);
@@ -15,22 +15,35 @@ export interface WorkerSnapshot {
   readonly receivedAt: number;
 }
 
+/** Per-server counts that only ever grow, and so are carried across a worker's restart. */
+export interface CarriedServerCounts {
+  requests: number;
+  errors: number;
+  ejections: number;
+  retriesTo: number;
+  retriesAway: number;
+}
+
 export interface CarriedCounts {
   requests: number;
   errors: number;
-  readonly servers: Map<string, { requests: number; errors: number }>;
+  readonly servers: Map<string, CarriedServerCounts>;
 }
 
 export const noCarry = (): CarriedCounts => ({ requests: 0, errors: 0, servers: new Map() });
+const noServerCarry = (): CarriedServerCounts => ({ requests: 0, errors: 0, ejections: 0, retriesTo: 0, retriesAway: 0 });
 
 /** Adds a finished run's counts to what is carried. */
 export function carryOver(carried: CarriedCounts, report: StatsReport): void {
   carried.requests += report.totals.requests;
   carried.errors += report.totals.errors;
   for (const s of report.servers) {
-    const c = carried.servers.get(s.url) ?? { requests: 0, errors: 0 };
+    const c = carried.servers.get(s.url) ?? noServerCarry();
     c.requests += s.requests;
     c.errors += s.errors;
+    c.ejections += s.ejections ?? 0;
+    c.retriesTo += s.retriesTo ?? 0;
+    c.retriesAway += s.retriesAway ?? 0;
     carried.servers.set(s.url, c);
   }
 }
@@ -55,6 +68,71 @@ function mergeLatency(parts: readonly { latency: LatencySummary | null; requests
   return { avg: round(sum.avg / weight), p50: round(sum.p50 / weight), p95: round(sum.p95 / weight), p99: round(sum.p99 / weight) };
 }
 
+/** One worker's figures for one server: its report's, plus what its earlier runs carried. */
+interface WorkerServerView {
+  readonly own: ServerStats | undefined;
+  readonly carried: CarriedServerCounts;
+}
+
+const laterIso = (a: string | null, b: string | null): string | null => (a === null ? b : b === null ? a : Date.parse(b) > Date.parse(a) ? b : a);
+/** A worker's report may be up to a second old: an ejection or a ramp it reported that has since ended no longer counts. */
+const stillRunning = (until: string | null | undefined, now: number): until is string => typeof until === 'string' && Date.parse(until) > now;
+
+/**
+ * Issue 9's fields over all workers, each of which runs its own outlier detection, retry budget and slow start:
+ * - `ejections`, `retriesTo`, `retriesAway`: summed (earlier runs' included), like requests and errors;
+ * - `consecutiveFailures`: the highest, the worker closest to ejecting it;
+ * - `state`: `ejected` while any worker has it ejected, `ejectedUntil` the latest of those ejections' ends, so
+ *   some share of traffic still avoids it until then; otherwise the shared health verdict (one prober for all);
+ * - `slowStartShare`: the lowest share among the workers still ramping it, `slowStartUntil` the latest ramp's end.
+ * Each worker's own values are under `workers`.
+ */
+function mergeResilience(server: UpstreamServer, views: readonly WorkerServerView[], now: number): ServerResilienceStats {
+  let ejectedUntil: string | null = null;
+  let consecutiveFailures = 0;
+  let ejections = 0;
+  let retriesTo = 0;
+  let retriesAway = 0;
+  let slowStartShare: number | null = null;
+  let slowStartUntil: string | null = null;
+  for (const { own, carried } of views) {
+    ejections += (own?.ejections ?? 0) + carried.ejections;
+    retriesTo += (own?.retriesTo ?? 0) + carried.retriesTo;
+    retriesAway += (own?.retriesAway ?? 0) + carried.retriesAway;
+    consecutiveFailures = Math.max(consecutiveFailures, own?.consecutiveFailures ?? 0);
+    if (own?.state === 'ejected' && stillRunning(own.ejectedUntil, now)) ejectedUntil = laterIso(ejectedUntil, own.ejectedUntil);
+    if (typeof own?.slowStartShare === 'number' && stillRunning(own.slowStartUntil, now)) {
+      slowStartShare = slowStartShare === null ? own.slowStartShare : Math.min(slowStartShare, own.slowStartShare);
+      slowStartUntil = laterIso(slowStartUntil, own.slowStartUntil);
+    }
+  }
+  return {
+    state: ejectedUntil !== null ? 'ejected' : server.healthy ? 'healthy' : 'unhealthy',
+    ejectedUntil,
+    consecutiveFailures,
+    ejections,
+    retriesTo,
+    retriesAway,
+    slowStartShare,
+    slowStartUntil,
+  };
+}
+
+/** A worker's own issue 9 fields for the breakdown, its counters with its earlier runs' added; absent if it reports none. */
+function workerResilience(own: ServerStats, carried: CarriedServerCounts | undefined): Partial<ServerResilienceStats> {
+  if (own.state === undefined) return {};
+  return {
+    state: own.state,
+    ejectedUntil: own.ejectedUntil ?? null,
+    consecutiveFailures: own.consecutiveFailures ?? 0,
+    ejections: (own.ejections ?? 0) + (carried?.ejections ?? 0),
+    retriesTo: (own.retriesTo ?? 0) + (carried?.retriesTo ?? 0),
+    retriesAway: (own.retriesAway ?? 0) + (carried?.retriesAway ?? 0),
+    slowStartShare: own.slowStartShare ?? null,
+    slowStartUntil: own.slowStartUntil ?? null,
+  };
+}
+
 export function mergeStats(input: {
   readonly snapshots: readonly WorkerSnapshot[];
   /** The supervisor's pool: membership, weight, admin state and health are shared, so they come from here. */
@@ -62,8 +140,11 @@ export function mergeStats(input: {
   readonly uptimeSeconds: number;
   readonly count: number;
   readonly answeredBy: number;
+  /** Wall-clock ms, to drop ejections and ramps that ended since a worker reported them; defaults to now. */
+  readonly now?: number;
 }): StatsReport {
   const { snapshots } = input;
+  const now = input.now ?? Date.now();
   const first = snapshots[0]?.report;
   let requests = 0;
   let errors = 0;
@@ -81,11 +162,13 @@ export function mergeStats(input: {
     let a = 0;
     let w = 0;
     const latencies: { latency: LatencySummary | null; requests: number }[] = [];
+    const views: WorkerServerView[] = [];
     for (const s of snapshots) {
       const own = s.report.servers.find((x) => x.url === server.url);
-      const carried = s.carried.servers.get(server.url);
-      r += (own?.requests ?? 0) + (carried?.requests ?? 0);
-      e += (own?.errors ?? 0) + (carried?.errors ?? 0);
+      const carried = s.carried.servers.get(server.url) ?? noServerCarry();
+      views.push({ own, carried });
+      r += (own?.requests ?? 0) + carried.requests;
+      e += (own?.errors ?? 0) + carried.errors;
       a += own?.activeConnections ?? 0;
       w += own?.websockets ?? 0;
       if (own !== undefined) latencies.push({ latency: own.responseTimeMs, requests: own.requests });
@@ -103,6 +186,7 @@ export function mergeStats(input: {
       errorRate: rate(e, r),
       responseTimeMs: mergeLatency(latencies),
       lastHealthCheck: server.lastHealthCheck,
+      ...mergeResilience(server, views, now),
     };
   });
   const workers: WorkerBreakdown[] = snapshots.map((s) => ({
@@ -118,6 +202,7 @@ export function mergeStats(input: {
       errors: x.errors + (s.carried.servers.get(x.url)?.errors ?? 0),
       activeConnections: x.activeConnections,
       responseTimeMs: x.responseTimeMs,
+      ...workerResilience(x, s.carried.servers.get(x.url)),
     })),
   }));
   return {

@@ -14,6 +14,7 @@ import { prepareClientResponseHeaders } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
 import { certificateProblem, describeError, describeErrorChain } from './describe-error.ts';
 import type { ErrorAnswer } from './json-error.ts';
+import { AttemptSignal } from './attempt-signal.ts';
 import { LimitTimer } from './limit-timer.ts';
 import { rewriteLocationHeaders } from './location-rewrite.ts';
 import { upstreamUrl } from './request-target.ts';
@@ -130,8 +131,8 @@ export class Exchange {
   setCookie: string | undefined;
   readonly #deps: ExchangeDeps;
   readonly #startedAt = performance.now();
-  // One lease, controller and timer per attempt: a retry takes a new lease on another server, inside this exchange.
-  #controller = new AbortController();
+  // One lease and stop signal per attempt: a retry takes a new lease on another server, inside this exchange.
+  #stop = new AttemptSignal();
   // Each limit is the fault of one side: the client's upload gaps (408), the server's wait and read gaps (504, cut).
   // They stop whichever attempt is current when they fire.
   readonly #upstreamTimer: LimitTimer;
@@ -176,7 +177,7 @@ export class Exchange {
     this.#lease = lease;
     this.#tried.push(lease.server);
     this.#clientOrigin = request.clientOrigin ?? '';
-    const stop = (reason: symbol) => () => this.#controller.abort(reason);
+    const stop = (reason: symbol) => () => this.#stop.abort(reason);
     this.#upstreamTimer = new LimitTimer(deps.upstreamTimeoutMs, stop(STOP_REASON.timeout));
     this.#clientBodyTimer = new LimitTimer(deps.clientBodyTimeoutMs ?? 0, stop(STOP_REASON.clientBodyTimeout));
     this.#readTimer = new LimitTimer(deps.upstreamReadTimeoutMs ?? 0, stop(STOP_REASON.readTimeout));
@@ -223,12 +224,17 @@ export class Exchange {
   /** SHUTDOWN_TIMEOUT_MS has passed: stop the upstream request; a stream still open is cut, a wait answered 503. */
   terminate(): void {
     this.#clientLeft = true;
-    this.#controller.abort(STOP_REASON.shutdown);
+    this.#stop.abort(STOP_REASON.shutdown);
   }
 
   /** Aborted with a STOP_REASON when the current attempt must stop: pass it to the upstream request of this attempt. */
   get signal(): AbortSignal {
-    return this.#controller.signal;
+    return this.#stop.signal;
+  }
+
+  /** The same, without a Web AbortSignal, for an upstream client that takes an EventTarget-like signal (undici). */
+  get stopSignal(): AttemptSignal {
+    return this.#stop;
   }
 
   /** The buffered request body to send on every attempt (bodyPlan `buffer`), once `bodyBuffered` was called. */
@@ -280,7 +286,7 @@ export class Exchange {
   clientGone(): void {
     if (this.#phase === 'ended') return;
     this.#clientLeft = true;
-    this.#controller.abort(STOP_REASON.clientGone);
+    this.#stop.abort(STOP_REASON.clientGone);
     if (this.#phase === 'streaming') this.#exit('client_gone');
   }
 
@@ -290,7 +296,7 @@ export class Exchange {
     if (this.#phase !== 'ended') this.#clientBodyTimer.restart();
     const limit = this.#deps.maxRequestBodyBytes;
     if (limit === undefined || this.#requestBytes <= limit) return true;
-    this.#controller.abort(STOP_REASON.bodyTooLarge);
+    this.#stop.abort(STOP_REASON.bodyTooLarge);
     return false;
   }
 
@@ -360,7 +366,7 @@ export class Exchange {
     if (this.#phase === 'ended') return { do: 'nothing' };
     this.#cancelTimers();
     if (this.#phase === 'streaming') {
-      if (this.signal.reason === STOP_REASON.readTimeout) {
+      if (this.#stop.reason === STOP_REASON.readTimeout) {
         this.#deps.log.warn('{server} sent no response bytes for UPSTREAM_READ_TIMEOUT_MS={limit} ms; closing the client connection', {
           event: 'upstream_read_timeout',
           server: this.server.url,
@@ -368,12 +374,13 @@ export class Exchange {
           requestId: this.requestId,
         });
       }
-      this.#exit(this.signal.aborted && this.signal.reason === STOP_REASON.clientGone ? 'client_gone' : 'upstream_reset');
+      this.#exit(this.#stop.aborted && this.#stop.reason === STOP_REASON.clientGone ? 'client_gone' : 'upstream_reset');
       return { do: 'reset' };
     }
-    const reason: unknown = this.signal.aborted ? this.signal.reason : error;
+    const stop = this.#stop;
+    const reason: unknown = stop.aborted ? stop.reason : error;
     const server = this.server;
-    const failure = classifyFailure(error, this.signal.aborted ? this.signal.reason : undefined, this.#requestSent);
+    const failure = classifyFailure(error, stop.aborted ? stop.reason : undefined, this.#requestSent);
     const outcome: AttemptOutcome = { kind: 'failure', failure };
     this.#deps.resilience.record(server, outcome);
     const description = describeError(error);
@@ -485,7 +492,7 @@ export class Exchange {
     const from = this.server;
     this.#upstreamTimer.cancel();
     this.#readTimer.cancel();
-    this.#controller.abort(STOP_REASON.superseded);
+    this.#stop.abort(STOP_REASON.superseded);
     this.#releaseAttempt();
     this.#retryToken = decision.token;
     resilience.retried(from, next);
@@ -503,7 +510,7 @@ export class Exchange {
     this.#tried.push(next);
     // A sticky cookie naming the failed server must not be set; the client's next request chooses afresh.
     this.setCookie = undefined;
-    this.#controller = new AbortController();
+    this.#stop = new AttemptSignal();
     // The replayed request is sent at once (no body, or the buffered one): UPSTREAM_TIMEOUT_MS runs anew per try.
     this.#upstreamTimer.restart();
     return true;

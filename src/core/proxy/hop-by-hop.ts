@@ -30,10 +30,15 @@ export interface HeaderMap {
 
 const HOP_BY_HOP_NAMES: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
+const NAMES_CLOSE: ReadonlySet<string> = new Set(['close']);
+
 /** The lower-case names a Connection header lists (RFC 9110 §7.6.1), or undefined without one. */
 export function connectionNamed(headers: HeaderMap): ReadonlySet<string> | undefined {
   const connection = headers.get('connection');
   if (connection === null) return undefined;
+  // The values nearly every message carries, without splitting and testing each time: Keep-Alive is hop-by-hop anyway.
+  if (connection.length === 10 && connection.toLowerCase() === 'keep-alive') return undefined;
+  if (connection.length === 5 && connection.toLowerCase() === 'close') return NAMES_CLOSE;
   const named = new Set<string>();
   for (const token of connection.split(',')) {
     const name = token.trim();

@@ -15,9 +15,11 @@ import type { RequestHead } from './admission.ts';
  * pool it lands on, which any hash key allows.
  */
 export function requestView(head: RequestHead, trustProxy: boolean): RequestView {
-  const seen = new Map<string, string | null>();
+  // Made on the first read: most algorithms read no header at all.
+  let seen: Map<string, string | null> | undefined;
   const header = (name: string): string | null => {
     const key = name.toLowerCase();
+    seen ??= new Map();
     let value = seen.get(key);
     if (value === undefined) {
       value = head.headers.get(key);

@@ -2,7 +2,7 @@
  * The access log: one line per request through LogTape, in its own category so that LOG_LEVEL never hides
  * it, as JSON or in the nginx/Apache combined format, written through a non-blocking sink.
  */
-import { getConsoleSink, getLogger, type LoggerConfig, type LogRecord, type Sink } from '@logtape/logtape';
+import { getLogger, type LoggerConfig, type LogRecord, type Sink } from '@logtape/logtape';
 import type { OutcomeSink, RequestOutcome } from './request-outcome.ts';
 
 export const ACCESS_LOG_MODES = ['off', 'json', 'combined'] as const;
@@ -94,7 +94,8 @@ export function accessLogSink(mode: AccessLogMode): OutcomeSink {
   const log = getLogger([...ACCESS_LOG_CATEGORY]);
   return {
     record(o) {
-      log.info('{method} {path} {status}', () => accessLogEntry(o) as unknown as Record<string, unknown>);
+      // The entry itself, not a callback: the category is always enabled, and a callback costs LogTape one more copy.
+      log.info('{method} {path} {status}', accessLogEntry(o) as unknown as Record<string, unknown>);
     },
   };
 }
@@ -106,17 +107,57 @@ export function accessLogFormatter(mode: Exclude<AccessLogMode, 'off'>): (record
 }
 
 /**
- * The sink and logger entries to add to LogTape's configuration. The console sink is non-blocking: records
- * are buffered and written in batches from a timer (every 100 ms or 1000 records), so a slow stdout never
- * stalls the request that logs; on shutdown LogTape's dispose() flushes what is left.
+ * LogTape's marker for a sink that consumes each record at once: LogTape then skips its per-record snapshot of the
+ * properties (one more copy of every entry), which it takes for sinks that might keep the record for later.
+ * LogTape's own console sink carries the same marker; this sink formats the record before returning.
+ */
+const IMMEDIATE_SINK = Symbol.for('LogTape.sinkSnapshotPolicy.immediate');
+/** What LogTape's dispose() calls on a sink (its own fallback where the runtime has no Symbol.dispose). */
+const DISPOSE: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
+
+/**
+ * A sink that formats each record at once and writes the lines in batches, one `console.log` per batch: every
+ * `flushIntervalMs`, or as soon as `maxLines` wait. Written here rather than with LogTape's non-blocking console sink,
+ * which keeps each record (and its properties) until its timer and then writes one line per call: under load that
+ * was a write system call per request and hundreds of live records per flush, surviving young-generation GCs (issue
+ * 12's profile). A formatted line is one string; a batch is one write, from a timer, never from the request that logs.
+ * Disposing it (LogTape's dispose()) flushes.
+ */
+export function batchedLineSink(format: (record: LogRecord) => string, options: { readonly maxLines: number; readonly flushIntervalMs: number }): Sink {
+  let pending = '';
+  let count = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (count === 0) return;
+    const text = pending;
+    pending = '';
+    count = 0;
+    console.log(text);
+  };
+  const sink = (record: LogRecord): void => {
+    const line = format(record);
+    pending = count === 0 ? line : `${pending}\n${line}`;
+    // A full batch is written as soon as the event loop is free, never inside the request that logs.
+    if (++count === options.maxLines) {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(flush, 0);
+    } else timer ??= setTimeout(flush, options.flushIntervalMs);
+  };
+  Object.defineProperty(sink, IMMEDIATE_SINK, { value: true });
+  Object.defineProperty(sink, DISPOSE, { value: flush });
+  return sink;
+}
+
+/**
+ * The sink and logger entries to add to LogTape's configuration. Lines are written in batches (every 100 ms or
+ * 1000 lines), so the request that logs never waits for a write of its own; on shutdown LogTape's dispose()
+ * flushes what is left.
  */
 export function accessLogConfig(mode: AccessLogMode): { sinks: Record<string, Sink>; loggers: LoggerConfig<string, string>[] } {
   if (mode === 'off') return { sinks: {}, loggers: [] };
-  const sink = getConsoleSink({
-    formatter: accessLogFormatter(mode),
-    levelMap: { trace: 'log', debug: 'log', info: 'log', warning: 'log', error: 'log', fatal: 'log' },
-    nonBlocking: { bufferSize: 1000, flushInterval: 100 },
-  });
+  const sink = batchedLineSink(accessLogFormatter(mode), { maxLines: 1000, flushIntervalMs: 100 });
   return {
     sinks: { access: sink },
     loggers: [{ category: [...ACCESS_LOG_CATEGORY], lowestLevel: 'info', sinks: ['access'] }],

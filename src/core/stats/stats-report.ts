@@ -61,7 +61,9 @@ export interface StatsReport {
 export interface WorkerBreakdown {
   id: number;
   totals: { requests: number; errors: number; activeConnections: number };
-  servers: { url: string; requests: number; errors: number; activeConnections: number; responseTimeMs: LatencySummary | null }[];
+  /** The worker's own figures per server, issue 9's fields included: each worker runs its own outlier detection, retries and slow start. */
+  servers:
+    ({ url: string; requests: number; errors: number; activeConnections: number; responseTimeMs: LatencySummary | null } & Partial<ServerResilienceStats>)[];
 }
 
 const rate = (errors: number, requests: number): number => (requests === 0 ? 0 : Math.round((errors / requests) * 10000) / 10000);

@@ -116,7 +116,8 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
         headers: headers.object as Record<string, string | string[]>,
         // undici streams any async iterable, though its types name only Readable.
         body: (exchange.replayBody ?? (!hasBody ? null : exchange.metersRequestBody ? meteredBody(req, exchange) : req)) as Readable | null,
-        signal: exchange.signal,
+        // undici takes any EventTarget-like signal: no Web AbortSignal is made (attempt-signal.ts).
+        signal: exchange.stopSignal as unknown as AbortSignal,
         // UPSTREAM_READ_TIMEOUT_MS: undici's own gap timer between body chunks (0: none), reported to failed() as an error mid-body.
         bodyTimeout: exchange.upstreamReadTimeoutMs,
       };

@@ -64,6 +64,11 @@ export class NodeHeaders implements HeaderMap {
   keys(): Iterable<string> {
     const object = this.#object;
     const deleted = this.#deleted;
-    return Object.keys(object).filter((key) => object[key] !== undefined && deleted?.has(key) !== true);
+    const keys = Object.keys(object);
+    // node:http's and undici's objects hold no undefined values, and most have nothing deleted yet: one array, not two.
+    for (const key of keys) {
+      if (object[key] === undefined || deleted?.has(key) === true) return keys.filter((k) => object[k] !== undefined && deleted?.has(k) !== true);
+    }
+    return keys;
   }
 }
