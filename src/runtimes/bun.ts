@@ -22,6 +22,11 @@ const started = await startFairway({
   upstream: {
     // decompress: false passes the server's bytes through, so Content-Encoding still matches them.
     // tls: UPSTREAM_CA_FILE (with the bundled roots) and UPSTREAM_TLS_INSECURE, for forwarding and health checks alike.
+    // Bun's fetch resends a request by itself when a reused kept-alive connection closes before the response head, even
+    // after the server read it all, but only an idempotent method with a buffered body (1.4.5, bench/repro/bun-fetch-retry.mjs):
+    // never a POST or PATCH, nor a streamed body (over RETRY_BUFFER_BYTES or without a length), so issue 9's "a body at most
+    // once unless the method allows a retry" holds (test/faults "sent once"). Those resends are not Fairway's retries:
+    // not logged or counted (runtime-limits: fetchResendsIdempotent).
     fetch: (url, init) => fetch(url, { ...init, decompress: false, tls: bunTls() } as RequestInit),
     decodesCompressedBodies: false,
   },

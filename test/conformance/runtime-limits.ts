@@ -19,6 +19,7 @@ export type LimitKey =
   | 'unknownMethod400'
   | 'unknownMethodClosed'
   | 'noPipelining'
+  | 'fetchResendsIdempotent'
   | 'webSocketRefusalAs502'
   | 'webSocketClientCloseCodes'
   | 'webSocketOnly'
@@ -103,6 +104,8 @@ export const RUNTIME_LIMITS: Readonly<Record<RuntimeName, Readonly<Partial<Recor
     webSocketOnly:
       'the message relay carries WebSocket only (Deno.upgradeWebSocket, server.upgrade); another Upgrade protocol is forwarded as a plain request, without the upgrade',
     noHttp2: 'Bun.serve offers no ALPN protocol with TLS, so clients speak HTTP/1.1 to it, never h2',
+    fetchResendsIdempotent:
+      "Bun's fetch (1.4.5) resends a GET, HEAD, PUT, DELETE or OPTIONS with a buffered body itself, on a new connection to the same server, when a reused kept-alive connection closes before the response head, even after the server read the whole request; Fairway does not see it (no retry logged or counted, outside RETRIES and RETRY_BUDGET_PERCENT). Never a POST or PATCH, nor a streamed body (one over RETRY_BUFFER_BYTES or without a length)",
   },
 };
 

@@ -25,6 +25,8 @@ export class FaultServer {
   readonly counts = { requests: 0, probes: 0, answered: 0, hung: 0, reset: 0, unavailable: 0 };
   /** Request bodies received, by request id, to show which were sent twice. */
   readonly bodies = new Map<string, number>();
+  /** Requests received whole (head and body), by request id, bodyless ones included. */
+  readonly received = new Map<string, number>();
   #server: http.Server | undefined;
   #port = 0;
   readonly #sockets = new Set<Socket>();
@@ -105,6 +107,7 @@ export class FaultServer {
     req.on('end', () => {
       const id = String(req.headers['x-request-id'] ?? '');
       if (chunks.length > 0) this.bodies.set(id, (this.bodies.get(id) ?? 0) + 1);
+      this.received.set(id, (this.received.get(id) ?? 0) + 1);
       if (this.resetNext > 0) {
         this.resetNext--;
         this.counts.reset++;

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { afterEach, describe, test, type TestContext } from 'node:test';
+import { limit } from '../conformance/runtime-limits.ts';
 import { getStats, request } from '../support/http.ts';
 import { pollUntil } from '../support/poll.ts';
 import { isEvent, type ProxyEnv, type ProxyHandle, startProxy } from '../support/proxy-process.ts';
@@ -199,6 +200,42 @@ for (const runtime of selectedRuntimes()) {
       // at most one such 502 per client; every request refused before reaching it is retried.
       assert.ok(result.errors <= 4, summary(result));
     });
+
+    test(
+      'a POST (declared or chunked), or a PUT over RETRY_BUFFER_BYTES, reset on a kept-alive connection after the server read it: sent once',
+      TIMEOUT,
+      async () => {
+        // The reset of a reused kept-alive connection is where an upstream client may resend on its own (Bun's fetch does,
+        // for idempotent methods with a buffered body: bench/repro/bun-fetch-retry.mjs; Deno's node:http did for a POST too,
+        // until it got a connection per request). A small PUT is the control: it is sent again (by Fairway, or by Bun's
+        // fetch itself), so this setup would see a second POST too.
+        const p = await setup(1);
+        const a = servers[0]!;
+        const resendsItself = limit(runtime, 'fetchResendsIdempotent');
+        const send = async (id: string, method: string, body: Buffer, chunked = false) => {
+          assert.equal((await request(`${p.url}/warm-${id}`)).status, 200); // the pool now holds a kept-alive connection
+          a.resetNext = 1;
+          const length: Record<string, string> = chunked ? { 'transfer-encoding': 'chunked' } : body.length ? { 'content-length': String(body.length) } : {};
+          const response = await request(`${p.url}/${id}`, { method, body: body.length ? body : undefined, headers: { 'x-request-id': id, ...length } });
+          const retries = p.events('retry').filter((line) => line.properties?.requestId === id).length;
+          return { status: response.status, seen: a.received.get(id) ?? 0, retries };
+        };
+        const smallPut = await send('small-put', 'PUT', Buffer.alloc(1024, 1));
+        assert.deepEqual([smallPut.status, smallPut.seen], [200, 2], 'the control: a small PUT reset after its body is sent again');
+        // Bun's fetch resends it itself, uncounted: Fairway saw no failure and logged no retry.
+        assert.equal(smallPut.retries, resendsItself ? 0 : 1, resendsItself ? `expected Bun's own resend (${resendsItself})` : 'Fairway retried it');
+        const once = [['post', 'POST', 1024, false], ['empty-post', 'POST', 0, false], ['chunked-post', 'POST', 1024, true], [
+          'large-put',
+          'PUT',
+          100 * 1024,
+          false,
+        ]] as const;
+        for (const [id, method, length, chunked] of once) {
+          const sent = await send(id, method, Buffer.alloc(length, 2), chunked);
+          assert.deepEqual([sent.status, sent.seen, sent.retries], [502, 1, 0], `${id} of ${length} bytes: status, times the server saw it, retries`);
+        }
+      },
+    );
   });
 }
 
