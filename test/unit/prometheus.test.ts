@@ -173,6 +173,22 @@ describe('PrometheusMetrics', () => {
     assert.equal(valueOf(scrape(m), 'fairway_upstream_errors_total', { server: B.url }), undefined);
   });
 
+  test('a request or health probe that ends after its server was removed does not bring the series back', () => {
+    const m = new PrometheusMetrics();
+    const removed = { url: B.url };
+    m.addServer(removed);
+    m.removeServer(removed);
+    m.record(outcome({ server: removed, attempts: 2 }));
+    m.recordHealthCheck(removed, true);
+    m.recordEjection(removed);
+    assert.ok(!m.render({ servers: [] }).includes(`server="${B.url}"`), 'no series of the removed server');
+    assert.equal(valueOf(scrape(m, { servers: [] }), 'fairway_retries_total'), 1, 'the retry still counts in the total');
+    const again = { url: B.url };
+    m.addServer(again);
+    m.record(outcome({ server: again }));
+    assert.equal(valueOf(scrape(m), 'fairway_requests_total', { server: B.url, code_class: '2xx', method: 'GET' }), 1, 'the URL added again counts anew');
+  });
+
   test('with a worker option every sample carries worker="N", so sum() across workers stays right', () => {
     const m = new PrometheusMetrics({ worker: 2 });
     m.record(outcome({ attempts: 2 }));

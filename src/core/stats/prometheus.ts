@@ -122,6 +122,12 @@ export interface PrometheusOptions {
 
 export class PrometheusMetrics implements OutcomeSink {
   readonly #servers = new Map<string, ServerSeries>();
+  /**
+   * Servers removed from the pool. A request or health probe still open at the removal ends after it (the pool removes
+   * a server when its in-flight count reaches 0, before that request's outcome is recorded), and must not bring the
+   * removed server's series back. By identity: a server added again under the same URL is a new object.
+   */
+  readonly #removed = new WeakSet<ServerIdentity>();
   readonly #noServer = new ServerSeries(NO_SERVER_LABEL);
   readonly #queueWait = new Histogram();
   readonly #queueRejections = new Float64Array(QUEUE_REJECTIONS.length);
@@ -146,17 +152,21 @@ export class PrometheusMetrics implements OutcomeSink {
 
   /** Registers a server so its zero-valued series appear before its first request (e.g. when added to the pool). */
   addServer(server: ServerIdentity): void {
+    this.#removed.delete(server);
     this.#series(server.url);
   }
 
   /** Drops a removed server's series, so a pool that changes over time does not grow the scrape without bound. */
   removeServer(server: ServerIdentity): void {
     this.#servers.delete(server.url);
+    this.#removed.add(server);
   }
 
   /** Once per request, from the lifecycle's single exit (through `recorder`). */
   record(o: RequestOutcome): void {
-    const series = o.server === undefined ? this.#noServer : (this.#servers.get(o.server.url) ?? this.#series(o.server.url));
+    if (o.attempts > 1) this.#retries += o.attempts - 1;
+    const series = o.server === undefined ? this.#noServer : this.#seriesOf(o.server);
+    if (series === undefined) return;
     const status = o.status;
     const codeClass = status >= 100 && status < 600 ? ((status / 100) | 0) - 1 : 4;
     series.requests[codeClass * METHOD_LABELS.length + methodIndex(o.method)]!++;
@@ -165,16 +175,23 @@ export class PrometheusMetrics implements OutcomeSink {
     series.other[BYTES_OUT]! += o.bytesOut;
     if (o.failure !== undefined) series.errors[ERROR_INDEX[o.failure]]!++;
     else if (o.server !== undefined && !o.abandoned && status >= 500) series.errors[FIVE_XX]!++;
-    if (o.attempts > 1) this.#retries += o.attempts - 1;
+  }
+
+  /** A server's series, made on first use; none for a server already removed from the pool. */
+  #seriesOf(server: ServerIdentity): ServerSeries | undefined {
+    if (this.#removed.has(server)) return undefined;
+    return this.#servers.get(server.url) ?? this.#series(server.url);
   }
 
   recordHealthCheck(server: ServerIdentity, ok: boolean): void {
-    this.#series(server.url).healthChecks[ok ? 0 : 1]!++;
+    const series = this.#seriesOf(server);
+    if (series !== undefined) series.healthChecks[ok ? 0 : 1]!++;
   }
 
   /** Outlier ejection took the server out of rotation (fed by the resilience module). */
   recordEjection(server: ServerIdentity): void {
-    this.#series(server.url).other[EJECTIONS]!++;
+    const series = this.#seriesOf(server);
+    if (series !== undefined) series.other[EJECTIONS]!++;
   }
 
   /** A request waited `ms` in the admission queue before it was served (fed by the queue, once it exists). */
