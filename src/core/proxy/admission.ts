@@ -7,8 +7,9 @@ import type { Logger } from '../logging.ts';
 import type { RequestOutcome } from '../stats/request-outcome.ts';
 import type { ClientInfo } from '../runtime/contracts.ts';
 import type { RequestSelection } from '../selection/request-selection.ts';
+import type { RequestView } from '../selection/hash-key.ts';
 import type { ServerPool } from '../upstream/server-pool.ts';
-import { Exchange, type ExchangeDeps, type ExchangeObserver } from './exchange.ts';
+import { Exchange, type ExchangeDeps, type ExchangeObserver, type ExchangeRequest } from './exchange.ts';
 import { type HeaderRuleOptions, prepareUpstreamRequestHeaders, requestIdFor } from './forwarded-headers.ts';
 import type { HeaderMap } from './hop-by-hop.ts';
 import { checkHost } from './host.ts';
@@ -175,30 +176,37 @@ export class Admission {
     const referer = headers.get('referer') ?? '';
     const userAgent = headers.get('user-agent') ?? '';
     const declaredRequestBytes = declared === null ? 0 : Number(declared) || 0;
-    const open = (server: UpstreamServer, setCookie: string | undefined): Admitted => {
-      prepareUpstreamRequestHeaders(headers, { client: head.client, requestId }, this.#rules);
-      const request = {
-        requestId,
-        method,
-        target,
-        upstreamHeaders: headers,
-        view,
-        clientTls,
-        setCookie,
-        bodyPlan,
-        clientAddress: head.client.address ?? '',
-        referer,
-        userAgent,
-        declaredRequestBytes,
-        clientOrigin: clientOrigin(clientTls, host.host),
-      };
-      return { ok: true, exchange: new Exchange(this.#deps, request, this.#inFlight.acquire(server)) };
+    // Everything about the request but its server, before the pick: the fast path below then needs no closures.
+    const request: Pending = {
+      requestId,
+      method,
+      target,
+      upstreamHeaders: headers,
+      view,
+      clientTls,
+      setCookie: undefined,
+      bodyPlan,
+      clientAddress: head.client.address ?? '',
+      referer,
+      userAgent,
+      declaredRequestBytes,
+      clientOrigin: clientOrigin(clientTls, host.host),
     };
-    const pick = () => (this.#resilience.inPanic() ? { server: this.#resilience.panicPick(), setCookie: undefined } : this.#selection.choose(view, clientTls));
-    const choice = this.#withRoom(pick());
+    const choice = this.#withRoom(this.#pick(view, clientTls));
     if (choice === undefined) return this.#noServer(requestId);
-    if (choice !== 'full') return open(choice.server, choice.setCookie);
-    return this.#queue(head.signal, requestId, pick, open);
+    if (choice !== 'full') return this.#open(head.client, request, choice.server, choice.setCookie);
+    return this.#queue(head.signal, requestId, () => this.#pick(view, clientTls), (server, setCookie) => this.#open(head.client, request, server, setCookie));
+  }
+
+  #pick(view: RequestView, clientTls: boolean): { server: UpstreamServer | undefined; setCookie: string | undefined } | undefined {
+    return this.#resilience.inPanic() ? { server: this.#resilience.panicPick(), setCookie: undefined } : this.#selection.choose(view, clientTls);
+  }
+
+  /** The server is chosen: the header rules rewrite the headers for upstream, and the exchange takes its lease. */
+  #open(client: ClientInfo, request: Pending, server: UpstreamServer, setCookie: string | undefined): Admitted {
+    prepareUpstreamRequestHeaders(request.upstreamHeaders, { client, requestId: request.requestId }, this.#rules);
+    request.setCookie = setCookie;
+    return { ok: true, exchange: new Exchange(this.#deps, request, this.#inFlight.acquire(server)) };
   }
 
   /** The pick, or another server with room when it is at MAX_REQUESTS_PER_SERVER ('full' when none has room). */
@@ -265,6 +273,8 @@ export class Admission {
 }
 
 type Choice = { readonly server: UpstreamServer; readonly setCookie: string | undefined };
+/** An ExchangeRequest waiting for its server, whose sticky cookie comes with the pick. */
+type Pending = Omit<ExchangeRequest, 'setCookie'> & { setCookie: string | undefined };
 
 const refuse = (status: number, error: string, requestId: string): Admitted => ({ ok: false, answer: { status, error, requestId } });
 

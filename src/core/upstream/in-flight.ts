@@ -24,16 +24,31 @@ export class InFlightTracker {
     server.inFlight++;
     this.#total++;
     this.#changed?.(server);
-    let released = false;
-    return {
-      server,
-      release: () => {
-        if (released) return;
-        released = true;
-        server.inFlight--;
-        this.#total--;
-        this.#changed?.(server);
-      },
-    };
+    return new Lease(server, this);
+  }
+
+  /** The one way a lease gives its count back (Lease.release, once). */
+  released(server: UpstreamServer): void {
+    server.inFlight--;
+    this.#total--;
+    this.#changed?.(server);
+  }
+}
+
+/** A class, not an object with a closure: one object a request instead of three (object, closure, its context). */
+class Lease implements InFlightLease {
+  readonly server: UpstreamServer;
+  readonly #tracker: InFlightTracker;
+  #released = false;
+
+  constructor(server: UpstreamServer, tracker: InFlightTracker) {
+    this.server = server;
+    this.#tracker = tracker;
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#tracker.released(this.server);
   }
 }
