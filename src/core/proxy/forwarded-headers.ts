@@ -1,5 +1,5 @@
 /** Header rules for every forwarded request and response, whichever I/O path moves the bytes. */
-import { connectionNamed, type HeaderMap, isHopByHop } from './hop-by-hop.ts';
+import { addName, connectionNamed, type HeaderMap, isHopByHop } from './hop-by-hop.ts';
 import type { ClientInfo } from '../runtime/contracts.ts';
 
 export interface HeaderRuleOptions {
@@ -64,7 +64,7 @@ export function prepareUpstreamRequestHeaders(
     if (
       isHopByHop(name, named) || (isForwardingHeader(name) && (!trustProxy || name.includes('_'))) || name === 'expect' || (name === 'host' && !preserveHost)
     ) {
-      (doomed ??= []).push(name);
+      doomed = addName(doomed, name);
     }
   }
   if (doomed !== undefined) { for (const name of doomed) headers.delete(name); }
@@ -105,7 +105,7 @@ export function prepareClientResponseHeaders(
   for (const name of headers.keys()) {
     if (name === 'transfer-encoding') chunked = true;
     else if (name === 'content-encoding') encoded = true;
-    if (isHopByHop(name, named)) (doomed ??= []).push(name);
+    if (isHopByHop(name, named)) doomed = addName(doomed, name);
   }
   if (doomed !== undefined) { for (const name of doomed) headers.delete(name); }
   if (chunked) headers.delete('content-length');
