@@ -10,7 +10,10 @@ let tlsFor: { upstream: typeof protocols.upstream; options: { ca?: string[]; rej
 const bunTls = () => {
   const tls = protocols.upstream;
   if (tlsFor?.upstream !== tls) {
-    tlsFor = { upstream: tls, options: tls.ca === undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : { ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized } };
+    tlsFor = {
+      upstream: tls,
+      options: tls.ca === undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : { ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized },
+    };
   }
   return tlsFor.options;
 };
