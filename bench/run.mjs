@@ -174,6 +174,12 @@ const CEILINGS = (tools) => [
 ];
 const ceilingName = (runtimeId) => `ceiling-${runtimeId}`;
 
+/**
+ * The runtime settings Fairway's own start script gives a runtime (`start:bun`: JSC options), given to that runtime's
+ * ceiling and peers too: a ×ceiling or ×peer ratio then compares code on one equally tuned runtime, not tunings.
+ */
+const runtimeTuning = (runtimeId) => (runtimeId === 'bun' ? startScriptEnv(ROOT, 'start:bun') : {});
+
 /** The runtimes the JavaScript peers run on: the same Node majors as Fairway, and Bun (each peer runs there). */
 const PEER_RUNTIMES = (tools) => [
   // --no-deprecation: http-proxy's util._extend warning on Node 26 is the library's, not a problem under load.
@@ -278,7 +284,7 @@ function buildTargets(tools, variants, baselineRoot = null) {
       launch: ({ port, backends }) => ({
         cmd: ceiling.cmd,
         args: ceiling.args,
-        env: { HOST: '127.0.0.1', PORT: String(port), BACKEND_SERVERS: backends.join(',') },
+        env: { ...runtimeTuning(ceiling.runtime), HOST: '127.0.0.1', PORT: String(port), BACKEND_SERVERS: backends.join(',') },
         readyPath: '/health',
         listeningLine: true,
       }),
@@ -296,7 +302,7 @@ function buildTargets(tools, variants, baselineRoot = null) {
         launch: ({ port, backends }) => ({
           cmd: runtime.cmd,
           args: [...(runtime.prefix ?? []), path.join(BENCH_DIR, 'peers', peer.script)],
-          env: { HOST: '127.0.0.1', PORT: String(port), BACKEND_SERVERS: backends.join(',') },
+          env: { ...runtimeTuning(runtime.id), HOST: '127.0.0.1', PORT: String(port), BACKEND_SERVERS: backends.join(',') },
           readyPath: '/health',
           listeningLine: true,
         }),
