@@ -43,6 +43,11 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   #done = false;
   #resume: (() => void) | undefined;
   #waitsForDrain = false;
+  /** The declared Content-Length (-1: none), and how much of it has arrived. */
+  #declared = -1;
+  #received = 0;
+  /** The body's last chunk, kept for `res.end(chunk)`: head (if still unsent) and body then go out in one write, with no cork. */
+  #last: Buffer | undefined;
 
   constructor(exchange: Exchange, res: ServerResponse, body: unknown, decodes: boolean, settled: AttemptSettled, answerUnrepresentable: AnswerUnrepresentable) {
     this.#exchange = exchange;
@@ -120,10 +125,11 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     this.#resume = resume;
     // A body without a declared length may be a stream whose first bytes come much later (SSE): the
     // client gets the head now. With a length, the head goes out with the first bytes, in one write.
-    if (responseHeaders.object['content-length'] === undefined) {
+    const length = responseHeaders.object['content-length'];
+    if (length === undefined) {
       res.flushHeaders();
       this.#countsWrites = true;
-    }
+    } else this.#declared = Number(length);
     return !res.writableNeedDrain;
   }
 
@@ -133,6 +139,11 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     if (this.#sink !== TO_CLIENT) return true;
     if (this.#countsWrites) this.#exchange.countResponseBytes(chunk.length);
+    // The chunk that completes the declared length: undici reports the end right after it (onComplete), so it waits for that.
+    if ((this.#received += chunk.length) === this.#declared) {
+      this.#last = chunk;
+      return true;
+    }
     const res = this.#res;
     if (res.write(chunk)) return true;
     // Back-pressure: undici pauses reading from the server until the client has taken what is buffered.
@@ -149,15 +160,22 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
       this.#settle(undefined);
       return;
     }
-    // The attempt succeeds once node:http has handed the last bytes to the socket ('finish'), as stream() reported it.
-    this.#res.end(this.#finished);
+    // The attempt succeeds once node:http has handed the last bytes to the socket: `clientClosed` (below) sees it.
+    const last = this.#last;
+    this.#last = undefined;
+    this.#res.end(last);
   }
 
-  readonly #finished = (): void => this.#settle(undefined);
-
-  /** The client's connection closed: before 'finish', the body did not reach it (stream()'s premature close). */
+  /**
+   * The response's 'close', which node:http emits right after 'finish' too: once finished, the attempt succeeded (as
+   * stream() reported it at 'finish'); before, the client left and the body did not reach it (stream()'s premature close).
+   */
   clientClosed(): void {
-    if (this.#done || this.#sink !== TO_CLIENT || this.#res.writableFinished) return;
+    if (this.#done || this.#sink !== TO_CLIENT) return;
+    if (this.#res.writableFinished) {
+      this.#settle(undefined);
+      return;
+    }
     const error = Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
     this.#settle(error);
     this.#abort?.(error);
