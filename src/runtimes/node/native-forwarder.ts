@@ -125,8 +125,7 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
         method: method as Dispatcher.HttpMethod,
         headers: headers.object as Record<string, string | string[]>,
         body,
-        // UPSTREAM_READ_TIMEOUT_MS: undici's own gap timer between body chunks (0: none), reported to failed() as an error mid-body.
-        bodyTimeout: exchange.upstreamReadTimeoutMs,
+        // UPSTREAM_READ_TIMEOUT_MS is the Exchange's timer, driven by the relay (the agent's own bodyTimeout is 0).
       }, relay);
     };
     const plan = exchange.bodyPlan;

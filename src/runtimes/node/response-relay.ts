@@ -138,21 +138,36 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.#sink !== TO_CLIENT) return true;
-    if (this.#countsWrites) this.#exchange.countResponseBytes(chunk.length);
+    const exchange = this.#exchange;
+    // UPSTREAM_READ_TIMEOUT_MS limits the server's gaps between chunks, not the whole body: the Exchange's timer stops
+    // at each chunk and runs again once the client can take more, as on the Web path.
+    const limitsGaps = exchange.limitsResponseGaps;
+    if (limitsGaps) exchange.responseChunk();
+    if (this.#countsWrites) exchange.countResponseBytes(chunk.length);
     // The chunk that completes the declared length: undici reports the end right after it (onComplete), so it waits for that.
     if ((this.#received += chunk.length) === this.#declared) {
       this.#last = chunk;
       return true;
     }
     const res = this.#res;
-    if (res.write(chunk)) return true;
+    if (res.write(chunk)) {
+      if (limitsGaps) exchange.awaitingResponseBytes();
+      return true;
+    }
     // Back-pressure: undici pauses reading from the server until the client has taken what is buffered.
     if (!this.#waitsForDrain) {
       this.#waitsForDrain = true;
-      res.on('drain', this.#resume!);
+      res.on('drain', this.#drained);
     }
     return false;
   }
+
+  /** The client took what was buffered: read from the server again, and its gap runs from now. */
+  readonly #drained = (): void => {
+    if (this.#done) return;
+    if (this.#exchange.limitsResponseGaps) this.#exchange.awaitingResponseBytes();
+    this.#resume!();
+  };
 
   onComplete(): void {
     this.#unlisten();
@@ -186,7 +201,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     if (this.#done) return;
     if (this.#sink === TO_CLIENT) {
       // The client's connection is cut so a truncated body is never presented as complete.
-      if (!this.#res.destroyed) this.#res.destroy(error);
+      // A stop reason is a symbol: the socket gets an Error, as listeners on it expect.
+      if (!this.#res.destroyed) this.#res.destroy(error instanceof Error ? error : new Error(String(error)));
       this.#settle(error);
     } else {
       // As stream() reports an error before any body: on a microtask, after undici has finished with the request.
@@ -203,7 +219,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   #settle(error: unknown): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#waitsForDrain) this.#res.off('drain', this.#resume!);
+    if (this.#waitsForDrain) this.#res.off('drain', this.#drained);
     this.#settled(error, this.#retried);
   }
 }
