@@ -60,7 +60,7 @@ function merged(snapshots: WorkerSnapshot[], opts: { healthy?: boolean } = {}) {
   const server = new UpstreamServer(0, URL_A, 1);
   server.healthy = opts.healthy ?? true;
   const stats = mergeStats({ snapshots, servers: [server], uptimeSeconds: 1, count: snapshots.length, answeredBy: 1, now: NOW });
-  return { server: stats.servers[0]!, workers: stats.workers! };
+  return { server: stats.servers[0]!, workers: stats.workers!, scope: stats.worker.scope };
 }
 
 describe('merged /lb/stats with WORKERS>1: issue 9 fields', () => {
@@ -104,6 +104,14 @@ describe('merged /lb/stats with WORKERS>1: issue 9 fields', () => {
     assert.equal(server.slowStartUntil, at(5_000));
     const done = merged([snapshot(1), snapshot(2, { slowStartShare: 0.1, slowStartUntil: at(-1) })]).server;
     assert.deepEqual([done.slowStartShare, done.slowStartUntil], [null, null]);
+  });
+
+  test('the scope sentence names the merge rules, not only sums', () => {
+    const { scope } = merged([snapshot(1), snapshot(2)]);
+    assert.match(
+      scope,
+      /^all 2 workers: counts are sums over them, per-server state merged \(ejected while any worker ejects; the highest consecutiveFailures, the lowest slowStartShare;/,
+    );
   });
 
   test("each worker's own values stay in the per-worker breakdown", () => {

@@ -213,7 +213,8 @@ export function mergeStats(input: {
     worker: {
       id: input.answeredBy,
       count: input.count,
-      scope: `all ${input.count} workers: totals and servers are sums over them (latency percentiles a request-weighted mean); each worker's own under workers`,
+      scope:
+        `all ${input.count} workers: counts are sums over them, per-server state merged (ejected while any worker ejects; the highest consecutiveFailures, the lowest slowStartShare; latency percentiles a request-weighted mean); each worker's own under workers`,
     },
     workers,
   };

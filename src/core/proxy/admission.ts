@@ -15,7 +15,7 @@ import { checkHost } from './host.ts';
 import type { ErrorAnswer } from './json-error.ts';
 import { clientOrigin } from './location-rewrite.ts';
 import { invalidContentLength, unsupportedVersion } from './request-line.ts';
-import { OpenList } from './open-list.ts';
+import { IntrusiveList } from './intrusive-list.ts';
 import { planRequestBody } from './replayable-body.ts';
 import type { Resilience } from './resilience.ts';
 import type { UpstreamServer } from '../upstream/upstream-server.ts';
@@ -57,7 +57,7 @@ export class Admission {
   readonly #deps: ExchangeDeps;
   readonly #resilience: Resilience;
   /** Exchanges not yet at their exit (see Exchange.terminate). */
-  readonly open = new OpenList<Exchange>();
+  readonly open = new IntrusiveList<Exchange>();
   readonly #retryBufferBytes: number;
   readonly #queueObserver: { waited(ms: number): void; refused(reason: 'full' | 'timeout'): void } | undefined;
 

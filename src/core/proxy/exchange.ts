@@ -16,7 +16,7 @@ import { certificateProblem, describeError, describeErrorChain } from './describ
 import type { ErrorAnswer } from './json-error.ts';
 import { AttemptSignal } from './attempt-signal.ts';
 import { LimitTimer } from './limit-timer.ts';
-import type { OpenList } from './open-list.ts';
+import type { IntrusiveList } from './intrusive-list.ts';
 import { rewriteLocationHeaders } from './location-rewrite.ts';
 import { upstreamUrl } from './request-target.ts';
 import { responseBufferLength } from './response-buffering.ts';
@@ -62,7 +62,7 @@ export interface ExchangeDeps {
   readonly acquire: (server: UpstreamServer) => InFlightLease;
   readonly log: Logger;
   /** Every exchange not yet at its exit, so shutdown can end those still open at its deadline. */
-  readonly open: OpenList<Exchange>;
+  readonly open: IntrusiveList<Exchange>;
   readonly observers: readonly ExchangeObserver[];
   /** From the request being fully sent to the response head (0: no limit). */
   readonly upstreamTimeoutMs: number;
@@ -162,9 +162,9 @@ export class Exchange {
   readonly #request: ExchangeRequest;
   readonly #startedAtEpoch = Date.now();
   #atExit: (() => void)[] = [];
-  /** Its neighbours in `ExchangeDeps.open`, for that list only (open-list.ts). */
-  openPrevious: Exchange | undefined = undefined;
-  openNext: Exchange | undefined = undefined;
+  /** Its neighbours in `ExchangeDeps.open`, for that list only (intrusive-list.ts). */
+  listPrevious: Exchange | undefined = undefined;
+  listNext: Exchange | undefined = undefined;
 
   constructor(deps: ExchangeDeps, request: ExchangeRequest, lease: InFlightLease) {
     this.#deps = deps;
@@ -187,7 +187,7 @@ export class Exchange {
     this.#readTimer = new LimitTimer(deps.upstreamReadTimeoutMs ?? 0, stop(STOP_REASON.readTimeout));
     // Without a body the request is sent as soon as the forwarder calls the server: UPSTREAM_TIMEOUT_MS runs from now.
     if (this.#requestSent) this.#upstreamTimer.restart();
-    deps.open.add(this);
+    deps.open.append(this);
   }
 
   /** UPSTREAM_READ_TIMEOUT_MS, for a forwarder whose upstream client enforces it itself (undici's `bodyTimeout`). */

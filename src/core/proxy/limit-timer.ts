@@ -5,21 +5,22 @@
  * Every LimitTimer of one duration shares one runtime timer. A limit is the same for every request (UPSTREAM_TIMEOUT_MS,
  * CLIENT_BODY_TIMEOUT_MS, UPSTREAM_READ_TIMEOUT_MS), so timers started later always expire later: a list in start
  * order is also in expiry order, restarting moves a timer to the end and cancelling unlinks it, both O(1) and without
- * allocating, and one `setTimeout` for the list's first deadline serves all of them (the layout of Node's own timer
- * lists). A `setTimeout` per start, as before, cost each request two timer objects, their priority-queue inserts and
- * the clears (issue 12's profile). Written by hand: no timer-wheel package on npm is Web-standard-only, and this is
- * a linked list and one timer.
+ * allocating (an IntrusiveList threaded through the timers), and one `setTimeout` for the list's first deadline serves
+ * all of them (the layout of Node's own timer lists). A `setTimeout` per start, as before, cost each request two timer
+ * objects, their priority-queue inserts and the clears (issue 12's profile). Written by hand: no timer-wheel package on
+ * npm is Web-standard-only, and this is a linked list and one timer.
  */
-export class LimitTimer {
+import { IntrusiveList, type ListLinks } from './intrusive-list.ts';
+
+export class LimitTimer implements ListLinks<LimitTimer> {
   readonly ms: number;
   readonly #onExpire: () => void;
   readonly #list: TimerList | undefined;
   #expired = false;
   // Its place in its TimerList (below), for that list only: `performance.now()` at which it expires, and its neighbours.
   deadline = 0;
-  previous: LimitTimer | undefined = undefined;
-  next: LimitTimer | undefined = undefined;
-  linked = false;
+  listPrevious: LimitTimer | undefined = undefined;
+  listNext: LimitTimer | undefined = undefined;
 
   /** `ms` as configured (0: no limit); `onExpire` runs at most once. */
   constructor(ms: number, onExpire: () => void) {
@@ -40,13 +41,13 @@ export class LimitTimer {
   restart(): void {
     const list = this.#list;
     if (list === undefined || this.#expired) return;
-    if (this.linked) list.unlink(this);
+    list.unlink(this);
     this.deadline = performance.now() + this.ms;
     list.append(this);
   }
 
   cancel(): void {
-    if (this.linked) this.#list!.unlink(this);
+    this.#list?.unlink(this);
   }
 
   /** Called by its list once the deadline has passed (it is already unlinked). */
@@ -59,8 +60,7 @@ export class LimitTimer {
 /** The running timers of one duration, in expiry order, and the one runtime timer armed for the first of them. */
 class TimerList {
   readonly #ms: number;
-  #first: LimitTimer | undefined;
-  #last: LimitTimer | undefined;
+  readonly #timers = new IntrusiveList<LimitTimer>();
   #handle: ReturnType<typeof setTimeout> | undefined;
   /** The list is empty and `#handle`, still pending, no longer keeps the process alive (see `unlink`). */
   #idle = false;
@@ -70,12 +70,7 @@ class TimerList {
   }
 
   append(timer: LimitTimer): void {
-    timer.linked = true;
-    timer.previous = this.#last;
-    timer.next = undefined;
-    if (this.#last === undefined) this.#first = timer;
-    else this.#last.next = timer;
-    this.#last = timer;
+    this.#timers.append(timer);
     // A timer armed for an earlier first deadline stays right: everything appended expires later.
     if (this.#handle === undefined) this.#handle = setTimeout(this.#fire, this.#ms);
     else if (this.#idle) {
@@ -84,17 +79,14 @@ class TimerList {
     }
   }
 
+  /** Takes a timer off the list, if it is on it. */
   unlink(timer: LimitTimer): void {
-    timer.linked = false;
-    if (timer.previous === undefined) this.#first = timer.next;
-    else timer.previous.next = timer.next;
-    if (timer.next === undefined) this.#last = timer.previous;
-    else timer.next.previous = timer.previous;
-    timer.previous = timer.next = undefined;
+    if (!this.#timers.has(timer)) return;
+    this.#timers.delete(timer);
     // Nothing left to wait for: no runtime timer may keep the process (or a test) alive for a limit nobody has. Where
     // the runtime's timer can be unref'd (Node, Bun) it stays pending instead, so a request that follows one that just
     // ended (most requests, under load) arms nothing; it fires once, finds nothing due, and stops. Elsewhere it goes.
-    if (this.#first === undefined && this.#handle !== undefined && !this.#idle) {
+    if (this.#timers.size === 0 && this.#handle !== undefined && !this.#idle) {
       const handle = this.#handle as unknown as Partial<Unrefable>;
       if (typeof handle.unref === 'function' && typeof handle.ref === 'function') {
         handle.unref();
@@ -112,13 +104,13 @@ class TimerList {
     const now = performance.now();
     try {
       // One at a time: a callback may cancel or restart another timer of this list, as it could with its own setTimeout.
-      for (let timer = this.#first; timer !== undefined && timer.deadline <= now; timer = this.#first) {
+      for (let timer = this.#timers.first; timer !== undefined && timer.deadline <= now; timer = this.#timers.first) {
         this.unlink(timer);
         timer.expire();
       }
     } finally {
       // The runtime's timer may fire a little before performance.now() says the time is up: then it waits out the rest.
-      const first = this.#first;
+      const first = this.#timers.first;
       if (first !== undefined && this.#handle === undefined) this.#handle = setTimeout(this.#fire, Math.max(1, Math.ceil(first.deadline - now)));
     }
   };
