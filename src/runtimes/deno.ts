@@ -1,7 +1,7 @@
 /** Deno entrypoint: serves the core with Deno.serve and forwards with Deno's fetch. */
 import { startFairway } from '../core/bootstrap.ts';
 import { headerPairs } from '../core/proxy/web-headers.ts';
-import { chunkReleaser, releaseChunk, withSharedChunks } from './deno/chunk-release.ts';
+import { chunkReleaser, releaseChunk, releasingBody, withSharedChunks } from './deno/chunk-release.ts';
 import { fetchWithDeclaredLength, hasDeclaredLengthBody } from './deno/declared-length-upstream.ts';
 import { serveDeno } from './deno/serve.ts';
 import { serveDenoBalancer } from './deno/serve-balancer.ts';
@@ -39,7 +39,9 @@ const started = await startFairway({
       const client = upstreamClient();
       // As pairs: Deno's fetch copies a Headers argument far more slowly (src/core/proxy/web-headers.ts).
       const headers = headerPairs(init.headers);
-      return fetch(url, client ? { ...init, headers, client } : { ...init, headers });
+      // A streamed body is the client's, read from Deno.serve: each chunk is freed once fetch has taken it.
+      const body = init.body instanceof ReadableStream ? releasingBody(init.body) : init.body;
+      return fetch(url, client ? { ...init, headers, body, client } : { ...init, headers, body });
     },
     decodesCompressedBodies: false,
     chunkReleaser,

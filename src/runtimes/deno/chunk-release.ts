@@ -30,3 +30,27 @@ export function releaseChunk(chunk: Uint8Array): void {
   const buffer = chunk.buffer as Transferable;
   if (buffer.detached === false) buffer.transfer?.(0);
 }
+
+/**
+ * A streamed request body for Deno's fetch, each chunk freed when fetch asks for the next: Deno's fetch has handed
+ * the previous one to Rust by then, as Deno.serve does. Only for a body whose chunks each have a buffer of their own
+ * (the client's, read from Deno.serve).
+ */
+export function releasingBody(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let taken: Uint8Array | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (taken !== undefined) releaseChunk(taken);
+        taken = undefined;
+        const chunk = await reader.read();
+        if (chunk.done) return controller.close();
+        taken = chunk.value;
+        controller.enqueue(chunk.value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
