@@ -88,6 +88,26 @@ function nodeStripsTypes(version) {
 }
 const nodeArgs = (tool, entry) => (nodeStripsTypes(tool?.version) ? [entry] : ['--import', 'tsx', entry]);
 
+/**
+ * The environment a checkout's own start script for a runtime sets (`"start:bun": "BUN_JSC_useFTLJIT=0 exec bun …"`
+ * gives `{ BUN_JSC_useFTLJIT: '0' }`), so each checkout, a --baseline-root one included, runs as its README starts it.
+ */
+function startScriptEnv(root, script) {
+  let command;
+  try {
+    command = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts?.[script];
+  } catch {
+    return {};
+  }
+  const env = {};
+  for (const word of String(command ?? '').split(/\s+/)) {
+    const assignment = /^([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/.exec(word);
+    if (!assignment) break;
+    env[assignment[1]] = assignment[2];
+  }
+  return env;
+}
+
 const FAIRWAY_RUNTIMES = (tools) => [
   {
     id: 'node20',
@@ -115,6 +135,8 @@ const FAIRWAY_RUNTIMES = (tools) => [
     label: `Bun ${tools.bun?.version ?? ''}`.trim(),
     cmd: tools.bun?.path,
     args: ['run', 'src/runtimes/bun.ts'],
+    // README's Bun command is `npm run start:bun`: JSC options in front (BUN_JSC_useFTLJIT=0, bench/README.md).
+    startScript: 'start:bun',
     missing: tools.bun ? null : 'node_modules/.bin/bun (npm install)',
   },
 ];
@@ -151,6 +173,12 @@ const CEILINGS = (tools) => [
   },
 ];
 const ceilingName = (runtimeId) => `ceiling-${runtimeId}`;
+
+/**
+ * The runtime settings Fairway's own start script gives a runtime (`start:bun`: JSC options), given to that runtime's
+ * ceiling and peers too: a ×ceiling or ×peer ratio then compares code on one equally tuned runtime, not tunings.
+ */
+const runtimeTuning = (runtimeId) => (runtimeId === 'bun' ? startScriptEnv(ROOT, 'start:bun') : {});
 
 /** The runtimes the JavaScript peers run on: the same Node majors as Fairway, and Bun (each peer runs there). */
 const PEER_RUNTIMES = (tools) => [
@@ -232,6 +260,7 @@ function buildTargets(tools, variants, baselineRoot = null) {
             args: runtime.args,
             cwd: root.cwd,
             env: {
+              ...(runtime.startScript ? startScriptEnv(root.cwd, runtime.startScript) : {}),
               HOST: '127.0.0.1',
               PORT: String(port),
               BACKEND_SERVERS: backends.join(','),
@@ -255,7 +284,7 @@ function buildTargets(tools, variants, baselineRoot = null) {
       launch: ({ port, backends }) => ({
         cmd: ceiling.cmd,
         args: ceiling.args,
-        env: { HOST: '127.0.0.1', PORT: String(port), BACKEND_SERVERS: backends.join(',') },
+        env: { ...runtimeTuning(ceiling.runtime), HOST: '127.0.0.1', PORT: String(port), BACKEND_SERVERS: backends.join(',') },
         readyPath: '/health',
         listeningLine: true,
       }),
@@ -273,7 +302,7 @@ function buildTargets(tools, variants, baselineRoot = null) {
         launch: ({ port, backends }) => ({
           cmd: runtime.cmd,
           args: [...(runtime.prefix ?? []), path.join(BENCH_DIR, 'peers', peer.script)],
-          env: { HOST: '127.0.0.1', PORT: String(port), BACKEND_SERVERS: backends.join(',') },
+          env: { ...runtimeTuning(runtime.id), HOST: '127.0.0.1', PORT: String(port), BACKEND_SERVERS: backends.join(',') },
           readyPath: '/health',
           listeningLine: true,
         }),

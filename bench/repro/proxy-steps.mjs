@@ -27,6 +27,7 @@ const STEP = {
   stream: 'pass the body through a JavaScript ReadableStream (highWaterMark 0)',
   completed: "Deno: wait on info.completed (Fairway's exact end of a natively sent body)",
   url: 'new URL(request.url)',
+  tls: 'Bun: a `tls` option on every fetch (Fairway passes UPSTREAM_CA_FILE and UPSTREAM_TLS_INSECURE so)',
 };
 for (const s of steps) if (!(s in STEP)) throw new Error(`unknown step ${s}; known: ${Object.keys(STEP).join(', ')}`);
 
@@ -73,6 +74,7 @@ async function handle(request, address) {
       redirect: 'manual',
       ...(controller ? { signal: controller.signal } : {}),
       ...(isDeno ? {} : { decompress: false }),
+      ...(steps.has('tls') ? { tls: { rejectUnauthorized: true } } : {}),
     });
   } catch {
     return new Response('bad gateway', { status: 502 });

@@ -7,8 +7,10 @@
  *
  *   deno run -A bench/repro/web-path-overhead.ts > /dev/null   (the figures go to stderr; stdout is the access log)
  *   bun bench/repro/web-path-overhead.ts > /dev/null
- *   env: N (requests per run, default 50000), and any Fairway setting (ACCESS_LOG=off, UPSTREAM_READ_TIMEOUT_MS=0...).
+ *   env: N (requests per run, default 50000), and any Fairway setting (ACCESS_LOG=off, UPSTREAM_READ_TIMEOUT_MS=0...);
+ *   on Bun, BUN_JSC_useFTLJIT=0 as `npm run start:bun` sets it.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import process from 'node:process';
 import { assembleBalancer } from '../../src/core/balancer.ts';
 import { parseConfig } from '../../src/core/config/config.ts';
@@ -61,6 +63,24 @@ const ceiling = async (request: Request): Promise<Response> => {
 };
 const fairway = (request: Request) => balancer.fetch(request, client);
 
+/**
+ * CPU seconds per thread name, from /proc/self/task (Linux only). process.cpuUsage() counts every thread, so the
+ * figures above include the JIT's compiler threads (Bun: JITWorker; BUN_JSC_useFTLJIT=0 leaves it almost idle).
+ */
+function threadCpu(): string {
+  const byName = new Map<string, number>();
+  try {
+    for (const task of readdirSync('/proc/self/task')) {
+      const name = readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim();
+      const fields = readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    }
+  } catch {
+    return 'not available';
+  }
+  return [...byName].filter(([, s]) => s >= 0.05).map(([name, s]) => `${name} ${s.toFixed(2)} s`).join(', ');
+}
+
 async function run(handler: (request: Request) => Response | Promise<Response>): Promise<number> {
   // Batches of 50 in flight, as wrk -c50 keeps them.
   const t0 = process.cpuUsage();
@@ -92,6 +112,7 @@ say(
   } µs/req (median of 5 × ${N})`,
 );
 say(`RSS after the runs: ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB`);
+say(`CPU by thread (Linux): ${threadCpu()}`);
 await (globalThis as { afterRuns?: () => Promise<void> }).afterRuns?.();
 await balancer.stop();
 // LogTape's flush timer and the health checker's keep the loop alive: this is a one-shot measurement.

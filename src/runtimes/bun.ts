@@ -5,9 +5,17 @@ import { serveBunBalancer } from './bun/serve-balancer.ts';
 import { ProtocolFiles } from './shared/protocol-files.ts';
 
 const protocols = new ProtocolFiles();
+// Built again only when a reload replaces protocols.upstream, not once per forwarded request.
+let tlsFor: { upstream: typeof protocols.upstream; options: { ca?: string[]; rejectUnauthorized: boolean } } | undefined;
 const bunTls = () => {
   const tls = protocols.upstream;
-  return tls.ca === undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : { ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized };
+  if (tlsFor?.upstream !== tls) {
+    tlsFor = {
+      upstream: tls,
+      options: tls.ca === undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : { ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized },
+    };
+  }
+  return tlsFor.options;
 };
 import { createBunWorkers, whenSupervisorGone } from './bun/workers.ts';
 

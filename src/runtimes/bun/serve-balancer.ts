@@ -21,9 +21,15 @@ export function serveBunBalancer(balancer: Balancer, options: ServeOptions, prot
       const server = Bun.serve<BunRelayData>({
         ...bunServeBase(listen),
         websocket,
-        fetch: async (request, server) => {
+        // Not async: a plain request's promise (or Response) goes back to Bun as the core made it, with no extra
+        // promise and await per request.
+        fetch: (request, server) => {
           const client = { address: server.requestIP(request)?.address, secure: tls !== undefined };
-          if (!isRelayedWebSocket(request)) return asksToClose(request) ? sayingClose(await balancer.fetch(request, client)) : balancer.fetch(request, client);
+          if (!isRelayedWebSocket(request)) {
+            const response = balancer.fetch(request, client);
+            if (!asksToClose(request)) return response;
+            return response instanceof Response ? sayingClose(response) : response.then(sayingClose);
+          }
           // undefined: Bun has answered with the 101 itself.
           return relayWebSocket(balancer, request, client, async ({ exchange, url, headers, onEnd }) => {
             const upstream = protocols.upstream;
