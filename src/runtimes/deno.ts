@@ -1,6 +1,7 @@
 /** Deno entrypoint: serves the core with Deno.serve and forwards with Deno's fetch. */
 import { startFairway } from '../core/bootstrap.ts';
 import { headerPairs } from '../core/proxy/web-headers.ts';
+import { chunkReleaser, releaseChunk, releasingBody, withSharedChunks } from './deno/chunk-release.ts';
 import { fetchWithDeclaredLength, hasDeclaredLengthBody } from './deno/declared-length-upstream.ts';
 import { serveDeno } from './deno/serve.ts';
 import { serveDenoBalancer } from './deno/serve-balancer.ts';
@@ -32,14 +33,18 @@ const started = await startFairway({
       // identity: then it passes the bytes through untouched. So servers are asked for identity, and one
       // that compresses anyway reaches the client byte for byte with headers that match.
       init.headers.set('accept-encoding', 'identity');
-      // Deno's fetch would send a declared-length body chunked; its node:http client keeps the length.
-      if (hasDeclaredLengthBody(init)) return fetchWithDeclaredLength(url, init, protocols.privateCas);
+      // Deno's fetch would send a declared-length body chunked; its node:http client keeps the length. The body is
+      // the client's, read from Deno.serve chunk by chunk, so each chunk is freed once written (chunk-release.ts).
+      if (hasDeclaredLengthBody(init)) return fetchWithDeclaredLength(url, init, protocols.privateCas, releaseChunk).then(withSharedChunks);
       const client = upstreamClient();
       // As pairs: Deno's fetch copies a Headers argument far more slowly (src/core/proxy/web-headers.ts).
       const headers = headerPairs(init.headers);
-      return fetch(url, client ? { ...init, headers, client } : { ...init, headers });
+      // A streamed body is the client's, read from Deno.serve: each chunk is freed once fetch has taken it.
+      const body = init.body instanceof ReadableStream ? releasingBody(init.body) : init.body;
+      return fetch(url, client ? { ...init, headers, body, client } : { ...init, headers, body });
     },
     decodesCompressedBodies: false,
+    chunkReleaser,
   },
   workers: createDenoWorkers(),
 });

@@ -45,3 +45,42 @@ test('a request sent on a kept-alive connection to a server that never answers i
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test('a streamed body reaches the server whole, each chunk released only after node:http has written it', async () => {
+  const received: Buffer[] = [];
+  const server = http.createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => received.push(chunk));
+    req.on('end', () => res.end('ok'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const parts = [new Uint8Array(70_000).fill(1), new Uint8Array(70_000).fill(2), new Uint8Array(10).fill(3)];
+  const sent = [...parts];
+  const released: Uint8Array[] = [];
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = parts.shift();
+      if (next === undefined) controller.close();
+      else controller.enqueue(next);
+    },
+  });
+  try {
+    const response = await fetchWithDeclaredLength(
+      url,
+      { method: 'PUT', headers: new Headers({ 'content-length': '140010' }), body, signal: new AbortController().signal, redirect: 'manual', duplex: 'half' },
+      undefined,
+      (chunk) => {
+        // Releasing frees the buffer: what the server got must not depend on it any more.
+        released.push(chunk);
+        chunk.fill(0);
+      },
+    );
+    assert.equal(await response.text(), 'ok');
+    const all = Buffer.concat(received);
+    assert.equal(all.length, 140_010);
+    assert.deepEqual([all[0], all[69_999], all[70_000], all[139_999], all[140_009]], [1, 1, 2, 2, 3]);
+    assert.deepEqual(released, sent);
+  } finally {
+    server.close();
+  }
+});

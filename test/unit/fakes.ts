@@ -37,6 +37,7 @@ export type UpstreamHandler = (call: UpstreamCall) => Response | Promise<Respons
  */
 export class FakeUpstream implements UpstreamClient {
   decodesCompressedBodies: boolean;
+  chunkReleaser?: UpstreamClient['chunkReleaser'];
   handler: UpstreamHandler;
   readonly calls: UpstreamCall[] = [];
   closed = false;

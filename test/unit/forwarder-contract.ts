@@ -948,6 +948,28 @@ export function forwarderContract(harness: ForwarderHarness): void {
         },
       );
 
+      withRig(
+        'UPSTREAM_READ_TIMEOUT_MS limits the gaps between body chunks, not the whole body: a steady stream outlasting it arrives whole',
+        () => {
+          let sent = 0;
+          const stream = new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              await new Promise((resolve) => setTimeout(resolve, 25));
+              controller.enqueue(new TextEncoder().encode(`part ${sent}\n`));
+              if (++sent === 12) controller.close();
+            },
+          });
+          return new Response(stream);
+        },
+        { upstreamReadTimeoutMs: 200 },
+        async (rig) => {
+          const response = await rig.send('/stream');
+          assert.equal(response.status, 200);
+          assert.equal((await response.text()).split('\n').length, 13);
+          await activeIs(rig, 0);
+        },
+      );
+
       withRig('an invalid Host gets 400 before any server is chosen (RFC 9110 §7.2)', () => new Response('never'), {}, async (rig) => {
         const answer = await rig.sendMethod('GET', '/public', { headers: { host: 'x/admin/secret?' } });
         assert.equal(answer.status, 400);

@@ -453,3 +453,44 @@ describe('runtimes that report when a response has been sent', () => {
     }
   });
 });
+
+describe('chunks a runtime frees once passed on (UpstreamClient.chunkReleaser)', () => {
+  const chunks = () => [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5]), new Uint8Array([6])];
+  const streamOf = (parts: Uint8Array[]) =>
+    new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = parts.shift();
+        if (next === undefined) controller.close();
+        else controller.enqueue(next);
+      },
+    });
+
+  test('a streamed response chunk is released only when the client asks for the next one, and the client gets every byte', async () => {
+    const released: Uint8Array[] = [];
+    const { balancer, client } = setup(() => new Response(streamOf(chunks()), { headers: { 'content-type': 'application/octet-stream' } }));
+    client.chunkReleaser = () => (chunk) => released.push(chunk);
+    const response = await send(balancer, `${SERVER_A}/stream`);
+    const reader = response.body!.getReader();
+    const seen: number[] = [];
+    for (let i = 0;; i++) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      // Each chunk read so far but the one just read has been released, never the one the client holds.
+      assert.equal(released.length, i, `released before read ${i}`);
+      seen.push(...value);
+    }
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+    // The read that found the end was the client asking past the last chunk: that one is released too.
+    assert.deepEqual(released.map((c) => [...c]), [[1, 2, 3], [4, 5], [6]]);
+  });
+
+  test('a response whose client offers no releaser keeps its chunks', async () => {
+    const parts = chunks();
+    const kept = [...parts];
+    const { balancer, client } = setup(() => new Response(streamOf(parts)));
+    client.chunkReleaser = () => undefined;
+    const response = await send(balancer, `${SERVER_A}/stream`);
+    assert.deepEqual([...new Uint8Array(await response.arrayBuffer())], [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(kept.map((c) => c.byteLength), [3, 2, 1]);
+  });
+});

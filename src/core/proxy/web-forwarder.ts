@@ -107,7 +107,7 @@ export class WebForwarder {
         response = new Response(body, init);
         void client.completed.then(() => exchange.end(), () => exchange.clientGone());
       } else {
-        response = new Response(endWhenDone(body, exchange), init);
+        response = new Response(endWhenDone(body, exchange, this.#client.chunkReleaser?.(upstream)), init);
       }
     } catch (error) {
       // A response the runtime refuses to represent (say, a status outside 200-599).
@@ -192,14 +192,20 @@ function meteredBody(body: ReadableStream<Uint8Array>, exchange: Exchange): Read
 /**
  * Passes the body through chunk by chunk (highWaterMark 0: nothing is read ahead of the client) and reports
  * its end: `end()` when it completes, `failed()` when the server breaks it off, `clientGone()` when the
- * client cancels it by going away.
+ * client cancels it by going away. With `release` (UpstreamClient.chunkReleaser), the chunk passed on last is
+ * freed when the runtime's server asks for the next: a large body then no longer waits for a GC chunk by chunk.
  */
-function endWhenDone(body: ReadableStream<Uint8Array>, exchange: Exchange): ReadableStream<Uint8Array> {
+function endWhenDone(body: ReadableStream<Uint8Array>, exchange: Exchange, release?: (chunk: Uint8Array) => void): ReadableStream<Uint8Array> {
   // Locked lazily: until the first read, the caller can still cancel `body` if building the Response fails.
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let taken: Uint8Array | undefined;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        if (taken !== undefined) {
+          release!(taken);
+          taken = undefined;
+        }
         let chunk: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
         try {
           reader ??= body.getReader();
@@ -217,6 +223,7 @@ function endWhenDone(body: ReadableStream<Uint8Array>, exchange: Exchange): Read
         } else {
           exchange.countResponseBytes(chunk.value.byteLength);
           controller.enqueue(chunk.value);
+          if (release !== undefined) taken = chunk.value;
         }
       },
       cancel(reason) {

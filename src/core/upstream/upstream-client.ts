@@ -20,6 +20,13 @@ export interface UpstreamClient {
   readonly decodesCompressedBodies: boolean;
   close?(): Promise<void>;
   /**
+   * For a response this client returned: how to free one of its body chunks at once, or undefined to leave them to
+   * the garbage collector. The Web forwarder calls it on each chunk it passed through, once the runtime's server has
+   * taken it (when the server asks for the next chunk). Only a runtime whose server is then done with the chunk, and
+   * whose client gives each chunk a buffer of its own, may offer it (Deno: bench/repro/deno-stream-rss.mjs).
+   */
+  chunkReleaser?(response: Response): ((chunk: Uint8Array) => void) | undefined;
+  /**
    * Settings from the validated config, before the first request. Node's undici client applies
    * UPSTREAM_CONNECT_TIMEOUT_MS; Deno's and Bun's fetch have no connect timeout (see the README's runtime table).
    */

@@ -18,8 +18,17 @@ export function hasDeclaredLengthBody(init: UpstreamRequestInit): boolean {
   return init.body !== null && init.headers.has('content-length');
 }
 
-/** `privateCas`: UPSTREAM_CA_FILE's certificates, trusted beside the bundled roots for https:// servers. */
-export function fetchWithDeclaredLength(url: string, init: UpstreamRequestInit, privateCas?: readonly string[]): Promise<Response> {
+/**
+ * `privateCas`: UPSTREAM_CA_FILE's certificates, trusted beside the bundled roots for https:// servers.
+ * `releaseChunk`: frees a streamed body chunk once node:http has written it (chunk-release.ts); only for a body whose
+ * chunks each have a buffer of their own and are not read again, as a Deno.serve request body's are.
+ */
+export function fetchWithDeclaredLength(
+  url: string,
+  init: UpstreamRequestInit,
+  privateCas?: readonly string[],
+  releaseChunk?: (chunk: Uint8Array) => void,
+): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
     const target = new URL(url);
     const headers: Record<string, string> = {};
@@ -58,17 +67,19 @@ export function fetchWithDeclaredLength(url: string, init: UpstreamRequestInit, 
     req.once('close', () => signal.removeEventListener('abort', abort));
     // A body kept for replay (RETRY_BUFFER_BYTES) is written whole; a streamed one as it arrives.
     if (init.body instanceof Uint8Array) req.end(init.body);
-    else void pump(init.body!, req).catch((error: unknown) => req.destroy(error instanceof Error ? error : new Error(String(error))));
+    else void pump(init.body!, req, releaseChunk).catch((error: unknown) => req.destroy(error instanceof Error ? error : new Error(String(error))));
   });
 }
 
 /** Writes the body as it arrives, waiting for 'drain' when the socket is full (backpressure both ways). */
-async function pump(body: ReadableStream<Uint8Array>, req: ReturnType<typeof httpRequest>): Promise<void> {
+async function pump(body: ReadableStream<Uint8Array>, req: ReturnType<typeof httpRequest>, release?: (chunk: Uint8Array) => void): Promise<void> {
   const reader = body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    if (!req.write(value)) await new Promise<void>((resolve) => req.once('drain', resolve).once('close', resolve));
+    if (!req.write(value, release === undefined ? undefined : () => release(value))) {
+      await new Promise<void>((resolve) => req.once('drain', resolve).once('close', resolve));
+    }
     if (req.destroyed) {
       void reader.cancel().catch(() => {});
       return;

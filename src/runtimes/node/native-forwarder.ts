@@ -1,10 +1,10 @@
 /**
- * Node's native I/O path: node:http in, undici `stream` out, with no Web Request, Response or stream
+ * Node's native I/O path: node:http in, undici `dispatch` out (response-relay.ts), with no Web Request, Response or stream
  * conversions on the way. Every decision is the core's Exchange, as on the Web path; this file only moves
  * bytes and reports events.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { type Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Balancer } from '../../core/balancer.ts';
 import type { Admitted } from '../../core/proxy/admission.ts';
@@ -14,10 +14,10 @@ import { isServerFailure } from '../../core/proxy/classify-attempt.ts';
 import { requestIdFor } from '../../core/proxy/forwarded-headers.ts';
 import { hostLines } from '../../core/proxy/host.ts';
 import { type ErrorAnswer, errorBody, errorHeaders, internalError } from '../../core/proxy/json-error.ts';
-import { unrelayableStatus } from '../../core/proxy/response-status.ts';
 import { targetFromRequestLine } from '../../core/proxy/request-target.ts';
 import type { UndiciUpstream } from './undici-upstream.ts';
 import { type HeaderObject, NodeHeaders } from './node-headers.ts';
+import { type AttemptSettled, ResponseRelay } from './response-relay.ts';
 
 /** The request listener, plus one for node:http's 'checkContinue' (a request with `Expect: 100-continue`). */
 export type NativeHandler = RequestListener & { checkContinue: RequestListener };
@@ -65,14 +65,14 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
       // The body is never read, so the connection cannot carry another request.
       if (!admitted.ok) return sendAnswer(res, admitted.answer, hasBody);
       if (expectsContinue) res.writeContinue();
-      void forward(req, res, admitted.exchange, hasBody, method, target, headers);
+      forward(req, res, admitted.exchange, hasBody, method, target, headers);
     };
     if (admitted instanceof Promise) admitted.then(proceed, (error: unknown) => sendAnswer(res, internalError(error)));
     else proceed(admitted);
   };
 
   /** One exchange: the body buffered for replay when the plan says so, then one undici request per attempt. */
-  const forward = async (
+  const forward = (
     req: IncomingMessage,
     res: ServerResponse,
     exchange: Exchange,
@@ -81,9 +81,12 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
     target: string,
     headers: NodeHeaders,
   ) => {
-    res.once('close', () => {
+    let relay: ResponseRelay | undefined;
+    // 'close' comes once, after 'finish' or instead of it: `on`, not `once`, spares a wrapper per request.
+    res.on('close', () => {
       // undici destroys `res` with the error when the server breaks off mid-body: that is `failed()`, not the client.
       if (!res.writableFinished && !res.errored) exchange.clientGone();
+      relay?.clientClosed();
     });
     if (hasBody) {
       // A failed upload read is the client leaving, as on the Web path, never the server failing; but undici also
@@ -94,84 +97,48 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
       exchange.atExit(() => req.off('error', onUploadError));
       if (exchange.bodyPlan.kind === 'stream') req.once('end', () => exchange.requestBodySent());
     }
-    const plan = exchange.bodyPlan;
-    if (plan.kind === 'buffer') {
-      try {
-        exchange.bodyBuffered(await readIterableUpTo(req as AsyncIterable<Uint8Array>, plan.length));
-      } catch (error) {
-        // Anything but a length mismatch is the upload failing: the client leaving, never the server.
-        if (!(error instanceof BodyLengthError)) exchange.clientGone();
-        const action = exchange.failed(error);
-        if (action.do === 'answer' && !res.headersSent && !res.destroyed) sendAnswer(res, action.answer, true);
-        return;
+    // One dispatch per attempt: a retry (the Exchange decides) sends the buffered body again to another server.
+    const answerUnrepresentable = (error: unknown) => {
+      const action = exchange.unrepresentable(error);
+      if (action.do === 'answer') sendAnswer(res, action.answer);
+    };
+    const settled: AttemptSettled = (error, retried) => {
+      relay = undefined;
+      if (retried) return attempt();
+      if (error === undefined) return exchange.end();
+      // The client's connection is already gone: whatever the upstream error says, nobody is left to answer.
+      if (res.destroyed && !res.errored) exchange.clientGone();
+      const action = exchange.failed(error);
+      if (action.do === 'retry') return attempt();
+      if (action.do === 'reset') res.destroy();
+      else if (action.do === 'answer' && !res.headersSent && !res.destroyed) {
+        sendAnswer(res, action.answer, action.answer.status === 413 || action.answer.status === 400 || action.answer.status === 408);
       }
-    }
-    // One pass per attempt: a retry (the Exchange decides) sends the buffered body again to another server.
-    for (;;) {
-      let retried = false;
-      const options: Dispatcher.RequestOptions = {
+    };
+    const attempt = (): void => {
+      // undici streams any async iterable, though its types name only Readable.
+      const body = (exchange.replayBody ?? (!hasBody ? null : exchange.metersRequestBody ? meteredBody(req, exchange) : req)) as Readable | null;
+      relay = new ResponseRelay(exchange, res, body, upstream.decodesCompressedBodies, settled, answerUnrepresentable);
+      upstream.dispatcher.dispatch({
         origin: exchange.server.url,
         path: target,
         method: method as Dispatcher.HttpMethod,
         headers: headers.object as Record<string, string | string[]>,
-        // undici streams any async iterable, though its types name only Readable.
-        body: (exchange.replayBody ?? (!hasBody ? null : exchange.metersRequestBody ? meteredBody(req, exchange) : req)) as Readable | null,
-        // undici takes any EventTarget-like signal: no Web AbortSignal is made (attempt-signal.ts).
-        signal: exchange.stopSignal as unknown as AbortSignal,
-        // UPSTREAM_READ_TIMEOUT_MS: undici's own gap timer between body chunks (0: none), reported to failed() as an error mid-body.
-        bodyTimeout: exchange.upstreamReadTimeoutMs,
-      };
-      try {
-        await upstream.dispatcher.stream(options, ({ statusCode, headers: upstreamHeaders }) => {
-          const unrelayable = unrelayableStatus(statusCode);
-          if (unrelayable !== undefined) {
-            const action = exchange.unrepresentable(new Error(unrelayable));
-            if (action.do === 'answer') sendAnswer(res, action.answer);
-            return discard();
-          }
-          const responseHeaders = new NodeHeaders(upstreamHeaders as HeaderObject);
-          const plan = exchange.responseHead(statusCode, responseHeaders, upstream.decodesCompressedBodies);
-          if (plan.retry) {
-            retried = true;
-            return discard();
-          }
-          try {
-            res.writeHead(statusCode, responseHeaders.object as Record<string, string | string[]>);
-          } catch (error) {
-            // node:http refuses what it cannot represent (a control character in a header value, say): 502, as on the Web path.
-            const action = exchange.unrepresentable(error);
-            if (action.do === 'answer') sendAnswer(res, action.answer);
-            throw error;
-          }
-          exchange.headSent(plan.withBody);
-          if (!plan.withBody) {
-            res.end();
-            return discard();
-          }
-          // A body without a declared length may be a stream whose first bytes come much later (SSE): the
-          // client gets the head now. With a length, the head goes out with the first bytes, in one write.
-          if (responseHeaders.object['content-length'] === undefined) {
-            res.flushHeaders();
-            countWrites(res, exchange);
-          }
-          return res;
-        });
-        if (retried) continue;
-        exchange.end();
-        return;
-      } catch (error) {
-        if (retried) continue;
-        // The client's connection is already gone: whatever the upstream error says, nobody is left to answer.
-        if (res.destroyed && !res.errored) exchange.clientGone();
-        const action = exchange.failed(error);
-        if (action.do === 'retry') continue;
-        if (action.do === 'reset') res.destroy();
-        else if (action.do === 'answer' && !res.headersSent && !res.destroyed) {
-          sendAnswer(res, action.answer, action.answer.status === 413 || action.answer.status === 400 || action.answer.status === 408);
-        }
-        return;
-      }
-    }
+        body,
+        // UPSTREAM_READ_TIMEOUT_MS is the Exchange's timer, driven by the relay (the agent's own bodyTimeout is 0).
+      }, relay);
+    };
+    const plan = exchange.bodyPlan;
+    if (plan.kind !== 'buffer') return attempt();
+    readIterableUpTo(req as AsyncIterable<Uint8Array>, plan.length).then((body) => {
+      exchange.bodyBuffered(body);
+      attempt();
+    }, (error: unknown) => {
+      // Anything but a length mismatch is the upload failing: the client leaving, never the server.
+      if (!(error instanceof BodyLengthError)) exchange.clientGone();
+      const action = exchange.failed(error);
+      if (action.do === 'answer' && !res.headersSent && !res.destroyed) sendAnswer(res, action.answer, true);
+    });
   };
 
   const guarded = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
@@ -206,21 +173,6 @@ async function* meteredBody(req: IncomingMessage, exchange: Exchange): AsyncGene
     throw error;
   }
 }
-
-/**
- * Bytes out for the access log where no Content-Length declares them: undici writes each chunk to `res`, so
- * that one method is wrapped for this response (a closure, no stream in between).
- */
-function countWrites(res: ServerResponse, exchange: Exchange): void {
-  const write = res.write;
-  res.write = function (this: ServerResponse, chunk: Buffer | string, ...rest: unknown[]) {
-    exchange.countResponseBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length);
-    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as ServerResponse['write'];
-}
-
-/** Swallows a body the client must not get (HEAD, 204, 304) so the upstream connection can be reused. */
-const discard = () => new Writable({ write: (_chunk, _encoding, done) => done() });
 
 function sendAnswer(res: ServerResponse, answer: ErrorAnswer, closeConnection = false): void {
   const body = errorBody(answer);

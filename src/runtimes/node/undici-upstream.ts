@@ -3,7 +3,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { UpstreamClient, UpstreamRequestInit } from '../../core/upstream/upstream-client.ts';
 import type { UpstreamTls } from '../shared/upstream-tls.ts';
 
-/** The core's UpstreamClient plus the dispatcher the native forwarder streams through. */
+/** The core's UpstreamClient plus the dispatcher the native forwarder dispatches through. */
 export interface UndiciUpstream extends UpstreamClient {
   readonly dispatcher: Dispatcher;
 }
@@ -25,7 +25,7 @@ export function createUpstreamAgent(options: { readonly tls?: UpstreamTls; reado
 export type DispatcherFactory = (options: { readonly connectTimeoutMs?: number }) => Dispatcher;
 
 /**
- * On Node, proxied traffic takes the native path (undici `stream` straight into node:http), so `fetch` here
+ * On Node, proxied traffic takes the native path (undici `dispatch` straight into node:http, response-relay.ts), so `fetch` here
  * serves only the health probe, which needs the status alone: the body is dumped, never turned into a Web
  * stream (which also retires the hand-written stream that worked around nodejs/node#64529 on Node 20).
  */
