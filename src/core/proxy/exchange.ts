@@ -192,11 +192,6 @@ export class Exchange {
     deps.open.append(this);
   }
 
-  /** UPSTREAM_READ_TIMEOUT_MS, for a forwarder whose upstream client enforces it itself (undici's `bodyTimeout`). */
-  get upstreamReadTimeoutMs(): number {
-    return this.#readTimer.ms;
-  }
-
   /** True when the forwarder must report each response body chunk (UPSTREAM_READ_TIMEOUT_MS is set). */
   get limitsResponseGaps(): boolean {
     return this.#readTimer.limited;
