@@ -84,6 +84,12 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
   const balancer = parts.balancer;
   // WORKERS>1: the supervisor probes and aggregates for all workers (cluster/); this worker shares its view.
   const member = clusterMemberFor(runtime.env, workerId, parts, log);
+  // Joined before listening: with SO_REUSEPORT a worker gets connections as soon as it listens, and its first request
+  // must already see the shared pool (a server the admin API drained or deleted stays so in a restarted worker).
+  if (member !== undefined) {
+    await member.start();
+    parts.control.share(member);
+  }
   let server: ListeningServer;
   try {
     const listen: ServeOptions = {
@@ -94,12 +100,14 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
     };
     server = runtime.serveBalancer ? await runtime.serveBalancer(balancer, listen) : await runtime.serve(balancer.fetch, listen);
   } catch (error) {
+    member?.stop();
     await balancer.stop();
     await closeAll(demos);
     return { ok: false, message: cannotListen(config, error) };
   }
   const redirecting = await serveRedirect(runtime, config, server.port, isWorker && count > 1);
   if (!redirecting.ok) {
+    member?.stop();
     await server.close();
     await balancer.stop();
     await closeAll(demos);
@@ -108,14 +116,11 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
   const redirect = redirecting.server;
   const adminListener = await serveAdminPort(runtime, config, balancer, isWorker && count > 1);
   if (!adminListener.ok) {
+    member?.stop();
     await server.close();
     await balancer.stop();
     await closeAll(demos);
     return { ok: false, message: adminListener.message };
-  }
-  if (member !== undefined) {
-    await member.start();
-    parts.control.share(member);
   }
   balancer.start({ activeHealthChecks: member === undefined });
 

@@ -307,19 +307,37 @@ for (const runtime of selectedRuntimes()) {
       }, { description: `totals of ${before} before the restart`, timeoutMs: 15_000 });
       const victim = proxy.events('worker_started').at(-1)!.properties!.pid as number;
       const victimId = proxy.events('worker_started').at(-1)!.properties!.worker;
+      const aAtKill = a.requests.length;
       process.kill(victim, 'SIGKILL');
-      await proxy.waitForLog(
+      let restarted = false;
+      const listening = proxy.waitForLog(
         (l) => l.properties?.event === 'worker_listening' && l.properties?.worker === victimId && proxy.events('worker_started').length === 3,
         TEST_TIMEOUT_MS / 2,
-      );
+      ).then(() => {
+        restarted = true;
+      });
+      // Fresh connections all through the restart, so some reach the new worker the moment it listens: even its
+      // first requests must keep the drain. Bounded: 20 more each once it has said it listens, or half the test's time.
+      const until = Date.now() + TEST_TIMEOUT_MS / 2;
+      let sent = 0;
+      // Answered by a live worker and so counted; a connection the killed worker had accepted is reset instead.
+      let answered = 0;
+      const client = async () => {
+        for (let afterListening = 0; afterListening < 20 && Date.now() < until;) {
+          if (restarted) afterListening++;
+          if (await request(`${proxy.url}/during-restart/${sent++}`, { timeoutMs: 5000 }).then(() => true, () => false)) answered++;
+        }
+      };
+      await Promise.all([listening, client(), client(), client(), client()]);
+      assert.equal(a.requests.length, aAtKill, `none of ${sent} requests during the restart reached the drained server`);
       // Still drained in the new worker: fresh connections reach both workers, none reaches the drained server.
       const aBefore = a.requests.length;
       for (let i = 0; i < 12; i++) assert.equal((await request(`${proxy.url}/after-restart/${i}`)).status, 200);
       assert.equal(a.requests.length, aBefore, 'the restarted worker kept the drain');
       await pollUntil(async () => {
         const byWorker = await scrapesFromBothWorkers(proxy.url);
-        return [...byWorker.values()].every((s) => s.totals.requests === before + 12) ? true : undefined;
-      }, { description: `totals of ${before + 12}, the killed worker's counts included`, timeoutMs: 15_000 });
+        return [...byWorker.values()].every((s) => s.totals.requests === before + answered + 12) ? true : undefined;
+      }, { description: `totals of ${before + answered + 12}, the killed worker's counts included`, timeoutMs: 15_000 });
     });
   });
 }
