@@ -2,6 +2,7 @@
 import { startFairway } from '../core/bootstrap.ts';
 import { serveBun } from './bun/serve.ts';
 import { serveBunBalancer } from './bun/serve-balancer.ts';
+import { createBunWorkers, whenSupervisorGone } from './bun/workers.ts';
 import { ProtocolFiles } from './shared/protocol-files.ts';
 
 const protocols = new ProtocolFiles();
@@ -17,7 +18,6 @@ const bunTls = () => {
   }
   return tlsFor.options;
 };
-import { createBunWorkers, whenSupervisorGone } from './bun/workers.ts';
 
 const started = await startFairway({
   name: 'bun',

@@ -38,7 +38,7 @@ describe('IntrusiveList', () => {
       assert.equal(list.has(member), false);
     }
     assert.deepEqual(names(list), ['c']);
-    list.delete(members[0]!);
+    assert.equal(list.delete(members[0]!), false, 'a member not in the list is not deleted again');
     assert.equal(list.size, 1);
     list.delete(members[2]!);
     assert.deepEqual(names(list), []);

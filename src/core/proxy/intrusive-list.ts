@@ -43,14 +43,16 @@ export class IntrusiveList<T extends ListLinks<T>> {
     return member.listPrevious !== undefined || this.#first === member;
   }
 
-  delete(member: T): void {
-    if (!this.has(member)) return;
+  /** Takes a member out; false when it was not in the list. */
+  delete(member: T): boolean {
+    if (!this.has(member)) return false;
     if (member.listPrevious === undefined) this.#first = member.listNext;
     else member.listPrevious.listNext = member.listNext;
     if (member.listNext === undefined) this.#last = member.listPrevious;
     else member.listNext.listPrevious = member.listPrevious;
     member.listPrevious = member.listNext = undefined;
     this.#size--;
+    return true;
   }
 
   /** The members in the order they were appended; the one just given may delete itself before the next is read. */

@@ -81,8 +81,7 @@ class TimerList {
 
   /** Takes a timer off the list, if it is on it. */
   unlink(timer: LimitTimer): void {
-    if (!this.#timers.has(timer)) return;
-    this.#timers.delete(timer);
+    if (!this.#timers.delete(timer)) return;
     // Nothing left to wait for: no runtime timer may keep the process (or a test) alive for a limit nobody has. Where
     // the runtime's timer can be unref'd (Node, Bun) it stays pending instead, so a request that follows one that just
     // ended (most requests, under load) arms nothing; it fires once, finds nothing due, and stops. Elsewhere it goes.

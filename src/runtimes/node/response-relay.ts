@@ -48,6 +48,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   #received = 0;
   /** The body's last chunk, kept for `res.end(chunk)`: head (if still unsent) and body then go out in one write, with no cork. */
   #last: Buffer | undefined;
+  /** Bytes out for the access log where no Content-Length declares them. */
+  #countsWrites = false;
 
   constructor(exchange: Exchange, res: ServerResponse, body: unknown, decodes: boolean, settled: AttemptSettled, answerUnrepresentable: AnswerUnrepresentable) {
     this.#exchange = exchange;
@@ -132,9 +134,6 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     } else this.#declared = Number(length);
     return !res.writableNeedDrain;
   }
-
-  /** Bytes out for the access log where no Content-Length declares them. */
-  #countsWrites = false;
 
   onData(chunk: Buffer): boolean {
     if (this.#sink !== TO_CLIENT) return true;
