@@ -35,7 +35,7 @@ export async function startFairway(runtime: RuntimeAdapter): Promise<StartResult
   const workerId = parseWorkerId(runtime.env[WORKER_ID_VAR]);
   if (!workerId.ok) return { ok: false, message: formatConfigErrors([workerId.message]) };
   configureLogging(config.logLevel, config.logFormat, config.accessLog);
-  const protocols = loadProtocols(runtime, config);
+  const protocols = await loadProtocols(runtime, config);
   if (!protocols.ok) return protocols;
   const count = resolveWorkerCount(config.workers, runtime.hardwareConcurrency);
   if (count > 1 && workerId.id === undefined) return startSupervisor(runtime, config, count);

@@ -6,12 +6,12 @@ import { httpsRedirectHandler } from './proxy/https-redirect.ts';
 import type { ListeningServer, RuntimeAdapter } from './runtime/contracts.ts';
 
 /** Reads TLS_CERT_FILE, TLS_KEY_FILE and UPSTREAM_CA_FILE through the runtime: errors stop the start, warnings are logged. */
-export function loadProtocols(runtime: RuntimeAdapter, config: Config): { ok: true } | { ok: false; message: string } {
+export async function loadProtocols(runtime: RuntimeAdapter, config: Config): Promise<{ ok: true } | { ok: false; message: string }> {
   const needsFiles = config.tls !== undefined || config.upstreamTls.caFile !== undefined;
   if (runtime.protocols === undefined) {
     return needsFiles ? { ok: false, message: formatConfigErrors([`TLS settings are not supported on ${runtime.name}`]) } : { ok: true };
   }
-  const loaded = runtime.protocols.load(config);
+  const loaded = await runtime.protocols.load(config);
   if (!loaded.ok) return { ok: false, message: formatConfigErrors([...loaded.errors]) };
   const log = logger('tls');
   for (const warning of loaded.warnings) log.warn(warning, { event: 'tls_warning' });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
-import { upstreamTls } from '../../src/runtimes/shared/upstream-tls.ts';
+import { type UpstreamTls, upstreamTls } from '../../src/runtimes/shared/upstream-tls.ts';
 import { makeCa, makeLeaf } from '../support/certs.ts';
 
 let server: Server;
@@ -24,7 +24,7 @@ before(async () => {
 });
 after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-async function get(options: ReturnType<typeof upstreamTls>): Promise<string> {
+async function get(options: UpstreamTls): Promise<string> {
   if ('Bun' in globalThis) {
     // Bun's undici is a shim that ignores `connect`; Bun forwards with its own fetch, which takes `tls`.
     const response = await fetch(url, { tls: { ...options, ca: options.ca } } as RequestInit);
@@ -41,18 +41,18 @@ async function get(options: ReturnType<typeof upstreamTls>): Promise<string> {
 
 describe('upstreamTls', () => {
   test('without UPSTREAM_CA_FILE the default store is kept and a private CA is refused', async () => {
-    const options = upstreamTls(undefined, false);
+    const options = await upstreamTls(undefined, false);
     assert.deepEqual(options, { ca: undefined, rejectUnauthorized: true });
     await assert.rejects(get(options));
   });
 
   test('the private CA is trusted, added to the bundled public roots rather than replacing them', async () => {
-    const options = upstreamTls([caPem], false);
+    const options = await upstreamTls([caPem], false);
     assert.equal(await get(options), 'over tls');
     assert.ok((options.ca?.length ?? 0) > 100, 'public roots are still there');
   });
 
   test('UPSTREAM_TLS_INSECURE skips the check', async () => {
-    assert.equal(await get(upstreamTls(undefined, true)), 'over tls');
+    assert.equal(await get(await upstreamTls(undefined, true)), 'over tls');
   });
 });

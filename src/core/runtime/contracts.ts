@@ -74,5 +74,5 @@ export type ProtocolLoad = { readonly ok: true; readonly warnings: readonly stri
 
 /** The runtime side of TLS: files are read outside the core (it reads no files). */
 export interface RuntimeProtocols {
-  load(config: ProtocolConfig): ProtocolLoad;
+  load(config: ProtocolConfig): Promise<ProtocolLoad>;
 }

@@ -7,8 +7,8 @@ import type { ProtocolConfig } from '../../core/config/config-types.ts';
 import { logger } from '../../core/logging.ts';
 import type { RelayLimits } from '../../core/proxy/websocket/relay.ts';
 import type { ProtocolLoad, RuntimeProtocols } from '../../core/runtime/contracts.ts';
-import { loadServerTls, loadUpstreamCa, type ServerTls } from './tls-files.ts';
-import { INSECURE_UPSTREAM_WARNING, type UpstreamTls, upstreamTls } from './upstream-tls.ts';
+import type { ServerTls } from './tls-files.ts';
+import { DEFAULT_UPSTREAM_TLS, INSECURE_UPSTREAM_WARNING, type UpstreamTls, upstreamTls } from './upstream-tls.ts';
 
 export type CertificateSwap = (tls: ServerTls) => Promise<void>;
 
@@ -16,7 +16,7 @@ export class ProtocolFiles implements RuntimeProtocols {
   #config: ProtocolConfig | undefined;
   #serverTls: ServerTls | undefined;
   #privateCas: string[] | undefined;
-  #upstream: UpstreamTls = upstreamTls(undefined, false);
+  #upstream: UpstreamTls = DEFAULT_UPSTREAM_TLS;
   readonly #swaps = new Set<CertificateSwap>();
   /** A runtime's own refusal of a setting it cannot honour (Deno and UPSTREAM_TLS_INSECURE). */
   readonly #refuse: ((config: ProtocolConfig) => string | undefined) | undefined;
@@ -47,28 +47,32 @@ export class ProtocolFiles implements RuntimeProtocols {
     return this.#upstream;
   }
 
-  load(config: ProtocolConfig): ProtocolLoad {
+  async load(config: ProtocolConfig): Promise<ProtocolLoad> {
     this.#config = config;
     const errors: string[] = [];
     const warnings: string[] = [];
     const refused = this.#refuse?.(config);
     if (refused !== undefined) errors.push(refused);
-    if (config.tls !== undefined) {
-      const loaded = loadServerTls(config.tls);
-      if (loaded.ok) {
-        this.#serverTls = loaded;
-        warnings.push(...loaded.warnings);
-      } else errors.push(...loaded.errors);
-    }
-    if (config.upstreamTls.caFile !== undefined) {
-      const loaded = loadUpstreamCa(config.upstreamTls.caFile);
-      if (loaded.ok) {
-        this.#privateCas = loaded.certificates;
-        warnings.push(...loaded.warnings);
-      } else errors.push(...loaded.errors);
+    if (config.tls !== undefined || config.upstreamTls.caFile !== undefined) {
+      // Loaded only when a file is named: tls-files.ts's node:crypto keeps about 1.1 MiB resident on Bun (bench/repro/bun-rss.mjs).
+      const { loadServerTls, loadUpstreamCa } = await import('./tls-files.ts');
+      if (config.tls !== undefined) {
+        const loaded = loadServerTls(config.tls);
+        if (loaded.ok) {
+          this.#serverTls = loaded;
+          warnings.push(...loaded.warnings);
+        } else errors.push(...loaded.errors);
+      }
+      if (config.upstreamTls.caFile !== undefined) {
+        const loaded = loadUpstreamCa(config.upstreamTls.caFile);
+        if (loaded.ok) {
+          this.#privateCas = loaded.certificates;
+          warnings.push(...loaded.warnings);
+        } else errors.push(...loaded.errors);
+      }
     }
     if (config.upstreamTls.insecure) warnings.push(INSECURE_UPSTREAM_WARNING);
-    this.#upstream = upstreamTls(this.#privateCas, config.upstreamTls.insecure);
+    this.#upstream = await upstreamTls(this.#privateCas, config.upstreamTls.insecure);
     return errors.length > 0 ? { ok: false, errors } : { ok: true, warnings };
   }
 
@@ -86,6 +90,7 @@ export class ProtocolFiles implements RuntimeProtocols {
       log.info('SIGHUP ignored: TLS_CERT_FILE and TLS_KEY_FILE are not set', { event: 'tls_reload_skipped' });
       return;
     }
+    const { loadServerTls } = await import('./tls-files.ts');
     const loaded = loadServerTls(files);
     if (!loaded.ok) {
       log.error('Certificate not reloaded, the old one is still served: {reason}', { event: 'tls_reload_failed', reason: loaded.errors.join('; ') });
