@@ -52,7 +52,7 @@ describe('balancer endpoints', () => {
     assert.equal((await createAdminRoutes(base).request('/lb/admin/servers')).status, 404);
     const pool = { list: () => [], add: () => assert.fail(), update: () => undefined, remove: () => undefined };
     const adminApi = createAdminApi({ token: 'a-long-enough-token-123', pool, log: recordingLogger().logger });
-    const app = createAdminRoutes({ ...base, adminApi });
+    const app = createAdminRoutes({ ...base, adminApi: Promise.resolve(adminApi) });
     assert.equal((await app.request('/lb/admin/servers')).status, 401);
     const ok = await app.request('/lb/admin/servers', { headers: { authorization: 'Bearer a-long-enough-token-123' } });
     assert.equal(ok.status, 200);

@@ -1,5 +1,5 @@
 /** The balancer's own endpoints under /lb/: stats, metrics, liveness, readiness, the dashboard and (with a token) the admin API. */
-import { Hono } from 'hono';
+import { Hono, type NotFoundHandler } from 'hono';
 import type { StatsReport } from '../stats/stats-report.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../stats/prometheus.ts';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.ts';
@@ -12,8 +12,8 @@ export interface AdminSources {
   draining?(): boolean;
   /** The Prometheus text for GET /lb/metrics (`PrometheusMetrics.render`); without it /lb/metrics is not served. */
   prometheus?(): string | Promise<string>;
-  /** The admin API (`createAdminApi`), mounted only when ADMIN_TOKEN is set. */
-  adminApi?: Hono;
+  /** The admin API (`createAdminApi`), mounted only when ADMIN_TOKEN is set; a promise, as its module loads only then. */
+  adminApi?: Promise<Hono>;
 }
 
 export function createAdminRoutes(sources: AdminSources): Hono {
@@ -39,9 +39,14 @@ export function createAdminRoutes(sources: AdminSources): Hono {
     app.get('/lb/metrics', async (c) => c.body(await render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }));
   }
   app.get('/lb/dashboard', (c) => c.html(DASHBOARD_HTML, 200, { 'content-security-policy': DASHBOARD_CSP }));
-  if (sources.adminApi !== undefined) app.route('/', sources.adminApi);
   const served = ['GET /lb/stats', ...(sources.prometheus ? ['GET /lb/metrics'] : []), 'GET /lb/dashboard', 'GET /lb/health', 'GET /lb/ready'];
   if (sources.adminApi !== undefined) served.push('/lb/admin/servers');
-  app.notFound((c) => c.json({ error: `no balancer endpoint at ${c.req.method} ${c.req.path}; /lb/ serves ${served.join(', ')}` }, 404));
+  const notFound: NotFoundHandler = (c) => c.json({ error: `no balancer endpoint at ${c.req.method} ${c.req.path}; /lb/ serves ${served.join(', ')}` }, 404);
+  app.notFound(notFound);
+  if (sources.adminApi !== undefined) {
+    // Reached through its own fetch, as app.route() needs the routes at once; a path it lacks gets the same 404 as any other.
+    const adminApi = sources.adminApi.then((api) => api.notFound(notFound));
+    app.all('/lb/admin/*', async (c) => (await adminApi).fetch(c.req.raw));
+  }
   return app;
 }
