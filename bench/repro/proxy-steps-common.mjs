@@ -19,13 +19,13 @@ export const STEPS = {
   },
   timers: {
     web: 'three setTimeout + clearTimeout pairs (a timer per limit per request, as Fairway did before session 8)',
-    node: 'the same',
+    node: 'three setTimeout + clearTimeout pairs',
     requiredBy: null,
   },
   timerlist: {
     web:
       "two deadlines per request (UPSTREAM_TIMEOUT_MS, UPSTREAM_READ_TIMEOUT_MS) on shared per-duration lists, one runtime timer per list (Fairway's LimitTimer)",
-    node: 'the same',
+    node: "two deadlines per request on shared per-duration lists (Fairway's LimitTimer)",
     requiredBy:
       'UPSTREAM_TIMEOUT_MS per try (issue 9) and UPSTREAM_READ_TIMEOUT_MS (issue 8), in the cheapest form known (one setTimeout per duration, not per request)',
   },
@@ -36,18 +36,18 @@ export const STEPS = {
   },
   uuid: {
     web: 'crypto.randomUUID() (the request id)',
-    node: 'the same',
+    node: 'crypto.randomUUID() (the request id)',
     requiredBy: 'X-Request-Id when the client sent none (issue 7: the request id is made at admission), also in the access log (issue 11)',
   },
   reqheaders: {
     web: 'the request header rules: six get()s, five set()s (X-Forwarded-For/-Proto/-Host, Via, X-Request-Id)',
-    node: 'the same on the header object',
+    node: 'the request header rules on the header object: six reads, five writes',
     requiredBy: 'X-Forwarded-For/-Proto/-Host set from what Fairway saw (issue 8), Via (RFC 9110 §7.6.3), X-Request-Id (issue 7)',
   },
   copyheaders: { web: 'new Headers(upstream.headers) and a new Response around the native body', node: null, requiredBy: null },
   resheaders: {
     web: 'the response header rules: a mutable copy, get(connection), every hop-by-hop field deleted, X-Request-Id set, Via appended',
-    node: 'the same on the header object the ceiling already copies without hop-by-hop fields',
+    node: 'the response header rules on the object the ceiling already copies without hop-by-hop fields: Connection read, X-Request-Id set, Via appended',
     requiredBy: 'hop-by-hop fields removed from the response too (RFC 9110 §7.6.1), X-Request-Id on the response (issue 7), Via (RFC 9110 §7.6.3)',
   },
   buffer: {
@@ -67,7 +67,7 @@ export const STEPS = {
   tls: { web: 'Bun: a `tls` option on every fetch (Fairway passes UPSTREAM_CA_FILE and UPSTREAM_TLS_INSECURE so)', node: null, requiredBy: null },
   accesslog: {
     web: "one JSON line per request (Fairway's 15 fields), batched: one console.log every 100 ms or 1000 lines (Fairway's batchedLineSink)",
-    node: 'the same',
+    node: "one JSON line per request (Fairway's 15 fields), batched as Fairway's batchedLineSink",
     requiredBy: 'ACCESS_LOG=json is the default (issue 11), and issue 12 measures the default configuration, access log included',
   },
 };

@@ -51,7 +51,8 @@ const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 60_000 }
   const timers = steps.has('timers') ? [setTimeout(() => controller?.abort(), 60_000), setTimeout(() => {}, 60_000), setTimeout(() => {}, 300_000)] : [];
   const deadline = steps.has('timerlist') ? upstreamDeadlines.start(() => controller?.abort()) : undefined;
   let reading;
-  if (steps.has('listener')) res.on('close', () => controller?.abort());
+  // 'close' also follows every finished response: only one before 'finish' means the client left (as Fairway checks).
+  if (steps.has('listener')) res.on('close', () => res.writableFinished || controller?.abort());
   const origin = next();
   let status = 0;
   let headersMs = 0;
