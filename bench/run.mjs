@@ -1686,7 +1686,9 @@ async function main() {
   const runsPerRound = schedule(targets, 0, opts).length;
   const estimate = Math.round((opts.scenarios.length * opts.rounds * runsPerRound * perRun) / 60);
   console.log(
-    `bench: ${targets.length} targets (${runsPerRound} runs a round, nginx included) × ${opts.scenarios.length} scenario(s) × ${opts.rounds} round(s), ${opts.warmup}+${opts.duration} s each (≈${estimate} min)`,
+    `bench: ${targets.length} targets (${runsPerRound} runs a round, ${
+      opts.steps.length ? 'ceiling runs' : 'nginx'
+    } included) × ${opts.scenarios.length} scenario(s) × ${opts.rounds} round(s), ${opts.warmup}+${opts.duration} s each (≈${estimate} min)`,
   );
   console.log(`bench: backends ${backends.fast.kind} at ${backends.fast.urls.join(', ')}; slow ${backends.slow.urls.join(', ')}`);
 
