@@ -446,6 +446,7 @@ function usage() {
                              (rr), interleaved; default scenario small; no nginx: the ceiling runs first and after every
                              --nginx-every targets (default 4) and is interpolated around each; merges the runtime's
                              figures into bench/results/steps.json and steps.md
+  --steps-append             add this steps run's rounds to the runtime's earlier ones in steps.json instead of replacing them
   --no-install               never apt-get install missing tools
                              (env BENCH_PRETEND_MISSING=nginx,haproxy treats those as missing, to try the fallbacks)
   --out NAME                 write bench/results/NAME.json and NAME.md (default: latest; quick for --quick;
@@ -467,6 +468,7 @@ function parseArgs(argv) {
     variants: [],
     baselineRoot: null,
     steps: [],
+    stepsAppend: false,
     install: true,
     keepTmp: false,
     list: false,
@@ -530,6 +532,9 @@ function parseArgs(argv) {
         for (const r of opts.steps) {
           if (!['node20', 'node26', 'deno', 'bun'].includes(r)) fail(`--steps: unknown runtime ${r}; use node20, node26, deno or bun`);
         }
+        break;
+      case '--steps-append':
+        opts.stepsAppend = true;
         break;
       case '--no-install':
         opts.install = false;
@@ -1511,7 +1516,9 @@ function stepsMarkdown(entries) {
       '',
       `## ${e.label}`,
       '',
-      `${e.date} · git ${e.git} · scenario ${e.scenario} · ${e.settings.rounds} rounds, ${e.settings.warmupS} s warm-up + ${e.settings.durationS} s measured per run, ceiling after every ${e.settings.nginxEvery} targets · ceiling ${
+      `${e.date} · git ${e.git} · scenario ${e.scenario} · ${
+        e.rounds ?? e.settings.rounds
+      } rounds, ${e.settings.warmupS} s warm-up + ${e.settings.durationS} s measured per run, ceiling after every ${e.settings.nginxEvery} targets · ceiling ${
         fmtSpread(rows[0]?.ceilingRps, fmtInt)
       } req/s`,
       '',
@@ -1535,8 +1542,11 @@ function stepsMarkdown(entries) {
   return `${out.join('\n')}\n`;
 }
 
-/** Replaces the measured runtimes' sections of bench/results/steps.json (others keep their last run) and renders steps.md. */
-function writeStepsReport(report, runtimeIds) {
+/**
+ * Replaces the measured runtimes' sections of bench/results/steps.json (others keep their last run), or with `append`
+ * adds this run's rounds to theirs (more rounds without one locked run growing long), and renders steps.md.
+ */
+function writeStepsReport(report, runtimeIds, append) {
   const file = path.join(RESULTS_DIR, 'steps.json');
   let data = { runtimes: {} };
   try {
@@ -1548,14 +1558,19 @@ function writeStepsReport(report, runtimeIds) {
   const runs = scenario.runs;
   for (const runtimeId of runtimeIds) {
     const runtimeLabel = FAIRWAY_RUNTIMES({ [runtimeId]: { version: report.machine.versions[runtimeId] } }).find((r) => r.id === runtimeId).label;
+    const earlier = append ? data.runtimes[runtimeId] : undefined;
+    const offset = earlier?.rounds ?? 0;
+    // Rounds numbered on from the earlier runs'; ceilings are interpolated by time, so runs from both stay apart.
+    const mine = [...(earlier?.runs ?? []), ...runs.filter((r) => r.runtime === runtimeId).map((r) => ({ ...r, round: r.round + offset }))];
     data.runtimes[runtimeId] = {
       label: runtimeLabel,
-      date: report.date,
-      git: report.git,
+      date: earlier ? `${earlier.date}, ${report.date}` : report.date,
+      git: earlier && earlier.git !== report.git ? `${earlier.git}, ${report.git}` : report.git,
       scenario: scenarioName,
       settings: report.settings,
-      rows: stepsRows(runs, runtimeId),
-      runs: runs.filter((r) => r.runtime === runtimeId),
+      rounds: offset + report.settings.rounds,
+      rows: stepsRows(mine, runtimeId),
+      runs: mine,
     };
   }
   fs.writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
@@ -1757,7 +1772,7 @@ async function main() {
 
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   if (opts.steps.length) {
-    writeStepsReport(report, opts.steps);
+    writeStepsReport(report, opts.steps, opts.stepsAppend);
     console.log(`\nbench: merged ${opts.steps.join(', ')} into bench/results/steps.json and steps.md in ${report.durationS} s`);
   } else {
     const stem = opts.out;
