@@ -1559,7 +1559,7 @@ function writeStepsReport(report, runtimeIds, append) {
   for (const runtimeId of runtimeIds) {
     const runtimeLabel = FAIRWAY_RUNTIMES({ [runtimeId]: { version: report.machine.versions[runtimeId] } }).find((r) => r.id === runtimeId).label;
     const earlier = append ? data.runtimes[runtimeId] : undefined;
-    const offset = earlier?.rounds ?? 0;
+    const offset = earlier ? (earlier.rounds ?? earlier.settings.rounds) : 0;
     // Rounds numbered on from the earlier runs'; ceilings are interpolated by time, so runs from both stay apart.
     const mine = [...(earlier?.runs ?? []), ...runs.filter((r) => r.runtime === runtimeId).map((r) => ({ ...r, round: r.round + offset }))];
     data.runtimes[runtimeId] = {
