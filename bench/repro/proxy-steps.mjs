@@ -15,8 +15,8 @@ const env = isDeno ? Deno.env.toObject() : process.env;
 const { backends, host, port } = readEnv(env);
 const next = roundRobin(backends);
 const steps = parseSteps(env.STEPS, 'web');
-// Fairway's defaults: UPSTREAM_TIMEOUT_MS 30 s, UPSTREAM_READ_TIMEOUT_MS 300 s.
-const upstreamDeadlines = new DeadlineList(30_000);
+// Fairway's defaults: UPSTREAM_TIMEOUT_MS 10 s, UPSTREAM_READ_TIMEOUT_MS 300 s (the duration does not change the cost).
+const upstreamDeadlines = new DeadlineList(10_000);
 const readDeadlines = new DeadlineList(300_000);
 const log = steps.has('accesslog') ? accessLog() : undefined;
 
