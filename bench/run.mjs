@@ -446,6 +446,7 @@ function usage() {
                              (rr), interleaved; default scenario small; no nginx: the ceiling runs first and after every
                              --nginx-every targets (default 4) and is interpolated around each; merges the runtime's
                              figures into bench/results/steps.json and steps.md
+  --steps-render             only render bench/results/steps.md again from steps.json, run nothing
   --steps-append             add this steps run's rounds to the runtime's earlier ones in steps.json instead of replacing them
   --no-install               never apt-get install missing tools
                              (env BENCH_PRETEND_MISSING=nginx,haproxy treats those as missing, to try the fallbacks)
@@ -469,6 +470,7 @@ function parseArgs(argv) {
     baselineRoot: null,
     steps: [],
     stepsAppend: false,
+    stepsRender: false,
     install: true,
     keepTmp: false,
     list: false,
@@ -535,6 +537,9 @@ function parseArgs(argv) {
         break;
       case '--steps-append':
         opts.stepsAppend = true;
+        break;
+      case '--steps-render':
+        opts.stepsRender = true;
         break;
       case '--no-install':
         opts.install = false;
@@ -1499,8 +1504,11 @@ function stepsMarkdown(entries) {
     'and all together (`bench/repro/proxy-steps.mjs` on Deno and Bun, `proxy-steps-node.mjs` on Node; each step and the issue that',
     'requires it: `proxy-steps-common.mjs`), and measures them with the ceiling and Fairway in the same interleaved rounds.',
     '',
-    "- req/s ×ceiling: per round, the target's req/s ÷ the ceiling's (each first divided by nginx interpolated around it), median (min–max) over rounds.",
-    "- + CPU µs/req: per round, the target's CPU per request minus the ceiling's (whole process tree, user+system), median (min–max).",
+    '- The ceiling runs first and after every few targets, in the order of each round (rotated round to round); each run is compared',
+    '  with the ceiling interpolated in time between the ceiling runs around it, as run.mjs does with nginx (no nginx here).',
+    "- req/s ×ceiling: the target's req/s ÷ that ceiling's, median (min–max) over rounds.",
+    "- + CPU µs/req: the target's CPU per request (whole process tree, user+system) minus that ceiling's, median (min–max).",
+    '- The machine is shared and noisy: read min–max as the noise; a single step under about 10 µs is within it.',
     "- If the ceiling plus the required steps alone stays below 0.85×, the target is out of reach on that runtime's APIs, whatever",
     "  Fairway's own code does; Fairway's CPU above the ceiling-plus-required row is what its own code costs.",
   ];
@@ -1651,6 +1659,11 @@ async function main() {
   keepTmp = opts.keepTmp;
   const variants = [...FAIRWAY_VARIANTS, ...opts.variants];
 
+  if (opts.stepsRender) {
+    const data = JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, 'steps.json'), 'utf8'));
+    fs.writeFileSync(path.join(RESULTS_DIR, 'steps.md'), stepsMarkdown(data.runtimes));
+    return 0;
+  }
   if (opts.list) {
     const tools = {
       ...findRuntimes(),
