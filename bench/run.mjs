@@ -23,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { describeExit, findSystemNode, freePort, killGroup } from '../scripts/lib/processes.mjs';
+import { requiredSteps, STEPS as PROXY_STEPS } from './repro/proxy-steps-common.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -175,6 +176,38 @@ const CEILINGS = (tools) => [
 const ceilingName = (runtimeId) => `ceiling-${runtimeId}`;
 
 /**
+ * `--steps RUNTIME`: the runtime's ceiling plus each step the issues require, alone and all together (bench/repro/
+ * proxy-steps*.mjs), as targets `steps-<runtime>-<step>` and `steps-<runtime>-required`. On the Web runtimes every
+ * step copies headers as Fairway does (`cheapcopy`), so a step costs what it costs Fairway's way.
+ */
+const stepForm = (runtimeId) => (runtimeId.startsWith('node') ? 'node' : 'web');
+function stepTargets(tools, runtimeId) {
+  const form = stepForm(runtimeId);
+  const script = path.join(BENCH_DIR, 'repro', form === 'node' ? 'proxy-steps-node.mjs' : 'proxy-steps.mjs');
+  const args = runtimeId === 'deno' ? ['run', '-A', script] : runtimeId === 'bun' ? ['run', script] : [script];
+  const extra = form === 'web' ? ',cheapcopy' : '';
+  const variants = [
+    { id: 'required', steps: 'required', label: 'every step the issues require' },
+    ...requiredSteps(form).filter((s) => s !== 'cheapcopy').map((s) => ({ id: s, steps: s + extra, label: PROXY_STEPS[s][form] })),
+  ];
+  return variants.map((v) => ({
+    name: `steps-${runtimeId}-${v.id}`,
+    label: `ceiling + ${v.id}: ${v.label}`,
+    kind: 'steps',
+    runtime: runtimeId,
+    step: v.id,
+    missing: tools[runtimeId] ? null : FAIRWAY_RUNTIMES(tools).find((r) => r.id === runtimeId).missing,
+    launch: ({ port, backends }) => ({
+      cmd: tools[runtimeId].path,
+      args,
+      env: { ...runtimeTuning(runtimeId), HOST: '127.0.0.1', PORT: String(port), BACKEND_SERVERS: backends.join(','), STEPS: v.steps },
+      readyPath: '/health',
+      listeningLine: true,
+    }),
+  }));
+}
+
+/**
  * The runtime settings Fairway's own start script gives a runtime (`start:bun`: JSC options), given to that runtime's
  * ceiling and peers too: a ×ceiling or ×peer ratio then compares code on one equally tuned runtime, not tunings.
  */
@@ -223,7 +256,7 @@ const PEERS = [
 /** --quick runs these: nginx, one Fairway per runtime, the Bun ceiling, one peer. */
 const QUICK_TARGETS = [BASELINE, 'fairway-node20-rr', 'fairway-node26-rr', 'fairway-deno-rr', 'fairway-bun-rr', 'ceiling-bun', 'http-proxy-node26'];
 
-function buildTargets(tools, variants, baselineRoot = null) {
+function buildTargets(tools, variants, baselineRoot = null, stepRuntimes = []) {
   const targets = [
     { name: 'direct', label: 'backend directly (the machine’s limit)', kind: 'direct', direct: true },
     {
@@ -309,6 +342,7 @@ function buildTargets(tools, variants, baselineRoot = null) {
       });
     }
   }
+  for (const runtimeId of stepRuntimes) targets.push(...stepTargets(tools, runtimeId));
   return targets;
 }
 
@@ -407,6 +441,13 @@ function usage() {
                              extra Fairway variant run on every runtime, e.g. 'w2:ALGORITHM=round_robin,WORKERS=2'
   --baseline-root DIR        also run every Fairway target from the checkout DIR (targets named ...-base),
                              interleaved in the same rounds: a before/after comparison in one run
+  --steps RUNTIMES           per runtime (node20, node26, deno, bun; comma-separated) the ceiling, the ceiling plus each
+                             step the issues require alone and all together (bench/repro/proxy-steps*.mjs) and Fairway
+                             (rr), interleaved; default scenario small; no nginx: the ceiling runs first and after every
+                             --nginx-every targets (default 4) and is interpolated around each; merges the runtime's
+                             figures into bench/results/steps.json and steps.md
+  --steps-render             only render bench/results/steps.md again from steps.json, run nothing
+  --steps-append             add this steps run's rounds to the runtime's earlier ones in steps.json instead of replacing them
   --no-install               never apt-get install missing tools
                              (env BENCH_PRETEND_MISSING=nginx,haproxy treats those as missing, to try the fallbacks)
   --out NAME                 write bench/results/NAME.json and NAME.md (default: latest; quick for --quick;
@@ -427,6 +468,9 @@ function parseArgs(argv) {
     targets: null,
     variants: [],
     baselineRoot: null,
+    steps: [],
+    stepsAppend: false,
+    stepsRender: false,
     install: true,
     keepTmp: false,
     list: false,
@@ -485,6 +529,18 @@ function parseArgs(argv) {
         }
         break;
       }
+      case '--steps':
+        opts.steps = value().split(',').map((s) => s.trim()).filter(Boolean);
+        for (const r of opts.steps) {
+          if (!['node20', 'node26', 'deno', 'bun'].includes(r)) fail(`--steps: unknown runtime ${r}; use node20, node26, deno or bun`);
+        }
+        break;
+      case '--steps-append':
+        opts.stepsAppend = true;
+        break;
+      case '--steps-render':
+        opts.stepsRender = true;
+        break;
       case '--no-install':
         opts.install = false;
         break;
@@ -511,6 +567,11 @@ function parseArgs(argv) {
   if (opts.quick) {
     if (opts.scenarios && opts.scenarios.join() !== 'small') fail('--quick runs only the small scenario');
     opts.scenarios = ['small'];
+  }
+  // A steps run compares every target with its ceiling, run before the first and after every 4 targets (no nginx).
+  if (opts.steps.length) {
+    opts.scenarios ??= ['small'];
+    opts.nginxEvery ??= 4;
   }
   opts.scenarios ??= Object.keys(SCENARIOS);
   opts.rounds ??= opts.quick ? 1 : 3;
@@ -1046,6 +1107,7 @@ function logIssues(file) {
   return { count: during.length, samples: during.slice(0, 5), atShutdown: atStop.length, shutdownSamples: atStop.slice(0, 5) };
 }
 
+let runNumber = 0;
 async function runOne(ctx, target, scenarioName, round) {
   const scenario = SCENARIOS[scenarioName];
   const backendSet = scenario.backend === 'slow' ? ctx.backends.slow : ctx.backends.fast;
@@ -1068,7 +1130,8 @@ async function runOne(ctx, target, scenarioName, round) {
     } else {
       const port = await freePort();
       const spec = target.launch({ port, backends: backendSet.urls, tmp: ctx.tmp, scenario });
-      const logFile = path.join(ctx.tmp, `${target.name}.${scenarioName}.r${round + 1}.log`);
+      // Numbered: a target that runs more than once a round (a steps run's ceiling) must not read an earlier run's listening line.
+      const logFile = path.join(ctx.tmp, `${target.name}.${scenarioName}.r${round + 1}.${++runNumber}.log`);
       const t0 = performance.now();
       proc = startProcess(target.name, spec.cmd, spec.args, { env: spec.env, logFile, cwd: spec.cwd ?? ROOT });
       rec.logFile = logFile;
@@ -1377,6 +1440,152 @@ function consoleRow(rec, label) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Steps (--steps): what each step the issues require costs on its runtime, against its ceiling and against Fairway
+
+const STEP_RUNTIME_ORDER = ['node20', 'node26', 'deno', 'bun'];
+
+/** Median, min and max of the finite numbers in a list (and the list), or null when there are none. */
+function spread(values) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x));
+  return v.length ? { median: median(v), min: Math.min(...v), max: Math.max(...v), values: v } : null;
+}
+
+/**
+ * One row per target of a runtime's steps run, ceiling first and Fairway last: req/s and CPU per request as ratios to
+ * the ceiling in the same round (as everywhere in run.mjs), and the CPU µs per request the target adds to the ceiling's
+ * in its round: what a step costs, read apart from how loaded the machine was in that round.
+ */
+function stepsRows(runs, runtimeId) {
+  const ceiling = ceilingName(runtimeId);
+  const fairway = `fairway-${runtimeId}-rr`;
+  const stepNames = [...new Set(runs.filter((r) => r.target.startsWith(`steps-${runtimeId}-`)).map((r) => r.target))];
+  const form = stepForm(runtimeId);
+  const ceilingRuns = runs.filter((r) => r.ok && r.target === ceiling).sort((a, b) => midpointMs(a) - midpointMs(b));
+  return [ceiling, ...stepNames, fairway].map((name) => {
+    const all = runs.filter((r) => r.target === name);
+    const mine = all.filter((r) => r.ok);
+    // The ceiling as it ran around each run, interpolated in time as nginx is elsewhere in run.mjs.
+    const refs = mine.map((r) => (name === ceiling ? r : nginxReference(r, ceilingRuns)));
+    const ratio = (key) => mine.map((r, i) => (refs[i]?.[key] ? r[key] / refs[i][key] : null));
+    const step = name.startsWith('steps-') ? name.slice(`steps-${runtimeId}-`.length) : null;
+    const what = name === ceiling
+      ? 'the ceiling alone (bench/ceilings/)'
+      : name === fairway
+      ? 'Fairway, default configuration (ALGORITHM=round_robin, access log on)'
+      : step === 'required'
+      ? `all of: ${requiredSteps(form).join(', ')}`
+      : PROXY_STEPS[step][form];
+    return {
+      target: name,
+      step,
+      what,
+      requiredBy: step && step !== 'required' ? PROXY_STEPS[step].requiredBy : null,
+      rounds: mine.length,
+      rps: spread(mine.map((r) => r.rps)),
+      rpsToCeiling: spread(ratio('rps')),
+      cpuUsPerReq: spread(mine.map((r) => r.cpuUsPerReq)),
+      cpuToCeiling: spread(ratio('cpuUsPerReq')),
+      addedCpuUs: name === ceiling ? null : spread(mine.map((r, i) => (refs[i]?.cpuUsPerReq ? r.cpuUsPerReq - refs[i].cpuUsPerReq : null))),
+      ceilingRps: name === ceiling ? spread(mine.map((r) => r.rps)) : undefined,
+      failures: all.filter((r) => !r.ok).map((r) => `round ${r.round + 1}: ${firstLine(r.error)}`),
+    };
+  });
+}
+
+const fmtSpread = (x, fmt = (n) => n.toFixed(2)) => (x ? `${fmt(x.median)} (${fmt(x.min)}–${fmt(x.max)})` : '—');
+const fmtUs = (n) => (Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2));
+
+function stepsMarkdown(entries) {
+  const out = [
+    '# What the required steps cost, per runtime (`node bench/run.mjs --steps RUNTIME`)',
+    '',
+    "Issue 12's primary target is Fairway ≥ 0.85× its own runtime's minimal proxy (the ceiling, `bench/ceilings/`) in the small",
+    'scenario. The ceiling does none of what the issues require of Fairway. This run adds those steps to the ceiling, one at a time',
+    'and all together (`bench/repro/proxy-steps.mjs` on Deno and Bun, `proxy-steps-node.mjs` on Node; each step and the issue that',
+    'requires it: `proxy-steps-common.mjs`), and measures them with the ceiling and Fairway in the same interleaved rounds.',
+    '',
+    '- The ceiling runs first and after every few targets, in the order of each round (rotated round to round); each run is compared',
+    '  with the ceiling interpolated in time between the ceiling runs around it, as run.mjs does with nginx (no nginx here).',
+    "- req/s ×ceiling: the target's req/s ÷ that ceiling's, median (min–max) over rounds.",
+    "- + CPU µs/req: the target's CPU per request (whole process tree, user+system) minus that ceiling's, median (min–max).",
+    '- The machine is shared and noisy: read min–max as the noise; a single step under about 10 µs is within it.',
+    "- If the ceiling plus the required steps alone stays below 0.85×, the target is out of reach on that runtime's APIs, whatever",
+    "  Fairway's own code does; Fairway's CPU above the ceiling-plus-required row is what its own code costs.",
+  ];
+  for (const runtimeId of STEP_RUNTIME_ORDER) {
+    const e = entries[runtimeId];
+    if (!e) continue;
+    const rows = e.rows;
+    const required = rows.find((r) => r.step === 'required');
+    const fairway = rows.find((r) => r.target.startsWith('fairway-'));
+    const singles = rows.filter((r) => r.step && r.step !== 'required' && r.addedCpuUs);
+    const sum = singles.reduce((a, r) => a + r.addedCpuUs.median, 0);
+    out.push(
+      '',
+      `## ${e.label}`,
+      '',
+      `${e.date} · git ${e.git} · scenario ${e.scenario} · ${
+        e.rounds ?? e.settings.rounds
+      } rounds, ${e.settings.warmupS} s warm-up + ${e.settings.durationS} s measured per run, ceiling after every ${e.settings.nginxEvery} targets · ceiling ${
+        fmtSpread(rows[0]?.ceilingRps, fmtInt)
+      } req/s`,
+      '',
+      `**Ceiling + required steps: ${fmtSpread(required?.rpsToCeiling)}× the ceiling; Fairway: ${fmtSpread(fairway?.rpsToCeiling)}×** (target ≥ 0.85).`,
+      `CPU per request over the ceiling's: required steps +${required?.addedCpuUs ? fmtUs(required.addedCpuUs.median) : '—'} µs, Fairway +${
+        fairway?.addedCpuUs ? fmtUs(fairway.addedCpuUs.median) : '—'
+      } µs; the single steps' medians sum to +${fmtUs(sum)} µs.`,
+      '',
+      '| target | what it adds | req/s ×ceiling | CPU µs/req | + CPU µs/req | CPU ×ceiling | required by |',
+      '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+    );
+    for (const r of rows) {
+      const failed = r.failures.length ? ` ⚠ ${r.failures.length} failed run(s)` : '';
+      out.push(
+        `| ${r.target} | ${r.what} | ${fmtSpread(r.rpsToCeiling)} | ${fmtSpread(r.cpuUsPerReq, fmtUs)} | ${
+          r.target.startsWith('ceiling-') ? '—' : fmtSpread(r.addedCpuUs, fmtUs)
+        } | ${fmtSpread(r.cpuToCeiling)} | ${r.requiredBy ?? ''}${failed} |`,
+      );
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/**
+ * Replaces the measured runtimes' sections of bench/results/steps.json (others keep their last run), or with `append`
+ * adds this run's rounds to theirs (more rounds without one locked run growing long), and renders steps.md.
+ */
+function writeStepsReport(report, runtimeIds, append) {
+  const file = path.join(RESULTS_DIR, 'steps.json');
+  let data = { runtimes: {} };
+  try {
+    data = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    // First steps run: nothing to merge.
+  }
+  const [scenarioName, scenario] = Object.entries(report.scenarios)[0];
+  const runs = scenario.runs;
+  for (const runtimeId of runtimeIds) {
+    const runtimeLabel = FAIRWAY_RUNTIMES({ [runtimeId]: { version: report.machine.versions[runtimeId] } }).find((r) => r.id === runtimeId).label;
+    const earlier = append ? data.runtimes[runtimeId] : undefined;
+    const offset = earlier ? (earlier.rounds ?? earlier.settings.rounds) : 0;
+    // Rounds numbered on from the earlier runs'; ceilings are interpolated by time, so runs from both stay apart.
+    const mine = [...(earlier?.runs ?? []), ...runs.filter((r) => r.runtime === runtimeId).map((r) => ({ ...r, round: r.round + offset }))];
+    data.runtimes[runtimeId] = {
+      label: runtimeLabel,
+      date: earlier ? `${earlier.date}, ${report.date}` : report.date,
+      git: earlier && earlier.git !== report.git ? `${earlier.git}, ${report.git}` : report.git,
+      scenario: scenarioName,
+      settings: report.settings,
+      rounds: offset + report.settings.rounds,
+      rows: stepsRows(mine, runtimeId),
+      runs: mine,
+    };
+  }
+  fs.writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+  fs.writeFileSync(path.join(RESULTS_DIR, 'steps.md'), stepsMarkdown(data.runtimes));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Main
 
 function machineInfo(tools) {
@@ -1427,12 +1636,13 @@ function gitDescribe() {
  * around it rather than minutes away on a machine whose speed drifts.
  */
 function schedule(targets, round, opts) {
-  const others = targets.filter((t) => t.name !== BASELINE);
+  // The reference that brackets the others: nginx, or in a steps run the ceiling(s) the steps are measured against.
+  const refs = opts.steps.length ? targets.filter((t) => t.kind === 'ceiling') : targets.filter((t) => t.name === BASELINE);
+  const others = targets.filter((t) => !refs.includes(t));
   const order = rotate(others, Math.ceil((round * others.length) / opts.rounds));
-  const nginx = targets.find((t) => t.name === BASELINE);
-  if (!nginx) return order;
-  const out = [nginx];
-  for (let i = 0; i < order.length; i += opts.nginxEvery) out.push(...order.slice(i, i + opts.nginxEvery), nginx);
+  if (refs.length === 0) return order;
+  const out = [...refs];
+  for (let i = 0; i < order.length; i += opts.nginxEvery) out.push(...order.slice(i, i + opts.nginxEvery), ...refs);
   return out;
 }
 
@@ -1449,6 +1659,11 @@ async function main() {
   keepTmp = opts.keepTmp;
   const variants = [...FAIRWAY_VARIANTS, ...opts.variants];
 
+  if (opts.stepsRender) {
+    const data = JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, 'steps.json'), 'utf8'));
+    fs.writeFileSync(path.join(RESULTS_DIR, 'steps.md'), stepsMarkdown(data.runtimes));
+    return 0;
+  }
   if (opts.list) {
     const tools = {
       ...findRuntimes(),
@@ -1459,7 +1674,7 @@ async function main() {
     console.log('Scenarios:');
     for (const [n, s] of Object.entries(SCENARIOS)) console.log(`  ${n.padEnd(8)} ${s.desc}`);
     console.log('Targets:');
-    for (const t of buildTargets(tools, variants, opts.baselineRoot)) {
+    for (const t of buildTargets(tools, variants, opts.baselineRoot, opts.steps)) {
       console.log(`  ${t.name.padEnd(26)} ${t.label}${t.missing ? `  [missing ${t.missing}]` : ''}${QUICK_TARGETS.includes(t.name) ? '  (quick)' : ''}`);
     }
     return 0;
@@ -1475,11 +1690,15 @@ async function main() {
     );
   }
 
-  let targets = buildTargets(tools, variants, opts.baselineRoot);
+  let targets = buildTargets(tools, variants, opts.baselineRoot, opts.steps);
   const skipped = targets.filter((t) => t.missing).map((t) => ({ target: t.name, missing: t.missing }));
   for (const s of skipped) console.warn(`bench: skipping ${s.target}: missing ${s.missing}`);
   targets = targets.filter((t) => !t.missing);
   if (opts.quick) targets = targets.filter((t) => QUICK_TARGETS.includes(t.name));
+  if (opts.steps.length) {
+    const mine = (name) => opts.steps.some((r) => name === ceilingName(r) || name === `fairway-${r}-rr` || name.startsWith(`steps-${r}-`));
+    targets = targets.filter((t) => mine(t.name));
+  }
   if (opts.targets) targets = targets.filter((t) => t.name === BASELINE || opts.targets.test(t.name));
   if (targets.length === 0) fail('no target to run');
 
@@ -1495,7 +1714,9 @@ async function main() {
   const runsPerRound = schedule(targets, 0, opts).length;
   const estimate = Math.round((opts.scenarios.length * opts.rounds * runsPerRound * perRun) / 60);
   console.log(
-    `bench: ${targets.length} targets (${runsPerRound} runs a round, nginx included) × ${opts.scenarios.length} scenario(s) × ${opts.rounds} round(s), ${opts.warmup}+${opts.duration} s each (≈${estimate} min)`,
+    `bench: ${targets.length} targets (${runsPerRound} runs a round, ${
+      opts.steps.length ? 'ceiling runs' : 'nginx'
+    } included) × ${opts.scenarios.length} scenario(s) × ${opts.rounds} round(s), ${opts.warmup}+${opts.duration} s each (≈${estimate} min)`,
   );
   console.log(`bench: backends ${backends.fast.kind} at ${backends.fast.urls.join(', ')}; slow ${backends.slow.urls.join(', ')}`);
 
@@ -1563,10 +1784,15 @@ async function main() {
   report.durationS = Math.round((Date.now() - started) / 1000);
 
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const stem = opts.out;
-  fs.writeFileSync(path.join(RESULTS_DIR, `${stem}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  fs.writeFileSync(path.join(RESULTS_DIR, `${stem}.md`), markdownReport(report));
-  console.log(`\nbench: wrote bench/results/${stem}.json and ${stem}.md in ${report.durationS} s`);
+  if (opts.steps.length) {
+    writeStepsReport(report, opts.steps, opts.stepsAppend);
+    console.log(`\nbench: merged ${opts.steps.join(', ')} into bench/results/steps.json and steps.md in ${report.durationS} s`);
+  } else {
+    const stem = opts.out;
+    fs.writeFileSync(path.join(RESULTS_DIR, `${stem}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    fs.writeFileSync(path.join(RESULTS_DIR, `${stem}.md`), markdownReport(report));
+    console.log(`\nbench: wrote bench/results/${stem}.json and ${stem}.md in ${report.durationS} s`);
+  }
 
   for (const b of backendProcs) await stopProcess(b);
 

@@ -1,35 +1,24 @@
 /**
  * A minimal proxy (the ceiling, bench/ceilings/) plus, one at a time, the Web API steps Fairway takes per request,
  * so each step's cost on Deno or Bun can be measured apart from Fairway's code (CPU µs per request under wrk).
+ * `STEPS=required` turns on every step the issues require (proxy-steps-common.mjs says which and why); Node's
+ * counterpart is proxy-steps-node.mjs. `node bench/run.mjs --steps deno` measures them all in one run.
  *
- *   STEPS=buffer,abort deno run -A bench/repro/proxy-steps.mjs   |   STEPS=... bun bench/repro/proxy-steps.mjs
- *   env: BACKEND_SERVERS, HOST, PORT as for the ceilings. Steps: see STEP below.
+ *   STEPS=buffer,abort deno run -A bench/repro/proxy-steps.mjs   |   STEPS=required bun bench/repro/proxy-steps.mjs
+ *   env: BACKEND_SERVERS, HOST, PORT as for the ceilings. Steps: see STEPS in proxy-steps-common.mjs.
  */
 import { HOP_BY_HOP, listeningLine, readEnv, roundRobin } from '../ceilings/common.mjs';
+import { accessLog, DeadlineList, parseSteps } from './proxy-steps-common.mjs';
 
 const isDeno = typeof Deno !== 'undefined';
 const env = isDeno ? Deno.env.toObject() : process.env;
 const { backends, host, port } = readEnv(env);
 const next = roundRobin(backends);
-const steps = new Set((env.STEPS ?? '').split(',').filter(Boolean));
-const STEP = {
-  ip: 'read the client address (Bun: server.requestIP; Deno: info.remoteAddr)',
-  abort: 'a new AbortController per request, its signal passed to fetch',
-  timers: 'three setTimeout + clearTimeout pairs (UPSTREAM_TIMEOUT_MS and the read timer)',
-  listener: "request.signal.addEventListener('abort') and removeEventListener",
-  uuid: 'crypto.randomUUID() (the request id)',
-  reqheaders: 'the request header rules: six get()s, four set()s (X-Forwarded-*, Via, X-Request-Id)',
-  copyheaders: 'new Headers(upstream.headers) and a new Response around the native body',
-  resheaders: 'the response header rules: copy, a few get()s, delete()s and set()s',
-  buffer: 'read the body whole (arrayBuffer()) and answer new Response(bytes)',
-  cheapcopy: 'copy headers as new Response(null, { headers }).headers (Deno: skips the webidl sequence conversion)',
-  setafter: 'new Response(body, { status }) first, then set each header on response.headers',
-  stream: 'pass the body through a JavaScript ReadableStream (highWaterMark 0)',
-  completed: "Deno: wait on info.completed (Fairway's exact end of a natively sent body)",
-  url: 'new URL(request.url)',
-  tls: 'Bun: a `tls` option on every fetch (Fairway passes UPSTREAM_CA_FILE and UPSTREAM_TLS_INSECURE so)',
-};
-for (const s of steps) if (!(s in STEP)) throw new Error(`unknown step ${s}; known: ${Object.keys(STEP).join(', ')}`);
+const steps = parseSteps(env.STEPS, 'web');
+// Fairway's defaults: UPSTREAM_TIMEOUT_MS 10 s, UPSTREAM_READ_TIMEOUT_MS 300 s (the duration does not change the cost).
+const upstreamDeadlines = new DeadlineList(10_000);
+const readDeadlines = new DeadlineList(300_000);
+const log = steps.has('accesslog') ? accessLog() : undefined;
 
 function passThrough(body) {
   const reader = body.getReader();
@@ -45,6 +34,8 @@ function passThrough(body) {
 
 let sink = 0;
 async function handle(request, address) {
+  const startedAt = log ? Date.now() : 0;
+  const t0 = log ? performance.now() : 0;
   const url = request.url;
   if (steps.has('url')) sink += new URL(url).pathname.length;
   const target = url.slice(url.indexOf('/', url.indexOf('//') + 2));
@@ -63,11 +54,13 @@ async function handle(request, address) {
   if (steps.has('reqheaders')) headers.set('x-request-id', id);
   const controller = steps.has('abort') ? new AbortController() : undefined;
   const timers = steps.has('timers') ? [setTimeout(() => controller?.abort(), 60_000), setTimeout(() => {}, 60_000), setTimeout(() => {}, 300_000)] : [];
+  const deadline = steps.has('timerlist') ? upstreamDeadlines.start(() => controller?.abort()) : undefined;
   const onAbort = () => controller?.abort();
   if (steps.has('listener')) request.signal.addEventListener('abort', onAbort);
+  const server = next();
   let upstream;
   try {
-    upstream = await fetch(next() + target, {
+    upstream = await fetch(server + target, {
       method: request.method,
       headers,
       body: request.body,
@@ -77,30 +70,55 @@ async function handle(request, address) {
       ...(steps.has('tls') ? { tls: { rejectUnauthorized: true } } : {}),
     });
   } catch {
+    if (deadline) upstreamDeadlines.cancel(deadline);
     return new Response('bad gateway', { status: 502 });
   } finally {
     clearTimeout(timers[0]);
   }
+  const headersMs = log ? performance.now() - t0 : 0;
+  // The read timer runs from the response head until the body is read (Fairway restarts it per chunk).
+  const reading = deadline ? readDeadlines.start(() => controller?.abort()) : undefined;
   let response = upstream;
+  let bytesOut = 0;
   if (steps.has('copyheaders') || steps.has('resheaders') || steps.has('buffer') || steps.has('stream')) {
     const out = steps.has('cheapcopy') ? new Response(null, { headers: upstream.headers }).headers : new Headers(upstream.headers);
     if (steps.has('resheaders')) {
-      for (const name of ['connection', 'keep-alive', 'content-length', 'content-type']) sink += out.get(name)?.length ?? 0;
-      out.delete('keep-alive');
+      // RFC 9110 §7.6.1: the fields Connection names are hop-by-hop too.
+      sink += out.get('connection')?.length ?? 0;
+      for (const name of HOP_BY_HOP) out.delete(name);
       out.set('x-request-id', id);
       out.append('via', '1.1 fairway');
     }
     const init = { status: upstream.status, statusText: upstream.statusText, headers: out };
     let body = upstream.body;
-    if (steps.has('buffer')) body = new Uint8Array(await upstream.arrayBuffer());
-    else if (steps.has('stream') && body !== null) body = passThrough(body);
+    if (steps.has('buffer')) {
+      body = new Uint8Array(await upstream.arrayBuffer());
+      bytesOut = body.byteLength;
+    } else if (steps.has('stream') && body !== null) body = passThrough(body);
     if (steps.has('setafter')) {
       response = new Response(body, { status: init.status, statusText: init.statusText });
       out.forEach((value, name) => response.headers.append(name, value));
     } else response = new Response(body, init);
   }
+  if (reading) readDeadlines.cancel(reading);
+  if (deadline) upstreamDeadlines.cancel(deadline);
   for (const t of timers.slice(1)) clearTimeout(t);
   if (steps.has('listener')) request.signal.removeEventListener('abort', onAbort);
+  log?.({
+    startedAt,
+    requestId: id,
+    client: address ?? '',
+    method: request.method,
+    path: target,
+    status: response.status,
+    server,
+    headersMs,
+    totalMs: performance.now() - t0,
+    bytesIn: Number(request.headers.get('content-length') ?? 0),
+    bytesOut: bytesOut || Number(upstream.headers.get('content-length') ?? 0),
+    referer: request.headers.get('referer'),
+    userAgent: request.headers.get('user-agent'),
+  });
   return response;
 }
 

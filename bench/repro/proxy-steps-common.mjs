@@ -1,0 +1,192 @@
+/** The steps proxy-steps*.mjs can add to a runtime's ceiling, which of them the issues require (and why), and two helpers they share. */
+
+/**
+ * Every step, what it does on the Web runtimes (Deno, Bun) and on Node's path (node:http in, undici out). `node: null`
+ * is a Web-only step with nothing to mirror on Node. `requiredBy` names the feature that makes it unavoidable for any
+ * proxy that does what Fairway's issues ask, in its cheapest known form; steps without it are diagnostics (other ways
+ * to do a step, or costs Fairway no longer pays).
+ */
+export const STEPS = {
+  ip: {
+    web: 'read the client address (Bun: server.requestIP; Deno: info.remoteAddr)',
+    node: 'req.socket.remoteAddress',
+    requiredBy: "X-Forwarded-For (issue 8: set from what Fairway saw) and the access log's client field (issue 11)",
+  },
+  abort: {
+    web: 'a new AbortController per request, its signal passed to fetch',
+    node: "a new AbortController per request, an abort listener on its signal added and removed (as the relay aborts undici's dispatch)",
+    requiredBy: 'stopping the upstream request on a deadline, a client that left or shutdown (issues 7 and 9: one stop signal per Exchange)',
+  },
+  timers: {
+    web: 'three setTimeout + clearTimeout pairs (a timer per limit per request, as Fairway did before session 8)',
+    node: 'three setTimeout + clearTimeout pairs',
+    requiredBy: null,
+  },
+  timerlist: {
+    web:
+      "two deadlines per request (UPSTREAM_TIMEOUT_MS, UPSTREAM_READ_TIMEOUT_MS) on shared per-duration lists, one runtime timer per list (Fairway's LimitTimer)",
+    node: "two deadlines per request on shared per-duration lists (Fairway's LimitTimer)",
+    requiredBy:
+      'UPSTREAM_TIMEOUT_MS per try (issue 9) and UPSTREAM_READ_TIMEOUT_MS (issue 8), in the cheapest form known (one setTimeout per duration, not per request)',
+  },
+  listener: {
+    web: "request.signal.addEventListener('abort') and removeEventListener",
+    node: "res.on('close') (node:http's only sign that the client left)",
+    requiredBy: 'a client that leaves aborts its upstream request and ends its Exchange at once (issue 7; exact in-flight accounting)',
+  },
+  uuid: {
+    web: 'crypto.randomUUID() (the request id)',
+    node: 'crypto.randomUUID() (the request id)',
+    requiredBy: 'X-Request-Id when the client sent none (issue 7: the request id is made at admission), also in the access log (issue 11)',
+  },
+  reqheaders: {
+    web: 'the request header rules: six get()s, five set()s (X-Forwarded-For/-Proto/-Host, Via, X-Request-Id)',
+    node: 'the request header rules on the header object: six reads, five writes',
+    requiredBy: 'X-Forwarded-For/-Proto/-Host set from what Fairway saw (issue 8), Via (RFC 9110 §7.6.3), X-Request-Id (issue 7)',
+  },
+  copyheaders: { web: 'new Headers(upstream.headers) and a new Response around the native body', node: null, requiredBy: null },
+  resheaders: {
+    web: 'the response header rules: a mutable copy, get(connection), every hop-by-hop field deleted, X-Request-Id set, Via appended',
+    node: 'the response header rules on the object the ceiling already copies without hop-by-hop fields: Connection read, X-Request-Id set, Via appended',
+    requiredBy: 'hop-by-hop fields removed from the response too (RFC 9110 §7.6.1), X-Request-Id on the response (issue 7), Via (RFC 9110 §7.6.3)',
+  },
+  buffer: {
+    web: 'read the body whole (arrayBuffer()) and answer new Response(bytes)',
+    node: null,
+    requiredBy: "issue 12's response buffering: a small response is read whole and the exchange ends when the server is done",
+  },
+  cheapcopy: {
+    web: 'copy headers as new Response(null, { headers }).headers (Deno: skips the webidl sequence conversion; what Fairway does)',
+    node: null,
+    requiredBy: "not a step: the cheapest way to make the copy resheaders and buffer need (Fairway's copyHeaders)",
+  },
+  setafter: { web: 'new Response(body, { status }) first, then set each header on response.headers', node: null, requiredBy: null },
+  stream: { web: 'pass the body through a JavaScript ReadableStream (highWaterMark 0)', node: null, requiredBy: null },
+  completed: { web: "Deno: wait on info.completed (Fairway's exact end of a natively sent body)", node: null, requiredBy: null },
+  url: { web: 'new URL(request.url)', node: null, requiredBy: null },
+  tls: { web: 'Bun: a `tls` option on every fetch (Fairway passes UPSTREAM_CA_FILE and UPSTREAM_TLS_INSECURE so)', node: null, requiredBy: null },
+  accesslog: {
+    web: "one JSON line per request (Fairway's 15 fields), batched: one console.log every 100 ms or 1000 lines (Fairway's batchedLineSink)",
+    node: "one JSON line per request (Fairway's 15 fields), batched as Fairway's batchedLineSink",
+    requiredBy: 'ACCESS_LOG=json is the default (issue 11), and issue 12 measures the default configuration, access log included',
+  },
+};
+
+/** The steps `STEPS=required` turns on for a runtime: every step the issues require that has a form there. */
+export function requiredSteps(runtime) {
+  const node = runtime === 'node';
+  return Object.keys(STEPS).filter((name) => STEPS[name].requiredBy !== null && (node ? STEPS[name].node !== null : true));
+}
+
+/** Parses `STEPS=a,b` (with `required` expanding as above) and rejects names the runtime has no form of. */
+export function parseSteps(text, runtime) {
+  const steps = new Set();
+  for (const name of (text ?? '').split(',').filter(Boolean)) {
+    if (name === 'required') { for (const s of requiredSteps(runtime)) steps.add(s); }
+    else if (!(name in STEPS)) throw new Error(`unknown step ${name}; known: required, ${Object.keys(STEPS).join(', ')}`);
+    else if (runtime === 'node' && STEPS[name].node === null) throw new Error(`step ${name} has no form on Node (${STEPS[name].web})`);
+    else steps.add(name);
+  }
+  return steps;
+}
+
+/**
+ * The same deadline design as Fairway's LimitTimer: a limit is the same for every request, so a list in start order is
+ * also in expiry order, and one runtime timer armed for the list's first deadline serves every request. Per request it
+ * is a performance.now(), an append and an unlink: no timer object of its own.
+ */
+export class DeadlineList {
+  #ms;
+  #first = undefined;
+  #last = undefined;
+  #handle = undefined;
+
+  constructor(ms) {
+    this.#ms = ms;
+  }
+
+  /** A running deadline; `onExpire` runs if it is still on the list when due. */
+  start(onExpire) {
+    const entry = { deadline: performance.now() + this.#ms, onExpire, previous: this.#last, next: undefined };
+    if (this.#last) this.#last.next = entry;
+    else this.#first = entry;
+    this.#last = entry;
+    this.#handle ??= setTimeout(this.#fire, this.#ms);
+    return entry;
+  }
+
+  cancel(entry) {
+    if (entry.previous) entry.previous.next = entry.next;
+    else if (this.#first === entry) this.#first = entry.next;
+    else return;
+    if (entry.next) entry.next.previous = entry.previous;
+    else this.#last = entry.previous;
+    entry.previous = entry.next = undefined;
+  }
+
+  #fire = () => {
+    this.#handle = undefined;
+    const now = performance.now();
+    while (this.#first !== undefined && this.#first.deadline <= now) {
+      const entry = this.#first;
+      this.cancel(entry);
+      entry.onExpire();
+    }
+    if (this.#first !== undefined) this.#handle = setTimeout(this.#fire, Math.max(1, this.#first.deadline - now));
+  };
+}
+
+/** The ISO time of a millisecond, cached: requests that start in the same millisecond share one string (as Fairway's access log). */
+let lastMs = Number.NaN;
+let lastText = '';
+const isoTime = (ms) => {
+  if (ms !== lastMs) {
+    lastText = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastText;
+};
+
+/**
+ * Fairway's access log in its least form: the entry of issue 11's fields, JSON.stringify, and lines written in
+ * batches (every 100 ms or 1000 lines, one console.log each), so no request waits for a write of its own. No LogTape:
+ * the step measures what the feature needs, not the library (bench/repro/access-log-cost.ts measures that).
+ */
+export function accessLog() {
+  let pending = '';
+  let count = 0;
+  let timer;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (count === 0) return;
+    const text = pending;
+    pending = '';
+    count = 0;
+    console.log(text);
+  };
+  return (e) => {
+    const line = JSON.stringify({
+      time: isoTime(e.startedAt),
+      requestId: e.requestId,
+      client: e.client,
+      method: e.method,
+      path: e.path,
+      status: e.status,
+      server: e.server,
+      attempts: 1,
+      serversTried: [],
+      upstreamHeadersMs: Math.round(e.headersMs * 1000) / 1000,
+      totalMs: Math.round(e.totalMs * 1000) / 1000,
+      bytesIn: e.bytesIn,
+      bytesOut: e.bytesOut,
+      referer: e.referer ?? '',
+      userAgent: e.userAgent ?? '',
+    });
+    pending = count === 0 ? line : `${pending}\n${line}`;
+    if (++count === 1000) {
+      clearTimeout(timer);
+      timer = setTimeout(flush, 0);
+    } else timer ??= setTimeout(flush, 100);
+  };
+}
