@@ -18,6 +18,7 @@ import { targetFromRequestLine } from '../../core/proxy/request-target.ts';
 import type { UndiciUpstream } from './undici-upstream.ts';
 import { type HeaderObject, NodeHeaders } from './node-headers.ts';
 import { type AttemptSettled, ResponseRelay } from './response-relay.ts';
+import { releasableUpload, releasesChunks } from './chunk-release.ts';
 
 /** The request listener, plus one for node:http's 'checkContinue' (a request with `Expect: 100-continue`). */
 export type NativeHandler = RequestListener & { checkContinue: RequestListener };
@@ -95,7 +96,12 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
       const onUploadError = (error: unknown) => void ((isServerFailure(error) && (error as Error).message !== 'aborted') || exchange.clientGone());
       req.once('error', onUploadError);
       exchange.atExit(() => req.off('error', onUploadError));
-      if (exchange.bodyPlan.kind === 'stream') req.once('end', () => exchange.requestBodySent());
+      if (exchange.bodyPlan.kind === 'stream') {
+        req.once('end', () => exchange.requestBodySent());
+        // A streamed body is sent once, never replayed: each chunk can be freed once undici's socket wrote it
+        // (chunk-release.ts). Prepended, so it runs before undici's writer; `prependListener` does not start the flow.
+        if (releasesChunks) req.prependListener('data', releasableUpload);
+      }
     }
     // One dispatch per attempt: a retry (the Exchange decides) sends the buffered body again to another server.
     const answerUnrepresentable = (error: unknown) => {

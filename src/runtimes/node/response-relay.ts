@@ -15,6 +15,7 @@ import type { Exchange } from '../../core/proxy/exchange.ts';
 import type { AttemptSignal } from '../../core/proxy/attempt-signal.ts';
 import { unrelayableStatus } from '../../core/proxy/response-status.ts';
 import { type HeaderObject, NodeHeaders } from './node-headers.ts';
+import { ownsItsBuffer, releasesChunks, releaseWhenWritten } from './chunk-release.ts';
 
 /** How an attempt ended: `error` undefined when the response reached the client (or was dropped for a retry). */
 export type AttemptSettled = (error: unknown, retried: boolean) => void;
@@ -149,7 +150,10 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
       return true;
     }
     const res = this.#res;
-    if (res.write(chunk)) {
+    // A chunk that is a whole socket read of its own is freed once written, not at V8's next GC (chunk-release.ts).
+    // A decoded body's chunks may be views of the decoder's reused output buffer, so they are never freed.
+    const written = releasesChunks && !this.#decodes && ownsItsBuffer(chunk) ? res.write(chunk, releaseWhenWritten(chunk)) : res.write(chunk);
+    if (written) {
       if (limitsGaps) exchange.awaitingResponseBytes();
       return true;
     }

@@ -1,7 +1,8 @@
 /** Node's upstream client: one undici Agent, used by the native forwarder for traffic and by the health checker for probes. */
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import type { UpstreamClient, UpstreamRequestInit } from '../../core/upstream/upstream-client.ts';
 import type { UpstreamTls } from '../shared/upstream-tls.ts';
+import { releasingWrittenUploads } from './chunk-release.ts';
 
 /** The core's UpstreamClient plus the dispatcher the native forwarder dispatches through. */
 export interface UndiciUpstream extends UpstreamClient {
@@ -18,7 +19,11 @@ export function createUpstreamAgent(options: { readonly tls?: UpstreamTls; reado
     ...(tls === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized, ...(tls.ca ? { ca: tls.ca } : {}) }),
     ...(connectTimeoutMs === undefined ? {} : { timeout: connectTimeoutMs > 0 ? connectTimeoutMs : 2 ** 31 - 1 }),
   };
-  return new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4_000, connect });
+  // undici's own connector, as it builds one from these options; each socket then frees the upload chunks it wrote.
+  const connector = buildConnector(connect);
+  const connectReleasing: buildConnector.connector = (options, callback) =>
+    connector(options, (error, socket) => error === null ? callback(null, releasingWrittenUploads(socket!)) : callback(error, null));
+  return new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4_000, connect: connectReleasing });
 }
 
 /** Builds the dispatcher once the validated config is known (UPSTREAM_CONNECT_TIMEOUT_MS arrives through `configure`). */
