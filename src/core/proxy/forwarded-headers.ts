@@ -37,6 +37,12 @@ export function isForwardingHeader(name: string): boolean {
   return normal === 'forwarded' || normal === 'x-real-ip' || normal.startsWith('x-forwarded-');
 }
 
+/** A request field that must not go upstream (the pass in prepareUpstreamRequestHeaders). */
+function dropsUpstream(name: string, named: ReadonlySet<string> | undefined, trustProxy: boolean, preserveHost: boolean): boolean {
+  return isHopByHop(name, named) || (isForwardingHeader(name) && (!trustProxy || name.includes('_'))) || name === 'expect' ||
+    (name === 'host' && !preserveHost);
+}
+
 const appendList = (existing: string | null, value: string): string => (existing ? `${existing}, ${value}` : value);
 
 /**
@@ -60,13 +66,11 @@ export function prepareUpstreamRequestHeaders(
   const named = connectionNamed(headers);
   const { trustProxy, preserveHost } = options;
   let doomed: string[] | undefined;
-  for (const name of headers.keys()) {
-    if (
-      isHopByHop(name, named) || (isForwardingHeader(name) && (!trustProxy || name.includes('_'))) || name === 'expect' || (name === 'host' && !preserveHost)
-    ) {
-      doomed = addName(doomed, name);
-    }
-  }
+  const names = headers.keys();
+  // An array (Node's header objects) by index: `for...of` made an iterator and a result object per field there.
+  if (Array.isArray(names)) {
+    for (let i = 0; i < names.length; i++) if (dropsUpstream(names[i], named, trustProxy, preserveHost)) doomed = addName(doomed, names[i]);
+  } else for (const name of names) if (dropsUpstream(name, named, trustProxy, preserveHost)) doomed = addName(doomed, name);
   if (doomed !== undefined) { for (const name of doomed) headers.delete(name); }
   if (options.trustProxy) {
     // A trusted proxy in front already said who the client is; add the hop we saw.
@@ -102,7 +106,20 @@ export function prepareClientResponseHeaders(
   let chunked = false;
   let encoded = false;
   let doomed: string[] | undefined;
-  for (const name of headers.keys()) {
+  const names = headers.keys();
+  // An array (Node's header objects) by index, as above.
+  const count = Array.isArray(names) ? names.length : -1;
+  const iterator = count < 0 ? names[Symbol.iterator]() : undefined;
+  for (let i = 0;; i++) {
+    let name: string;
+    if (iterator === undefined) {
+      if (i === count) break;
+      name = (names as string[])[i]!;
+    } else {
+      const next = iterator.next();
+      if (next.done === true) break;
+      name = next.value;
+    }
     if (name === 'transfer-encoding') chunked = true;
     else if (name === 'content-encoding') encoded = true;
     if (isHopByHop(name, named)) doomed = addName(doomed, name);
