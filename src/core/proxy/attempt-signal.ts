@@ -56,6 +56,11 @@ export class AttemptSignal {
   removeEventListener(type: string, listener: AttemptListener): void {
     const listeners = this.#listeners;
     if (type !== 'abort' || listeners === undefined) return;
+    // The usual case, the attempt's one listener leaving: no `splice`, which returns a new array of what it removed.
+    if (listeners.length === 1 && listeners[0] === listener) {
+      this.#listeners = undefined;
+      return;
+    }
     const at = listeners.indexOf(listener);
     if (at >= 0) listeners.splice(at, 1);
   }
