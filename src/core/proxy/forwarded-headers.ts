@@ -107,22 +107,20 @@ export function prepareClientResponseHeaders(
   let encoded = false;
   let doomed: string[] | undefined;
   const names = headers.keys();
-  // An array (Node's header objects) by index, as above.
-  const count = Array.isArray(names) ? names.length : -1;
-  const iterator = count < 0 ? names[Symbol.iterator]() : undefined;
-  for (let i = 0;; i++) {
-    let name: string;
-    if (iterator === undefined) {
-      if (i === count) break;
-      name = (names as string[])[i]!;
-    } else {
-      const next = iterator.next();
-      if (next.done === true) break;
-      name = next.value;
+  // An array (Node's header objects) by index, as above; any other iterable (Headers) as before.
+  if (Array.isArray(names)) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      if (name === 'transfer-encoding') chunked = true;
+      else if (name === 'content-encoding') encoded = true;
+      if (isHopByHop(name, named)) doomed = addName(doomed, name);
     }
-    if (name === 'transfer-encoding') chunked = true;
-    else if (name === 'content-encoding') encoded = true;
-    if (isHopByHop(name, named)) doomed = addName(doomed, name);
+  } else {
+    for (const name of names) {
+      if (name === 'transfer-encoding') chunked = true;
+      else if (name === 'content-encoding') encoded = true;
+      if (isHopByHop(name, named)) doomed = addName(doomed, name);
+    }
   }
   if (doomed !== undefined) { for (const name of doomed) headers.delete(name); }
   if (chunked) headers.delete('content-length');
