@@ -40,13 +40,13 @@ export const STEPS = {
     requiredBy: 'X-Request-Id when the client sent none (issue 7: the request id is made at admission), also in the access log (issue 11)',
   },
   reqheaders: {
-    web: 'the request header rules: six get()s, five set()s (X-Forwarded-For/-Proto/-Host, Via, X-Request-Id)',
+    web: 'the request header rules: five reads, five writes (X-Forwarded-For/-Proto/-Host, Via, X-Request-Id) on the copy, made as recordcopy',
     node: 'the request header rules on the header object: six reads, five writes',
     requiredBy: 'X-Forwarded-For/-Proto/-Host set from what Fairway saw (issue 8), Via (RFC 9110 §7.6.3), X-Request-Id (issue 7)',
   },
   copyheaders: { web: 'new Headers(upstream.headers) and a new Response around the native body', node: null, requiredBy: null },
   resheaders: {
-    web: 'the response header rules: a mutable copy, get(connection), every hop-by-hop field deleted, X-Request-Id set, Via appended',
+    web: "the response header rules on the response's own copy (copyinto): get(connection), every hop-by-hop field deleted, X-Request-Id set, Via appended",
     node: 'the response header rules on the object the ceiling already copies without hop-by-hop fields: Connection read, X-Request-Id set, Via appended',
     requiredBy: 'hop-by-hop fields removed from the response too (RFC 9110 §7.6.1), X-Request-Id on the response (issue 7), Via (RFC 9110 §7.6.3)',
   },
@@ -55,10 +55,22 @@ export const STEPS = {
     node: null,
     requiredBy: "issue 12's response buffering: a small response is read whole and the exchange ends when the server is done",
   },
-  cheapcopy: {
-    web: 'copy headers as new Response(null, { headers }).headers (Deno: skips the webidl sequence conversion; what Fairway does)',
+  copyinto: {
+    web: "let the Response constructor copy the server's headers (new Response(body, { headers: upstream.headers })), then apply the rules to response.headers",
     node: null,
-    requiredBy: "not a step: the cheapest way to make the copy resheaders and buffer need (Fairway's copyHeaders)",
+    requiredBy: 'not a step: the cheapest way to make the one copy resheaders and buffer need (one copy, not two; session 10)',
+    for: ['resheaders', 'buffer'],
+  },
+  recordcopy: {
+    web: 'copy the request headers with one forEach into a plain record (hop-by-hop fields skipped), write the rules into it, hand the record to fetch',
+    node: null,
+    requiredBy: "not a step: the cheapest way to apply the request header rules (Deno's ceiling copies so since session 10; no webidl conversion per get/set)",
+    for: ['reqheaders'],
+  },
+  cheapcopy: {
+    web: "copy headers as new Response(null, { headers }).headers, apply the rules, then new Response(body, { headers }) (two copies; Fairway's copyHeaders)",
+    node: null,
+    requiredBy: null,
   },
   setafter: { web: 'new Response(body, { status }) first, then set each header on response.headers', node: null, requiredBy: null },
   stream: { web: 'pass the body through a JavaScript ReadableStream (highWaterMark 0)', node: null, requiredBy: null },
@@ -71,6 +83,15 @@ export const STEPS = {
     requiredBy: 'ACCESS_LOG=json is the default (issue 11), and issue 12 measures the default configuration, access log included',
   },
 };
+
+/**
+ * Not steps but ways to take them: the cheapest way known to make the header copies a step needs. `STEPS=required` has
+ * them; run.mjs adds them to a single step's run when the step is in their `for`, so a step costs what it must, no more.
+ */
+export const WAYS = ['copyinto', 'recordcopy'];
+
+/** Per runtime: why the ceiling plus the required steps stays out of reach, and what the runtime would need (rendered into steps.md). */
+export const STEP_NOTES = {};
 
 /** The steps `STEPS=required` turns on for a runtime: every step the issues require that has a form there. */
 export function requiredSteps(runtime) {
