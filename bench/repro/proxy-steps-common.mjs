@@ -107,7 +107,7 @@ export const STEP_NOTES = {
     "the tsx loader; that and Fairway's own code are its gap over the required row here.",
   ],
   node26: [
-    '**Not shown out of reach.** The median of the required row is under 0.85×, but single rounds are above it. `resheaders` (+26.7 µs in ' +
+    '**Not shown out of reach.** Over 9 rounds the required row is under 0.85× in eight and above it in one (0.89). `resheaders` (+26.7 µs in ' +
     'the 6-round run) was noise: outside HTTP its three operations cost 0.03 µs and `writeHead` with the two extra fields 0.3 µs, and an ' +
     'A-B in HTTP (4 rounds, `steps.ab-node26.md`) gave it 1.01× the ceiling against 0.90× for an A-A copy of the ceiling.',
     "**Profile** (required over the ceiling, self µs/req): the access log's console write, JSON and UTF-8 encoding 8–12, the garbage " +
