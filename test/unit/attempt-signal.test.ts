@@ -18,6 +18,18 @@ describe('AttemptSignal', () => {
     assert.deepEqual(heard, ['first why']);
   });
 
+  test('a listener object has its handleEvent called, as an EventTarget does, and can be removed like a function', () => {
+    const signal = new AttemptSignal();
+    const heard: string[] = [];
+    const kept = { handleEvent: () => heard.push(`kept ${String(signal.reason)}`) };
+    const removed = { handleEvent: () => heard.push('removed') };
+    signal.addEventListener('abort', kept);
+    signal.addEventListener('abort', removed);
+    signal.removeEventListener('abort', removed);
+    signal.abort('why');
+    assert.deepEqual(heard, ['kept why']);
+  });
+
   test('the Web AbortSignal follows it, whether asked for before or after the abort', () => {
     const before = new AttemptSignal();
     const web = before.signal;

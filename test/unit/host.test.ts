@@ -104,5 +104,6 @@ describe('hostLines', () => {
   test('collects every Host line from node:http rawHeaders, whatever its case', () => {
     assert.deepEqual(hostLines(['Host', 'a', 'X-Host', 'x', 'HOST', 'b', 'Accept', '*/*']), ['a', 'b']);
     assert.deepEqual(hostLines(['Accept', '*/*']), []);
+    assert.deepEqual(hostLines(['hOsT', 'c', 'Hosu', 'd', 'Gost', 'e', 'hos', 'f']), ['c'], 'only the four letters h, o, s, t');
   });
 });

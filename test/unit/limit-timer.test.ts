@@ -42,6 +42,15 @@ describe('LimitTimer', () => {
     assert.equal(fired, false);
   });
 
+  test('an owner is told which of its limits expired', async () => {
+    const expired: unknown[] = [];
+    const owner = { limitExpired: (reason: unknown) => expired.push(reason) };
+    new LimitTimer(5, owner, 'read').restart();
+    new LimitTimer(5, owner, 'body');
+    await new Promise<void>((resolve) => new LimitTimer(30, resolve).restart());
+    assert.deepEqual(expired, ['read']);
+  });
+
   test('timers of one limit share a list: each expires on its own deadline, in order, and a cancelled one never does', async () => {
     const fired: string[] = [];
     const a = new LimitTimer(15, () => fired.push('a'));

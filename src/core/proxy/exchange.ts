@@ -15,7 +15,7 @@ import type { HeaderMap } from './hop-by-hop.ts';
 import { certificateProblem, describeError, describeErrorChain } from './describe-error.ts';
 import type { ErrorAnswer } from './json-error.ts';
 import { AttemptSignal } from './attempt-signal.ts';
-import { LimitTimer } from './limit-timer.ts';
+import { type LimitOwner, LimitTimer } from './limit-timer.ts';
 import type { IntrusiveList } from './intrusive-list.ts';
 import { rewriteLocationHeaders } from './location-rewrite.ts';
 import { upstreamUrl } from './request-target.ts';
@@ -116,7 +116,7 @@ export function responseCarriesBody(method: string, status: number): boolean {
  */
 type Phase = 'waiting' | 'streaming' | 'ended';
 
-export class Exchange {
+export class Exchange implements LimitOwner {
   readonly requestId: string;
   readonly method: string;
   /** Path and query, as sent upstream. */
@@ -183,13 +183,18 @@ export class Exchange {
     // A literal, exactly sized: `[]` then `push` reserves room for 17 servers, and most requests try one.
     this.#tried = [lease.server];
     this.#clientOrigin = request.clientOrigin ?? '';
-    // Three closures over `this` (one context), not a factory of them: a context per closure was four more objects a request.
-    this.#upstreamTimer = new LimitTimer(deps.upstreamTimeoutMs, () => this.#stop.abort(STOP_REASON.timeout));
-    this.#clientBodyTimer = new LimitTimer(deps.clientBodyTimeoutMs ?? 0, () => this.#stop.abort(STOP_REASON.clientBodyTimeout));
-    this.#readTimer = new LimitTimer(deps.upstreamReadTimeoutMs ?? 0, () => this.#stop.abort(STOP_REASON.readTimeout));
+    // The Exchange is its timers' owner (`limitExpired`): no closure, nor their context, per timer and request.
+    this.#upstreamTimer = new LimitTimer(deps.upstreamTimeoutMs, this, STOP_REASON.timeout);
+    this.#clientBodyTimer = new LimitTimer(deps.clientBodyTimeoutMs ?? 0, this, STOP_REASON.clientBodyTimeout);
+    this.#readTimer = new LimitTimer(deps.upstreamReadTimeoutMs ?? 0, this, STOP_REASON.readTimeout);
     // Without a body the request is sent as soon as the forwarder calls the server: UPSTREAM_TIMEOUT_MS runs from now.
     if (this.#requestSent) this.#upstreamTimer.restart();
     deps.open.append(this);
+  }
+
+  /** Called by one of its LimitTimers: that limit passed, and the current attempt stops with its STOP_REASON. */
+  limitExpired(reason: unknown): void {
+    this.#stop.abort(reason);
   }
 
   /** True when the forwarder must report each response body chunk (UPSTREAM_READ_TIMEOUT_MS is set). */

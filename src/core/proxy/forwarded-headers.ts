@@ -37,6 +37,12 @@ export function isForwardingHeader(name: string): boolean {
   return normal === 'forwarded' || normal === 'x-real-ip' || normal.startsWith('x-forwarded-');
 }
 
+/** A request field that must not go upstream (the pass in prepareUpstreamRequestHeaders). */
+function dropsUpstream(name: string, named: ReadonlySet<string> | undefined, trustProxy: boolean, preserveHost: boolean): boolean {
+  return isHopByHop(name, named) || (isForwardingHeader(name) && (!trustProxy || name.includes('_'))) || name === 'expect' ||
+    (name === 'host' && !preserveHost);
+}
+
 const appendList = (existing: string | null, value: string): string => (existing ? `${existing}, ${value}` : value);
 
 /**
@@ -60,13 +66,11 @@ export function prepareUpstreamRequestHeaders(
   const named = connectionNamed(headers);
   const { trustProxy, preserveHost } = options;
   let doomed: string[] | undefined;
-  for (const name of headers.keys()) {
-    if (
-      isHopByHop(name, named) || (isForwardingHeader(name) && (!trustProxy || name.includes('_'))) || name === 'expect' || (name === 'host' && !preserveHost)
-    ) {
-      doomed = addName(doomed, name);
-    }
-  }
+  const names = headers.keys();
+  // An array (Node's header objects) by index: `for...of` made an iterator and a result object per field there.
+  if (Array.isArray(names)) {
+    for (let i = 0; i < names.length; i++) if (dropsUpstream(names[i], named, trustProxy, preserveHost)) doomed = addName(doomed, names[i]);
+  } else for (const name of names) if (dropsUpstream(name, named, trustProxy, preserveHost)) doomed = addName(doomed, name);
   if (doomed !== undefined) { for (const name of doomed) headers.delete(name); }
   if (options.trustProxy) {
     // A trusted proxy in front already said who the client is; add the hop we saw.
@@ -102,10 +106,21 @@ export function prepareClientResponseHeaders(
   let chunked = false;
   let encoded = false;
   let doomed: string[] | undefined;
-  for (const name of headers.keys()) {
-    if (name === 'transfer-encoding') chunked = true;
-    else if (name === 'content-encoding') encoded = true;
-    if (isHopByHop(name, named)) doomed = addName(doomed, name);
+  const names = headers.keys();
+  // An array (Node's header objects) by index, as above; any other iterable (Headers) as before.
+  if (Array.isArray(names)) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      if (name === 'transfer-encoding') chunked = true;
+      else if (name === 'content-encoding') encoded = true;
+      if (isHopByHop(name, named)) doomed = addName(doomed, name);
+    }
+  } else {
+    for (const name of names) {
+      if (name === 'transfer-encoding') chunked = true;
+      else if (name === 'content-encoding') encoded = true;
+      if (isHopByHop(name, named)) doomed = addName(doomed, name);
+    }
   }
   if (doomed !== undefined) { for (const name of doomed) headers.delete(name); }
   if (chunked) headers.delete('content-length');

@@ -12,9 +12,15 @@
  */
 import { IntrusiveList, type ListLinks } from './intrusive-list.ts';
 
+/** An owner with several limits: one method told which limit expired, instead of a closure per limit and owner. */
+export interface LimitOwner {
+  limitExpired(reason: unknown): void;
+}
+
 export class LimitTimer implements ListLinks<LimitTimer> {
   readonly ms: number;
-  readonly #onExpire: () => void;
+  readonly #onExpire: (() => void) | LimitOwner;
+  readonly #reason: unknown;
   readonly #list: TimerList | undefined;
   #expired = false;
   // Its place in its TimerList (below), for that list only: `performance.now()` at which it expires, and its neighbours.
@@ -22,10 +28,11 @@ export class LimitTimer implements ListLinks<LimitTimer> {
   listPrevious: LimitTimer | undefined = undefined;
   listNext: LimitTimer | undefined = undefined;
 
-  /** `ms` as configured (0: no limit); `onExpire` runs at most once. */
-  constructor(ms: number, onExpire: () => void) {
+  /** `ms` as configured (0: no limit); `onExpire` runs at most once (an owner's `limitExpired(reason)`). */
+  constructor(ms: number, onExpire: (() => void) | LimitOwner, reason?: unknown) {
     this.ms = ms;
     this.#onExpire = onExpire;
+    this.#reason = reason;
     this.#list = ms > 0 ? listFor(ms) : undefined;
   }
 
@@ -53,7 +60,9 @@ export class LimitTimer implements ListLinks<LimitTimer> {
   /** Called by its list once the deadline has passed (it is already unlinked). */
   expire(): void {
     this.#expired = true;
-    this.#onExpire();
+    const onExpire = this.#onExpire;
+    if (typeof onExpire === 'function') onExpire();
+    else onExpire.limitExpired(this.#reason);
   }
 }
 

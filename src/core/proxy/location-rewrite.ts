@@ -58,15 +58,19 @@ export function rewriteRefresh(value: string, serverOrigin: string, clientFacing
  * `serverOrigin` is the selected server's configured origin (e.g. `http://10.0.0.1:5001`).
  */
 export function rewriteLocationHeaders(headers: HeaderMap, serverOrigin: string, clientFacingOrigin: string): void {
-  for (const name of ['location', 'content-location']) {
-    const value = headers.get(name);
-    if (value === null) continue;
-    const rewritten = rewriteUri(value, serverOrigin, clientFacingOrigin);
-    if (rewritten !== value) headers.set(name, rewritten);
-  }
+  // Each field by name, not a loop over an array of them: that was an array and an iterator for every response.
+  rewriteField(headers, 'location', serverOrigin, clientFacingOrigin);
+  rewriteField(headers, 'content-location', serverOrigin, clientFacingOrigin);
   const refresh = headers.get('refresh');
   if (refresh !== null) {
     const rewritten = rewriteRefresh(refresh, serverOrigin, clientFacingOrigin);
     if (rewritten !== refresh) headers.set('refresh', rewritten);
   }
+}
+
+function rewriteField(headers: HeaderMap, name: string, serverOrigin: string, clientFacingOrigin: string): void {
+  const value = headers.get(name);
+  if (value === null) return;
+  const rewritten = rewriteUri(value, serverOrigin, clientFacingOrigin);
+  if (rewritten !== value) headers.set(name, rewritten);
 }

@@ -17,7 +17,7 @@ import { type ErrorAnswer, errorBody, errorHeaders, internalError } from '../../
 import { targetFromRequestLine } from '../../core/proxy/request-target.ts';
 import type { UndiciUpstream } from './undici-upstream.ts';
 import { type HeaderObject, NodeHeaders } from './node-headers.ts';
-import { type AttemptSettled, ResponseRelay } from './response-relay.ts';
+import { type RelayOwner, ResponseRelay } from './response-relay.ts';
 import { releasableUpload, releasesChunks } from './chunk-release.ts';
 
 /** The request listener, plus one for node:http's 'checkContinue' (a request with `Expect: 100-continue`). */
@@ -48,103 +48,22 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
     const hasBody = headers.has('transfer-encoding') || (headers.has('content-length') && headers.get('content-length') !== '0');
     const method = req.method ?? 'GET';
     // Only a request that may wait in the admission queue needs to hear that its client left.
-    const left = admission.queues ? new AbortController() : undefined;
-    if (left !== undefined) res.once('close', () => left.abort());
+    const left = admission.queues ? clientLeaving(res) : undefined;
     const admitted = admission.admit({
       method,
       target,
       headers,
       client: { address: req.socket.remoteAddress, secure: (req.socket as { encrypted?: boolean }).encrypted === true },
       hasBody,
-      signal: left?.signal,
+      signal: left,
       // Real HTTP/2 (TLS with ALPN h2: an Http2ServerRequest, with its stream) has no request line and no Host lines;
       // its :authority became Host (balancer-server.ts). An HTTP/1 request line that claims HTTP/2.0 is still refused.
       hostLines: isHttp2(req) ? undefined : hostLines(req.rawHeaders),
       httpVersion: isHttp2(req) ? undefined : req.httpVersion,
     });
-    const proceed = (admitted: Admitted) => {
-      // The body is never read, so the connection cannot carry another request.
-      if (!admitted.ok) return sendAnswer(res, admitted.answer, hasBody);
-      if (expectsContinue) res.writeContinue();
-      forward(req, res, admitted.exchange, hasBody, method, target, headers);
-    };
-    if (admitted instanceof Promise) admitted.then(proceed, (error: unknown) => sendAnswer(res, internalError(error)));
-    else proceed(admitted);
-  };
-
-  /** One exchange: the body buffered for replay when the plan says so, then one undici request per attempt. */
-  const forward = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    exchange: Exchange,
-    hasBody: boolean,
-    method: string,
-    target: string,
-    headers: NodeHeaders,
-  ) => {
-    let relay: ResponseRelay | undefined;
-    // 'close' comes once, after 'finish' or instead of it: `on`, not `once`, spares a wrapper per request.
-    res.on('close', () => {
-      // undici destroys `res` with the error when the server breaks off mid-body: that is `failed()`, not the client.
-      if (!res.writableFinished && !res.errored) exchange.clientGone();
-      relay?.clientClosed();
-    });
-    if (hasBody) {
-      // A failed upload read is the client leaving, as on the Web path, never the server failing; but undici also
-      // destroys the body with the server's error (a refused connection), which must stay the server's.
-      // node:http's own 'aborted' (the client's connection closed mid-upload) is the client's, whatever its code says.
-      const onUploadError = (error: unknown) => void ((isServerFailure(error) && (error as Error).message !== 'aborted') || exchange.clientGone());
-      req.once('error', onUploadError);
-      exchange.atExit(() => req.off('error', onUploadError));
-      if (exchange.bodyPlan.kind === 'stream') {
-        req.once('end', () => exchange.requestBodySent());
-        // A streamed body is sent once, never replayed: each chunk can be freed once undici's socket wrote it
-        // (chunk-release.ts). Prepended, so it runs before undici's writer; `prependListener` does not start the flow.
-        if (releasesChunks) req.prependListener('data', releasableUpload);
-      }
-    }
-    // One dispatch per attempt: a retry (the Exchange decides) sends the buffered body again to another server.
-    const answerUnrepresentable = (error: unknown) => {
-      const action = exchange.unrepresentable(error);
-      if (action.do === 'answer') sendAnswer(res, action.answer);
-    };
-    const settled: AttemptSettled = (error, retried) => {
-      relay = undefined;
-      if (retried) return attempt();
-      if (error === undefined) return exchange.end();
-      // The client's connection is already gone: whatever the upstream error says, nobody is left to answer.
-      if (res.destroyed && !res.errored) exchange.clientGone();
-      const action = exchange.failed(error);
-      if (action.do === 'retry') return attempt();
-      if (action.do === 'reset') res.destroy();
-      else if (action.do === 'answer' && !res.headersSent && !res.destroyed) {
-        sendAnswer(res, action.answer, action.answer.status === 413 || action.answer.status === 400 || action.answer.status === 408);
-      }
-    };
-    const attempt = (): void => {
-      // undici streams any async iterable, though its types name only Readable.
-      const body = (exchange.replayBody ?? (!hasBody ? null : exchange.metersRequestBody ? meteredBody(req, exchange) : req)) as Readable | null;
-      relay = new ResponseRelay(exchange, res, body, upstream.decodesCompressedBodies, settled, answerUnrepresentable);
-      upstream.dispatcher.dispatch({
-        origin: exchange.server.url,
-        path: target,
-        method: method as Dispatcher.HttpMethod,
-        headers: headers.object as Record<string, string | string[]>,
-        body,
-        // UPSTREAM_READ_TIMEOUT_MS is the Exchange's timer, driven by the relay (the agent's own bodyTimeout is 0).
-      }, relay);
-    };
-    const plan = exchange.bodyPlan;
-    if (plan.kind !== 'buffer') return attempt();
-    readIterableUpTo(req as AsyncIterable<Uint8Array>, plan.length).then((body) => {
-      exchange.bodyBuffered(body);
-      attempt();
-    }, (error: unknown) => {
-      // Anything but a length mismatch is the upload failing: the client leaving, never the server.
-      if (!(error instanceof BodyLengthError)) exchange.clientGone();
-      const action = exchange.failed(error);
-      if (action.do === 'answer' && !res.headersSent && !res.destroyed) sendAnswer(res, action.answer, true);
-    });
+    // No closure here: one over this function's variables would make V8 allocate their context on every request.
+    if (admitted instanceof Promise) whenAdmitted(admitted, new NativeForwarding(req, res, hasBody, method, target, headers, upstream), expectsContinue);
+    else new NativeForwarding(req, res, hasBody, method, target, headers, upstream).admitted(admitted, expectsContinue);
   };
 
   const guarded = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
@@ -158,6 +77,137 @@ export function createNativeHandler(balancer: Balancer, upstream: UndiciUpstream
   return Object.assign((req: IncomingMessage, res: ServerResponse) => guarded(req, res, false), {
     checkContinue: (req: IncomingMessage, res: ServerResponse) => guarded(req, res, true),
   });
+}
+
+/** The client's leaving, as a signal for the admission queue. */
+function clientLeaving(res: ServerResponse): AbortSignal {
+  const left = new AbortController();
+  res.once('close', () => left.abort());
+  return left.signal;
+}
+
+function whenAdmitted(admitted: Promise<Admitted>, forwarding: NativeForwarding, expectsContinue: boolean): void {
+  admitted.then((settled) => forwarding.admitted(settled, expectsContinue), (error: unknown) => sendAnswer(forwarding.res, internalError(error)));
+}
+
+/**
+ * One admitted request on the native path: the body buffered for replay when the plan says so, then one undici request
+ * per attempt. One object with methods, not a closure per callback: it is the relay's owner (response-relay.ts).
+ */
+class NativeForwarding implements RelayOwner {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly #hasBody: boolean;
+  readonly #method: string;
+  readonly #target: string;
+  readonly #headers: NodeHeaders;
+  readonly #upstream: UndiciUpstream;
+  #exchange: Exchange | undefined;
+  #relay: ResponseRelay | undefined;
+
+  constructor(req: IncomingMessage, res: ServerResponse, hasBody: boolean, method: string, target: string, headers: NodeHeaders, upstream: UndiciUpstream) {
+    this.req = req;
+    this.res = res;
+    this.#hasBody = hasBody;
+    this.#method = method;
+    this.#target = target;
+    this.#headers = headers;
+    this.#upstream = upstream;
+  }
+
+  admitted(admitted: Admitted, expectsContinue: boolean): void {
+    // The body is never read, so the connection cannot carry another request.
+    if (!admitted.ok) return sendAnswer(this.res, admitted.answer, this.#hasBody);
+    if (expectsContinue) this.res.writeContinue();
+    this.#forward(admitted.exchange);
+  }
+
+  #forward(exchange: Exchange): void {
+    this.#exchange = exchange;
+    // 'close' comes once, after 'finish' or instead of it: `on`, not `once`, spares a wrapper per request.
+    this.res.on('close', () => this.#closed());
+    if (this.#hasBody) this.#watchUpload(exchange);
+    const plan = exchange.bodyPlan;
+    if (plan.kind === 'buffer') this.#bufferBody(exchange, plan.length);
+    else this.#attempt(exchange);
+  }
+
+  /** Apart from `#forward`, so a request without a body allocates none of these closures (nor their context). */
+  #watchUpload(exchange: Exchange): void {
+    const req = this.req;
+    // A failed upload read is the client leaving, as on the Web path, never the server failing; but undici also
+    // destroys the body with the server's error (a refused connection), which must stay the server's.
+    // node:http's own 'aborted' (the client's connection closed mid-upload) is the client's, whatever its code says.
+    const onUploadError = (error: unknown) => void ((isServerFailure(error) && (error as Error).message !== 'aborted') || exchange.clientGone());
+    req.once('error', onUploadError);
+    exchange.atExit(() => req.off('error', onUploadError));
+    if (exchange.bodyPlan.kind === 'stream') {
+      req.once('end', () => exchange.requestBodySent());
+      // A streamed body is sent once, never replayed: each chunk can be freed once undici's socket wrote it
+      // (chunk-release.ts). Prepended, so it runs before undici's writer; `prependListener` does not start the flow.
+      if (releasesChunks) req.prependListener('data', releasableUpload);
+    }
+  }
+
+  #bufferBody(exchange: Exchange, length: number): void {
+    const res = this.res;
+    readIterableUpTo(this.req as AsyncIterable<Uint8Array>, length).then((body) => {
+      exchange.bodyBuffered(body);
+      this.#attempt(exchange);
+    }, (error: unknown) => {
+      // Anything but a length mismatch is the upload failing: the client leaving, never the server.
+      if (!(error instanceof BodyLengthError)) exchange.clientGone();
+      const action = exchange.failed(error);
+      if (action.do === 'answer' && !res.headersSent && !res.destroyed) sendAnswer(res, action.answer, true);
+    });
+  }
+
+  #closed(): void {
+    const res = this.res;
+    const exchange = this.#exchange!;
+    // undici destroys `res` with the error when the server breaks off mid-body: that is `failed()`, not the client.
+    if (!res.writableFinished && !res.errored) exchange.clientGone();
+    this.#relay?.clientClosed();
+  }
+
+  /** One dispatch per attempt: a retry (the Exchange decides) sends the buffered body again to another server. */
+  #attempt(exchange: Exchange): void {
+    const req = this.req;
+    // undici streams any async iterable, though its types name only Readable.
+    const body = (exchange.replayBody ?? (!this.#hasBody ? null : exchange.metersRequestBody ? meteredBody(req, exchange) : req)) as Readable | null;
+    const upstream = this.#upstream;
+    const relay = new ResponseRelay(exchange, this.res, body, upstream.decodesCompressedBodies, this);
+    this.#relay = relay;
+    upstream.dispatcher.dispatch({
+      origin: exchange.server.url,
+      path: this.#target,
+      method: this.#method as Dispatcher.HttpMethod,
+      headers: this.#headers.object as Record<string, string | string[]>,
+      body,
+      // UPSTREAM_READ_TIMEOUT_MS is the Exchange's timer, driven by the relay (the agent's own bodyTimeout is 0).
+    }, relay);
+  }
+
+  attemptSettled(error: unknown, retried: boolean): void {
+    this.#relay = undefined;
+    const exchange = this.#exchange!;
+    if (retried) return this.#attempt(exchange);
+    if (error === undefined) return exchange.end();
+    const res = this.res;
+    // The client's connection is already gone: whatever the upstream error says, nobody is left to answer.
+    if (res.destroyed && !res.errored) exchange.clientGone();
+    const action = exchange.failed(error);
+    if (action.do === 'retry') return this.#attempt(exchange);
+    if (action.do === 'reset') res.destroy();
+    else if (action.do === 'answer' && !res.headersSent && !res.destroyed) {
+      sendAnswer(res, action.answer, action.answer.status === 413 || action.answer.status === 400 || action.answer.status === 408);
+    }
+  }
+
+  answerUnrepresentable(error: unknown): void {
+    const action = this.#exchange!.unrepresentable(error);
+    if (action.do === 'answer') sendAnswer(this.res, action.answer);
+  }
 }
 
 /**

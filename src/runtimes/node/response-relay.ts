@@ -17,11 +17,13 @@ import { unrelayableStatus } from '../../core/proxy/response-status.ts';
 import { type HeaderObject, NodeHeaders } from './node-headers.ts';
 import { ownsItsBuffer, releasesChunks, releaseWhenWritten } from './chunk-release.ts';
 
-/** How an attempt ended: `error` undefined when the response reached the client (or was dropped for a retry). */
-export type AttemptSettled = (error: unknown, retried: boolean) => void;
-
-/** What the relay answers when node:http refuses the server's head, before the client has been sent anything. */
-export type AnswerUnrepresentable = (error: unknown) => void;
+/** What the relay reports to the forwarder that started the attempt. */
+export interface RelayOwner {
+  /** How the attempt ended: `error` undefined when the response reached the client (or was dropped for a retry). */
+  attemptSettled(error: unknown, retried: boolean): void;
+  /** node:http refused the server's head, before the client has been sent anything: answer in its place. */
+  answerUnrepresentable(error: unknown): void;
+}
 
 // Where the body goes: nowhere yet, the client, or nowhere (HEAD, 204, 304, an unrelayable status, a retry).
 const NO_SINK = 0;
@@ -33,8 +35,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
   readonly #decodes: boolean;
   readonly #body: unknown;
-  readonly #settled: AttemptSettled;
-  readonly #answerUnrepresentable: AnswerUnrepresentable;
+  readonly #owner: RelayOwner;
   #signal: AttemptSignal | undefined;
   #abort: ((reason?: Error) => void) | undefined;
   /** The stop reason, when the attempt was stopped before undici handed over `abort` (undici's own `addSignal` does the same). */
@@ -43,7 +44,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   #retried = false;
   #done = false;
   #resume: (() => void) | undefined;
-  #waitsForDrain = false;
+  /** The 'drain' listener, made the first time the client cannot take more (most small responses never wait). */
+  #drained: (() => void) | undefined;
   /** The declared Content-Length (-1: none), and how much of it has arrived. */
   #declared = -1;
   #received = 0;
@@ -52,36 +54,38 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   /** Bytes out for the access log where no Content-Length declares them. */
   #countsWrites = false;
 
-  constructor(exchange: Exchange, res: ServerResponse, body: unknown, decodes: boolean, settled: AttemptSettled, answerUnrepresentable: AnswerUnrepresentable) {
+  constructor(exchange: Exchange, res: ServerResponse, body: unknown, decodes: boolean, owner: RelayOwner) {
     this.#exchange = exchange;
     this.#res = res;
     this.#body = body;
     this.#decodes = decodes;
-    this.#settled = settled;
-    this.#answerUnrepresentable = answerUnrepresentable;
+    this.#owner = owner;
     // A failed upload read fails the attempt at once, even while the request still waits for a connection (as stream() does).
     if (isStreamBody(body)) body.on('error', (error: unknown) => this.onError(error as Error));
     const signal = exchange.stopSignal;
     if (signal.aborted) this.#reason = signal.reason;
     else {
       this.#signal = signal;
-      signal.addEventListener('abort', this.#stop);
+      signal.addEventListener('abort', this);
     }
   }
 
-  /** The attempt must stop (a deadline, the client leaving, shutdown): undici aborts the request, and onError follows. */
-  readonly #stop = (): void => {
+  /**
+   * The signal's 'abort' (the relay is its listener object, so no closure is made per attempt): the attempt must stop (a
+   * deadline, the client leaving, shutdown). undici aborts the request, and onError follows.
+   */
+  handleEvent(): void {
     const reason = this.#signal?.reason;
     this.#signal = undefined;
     if (this.#abort !== undefined) this.#abort(reason as Error);
     else this.#reason = reason;
-  };
+  }
 
   #unlisten(): void {
     const signal = this.#signal;
     if (signal === undefined) return;
     this.#signal = undefined;
-    signal.removeEventListener('abort', this.#stop);
+    signal.removeEventListener('abort', this);
   }
 
   onConnect(abort: (reason?: Error) => void): void {
@@ -99,7 +103,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     const res = this.#res;
     const unrelayable = unrelayableStatus(statusCode);
     if (unrelayable !== undefined) {
-      this.#answerUnrepresentable(new Error(unrelayable));
+      this.#owner.answerUnrepresentable(new Error(unrelayable));
       this.#sink = DISCARD;
       return true;
     }
@@ -115,7 +119,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     } catch (error) {
       // node:http refuses what it cannot represent (a control character in a header value, say): 502, as on the Web path.
       // Thrown on, undici aborts the request with it, and onError settles the attempt.
-      this.#answerUnrepresentable(error);
+      this.#owner.answerUnrepresentable(error);
       throw error;
     }
     exchange.headSent(plan.withBody);
@@ -158,19 +162,17 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
       return true;
     }
     // Back-pressure: undici pauses reading from the server until the client has taken what is buffered.
-    if (!this.#waitsForDrain) {
-      this.#waitsForDrain = true;
+    if (this.#drained === undefined) {
+      // The client took what was buffered: read from the server again, and its gap runs from now.
+      this.#drained = () => {
+        if (this.#done) return;
+        if (this.#exchange.limitsResponseGaps) this.#exchange.awaitingResponseBytes();
+        this.#resume!();
+      };
       res.on('drain', this.#drained);
     }
     return false;
   }
-
-  /** The client took what was buffered: read from the server again, and its gap runs from now. */
-  readonly #drained = (): void => {
-    if (this.#done) return;
-    if (this.#exchange.limitsResponseGaps) this.#exchange.awaitingResponseBytes();
-    this.#resume!();
-  };
 
   onComplete(): void {
     this.#unlisten();
@@ -222,8 +224,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   #settle(error: unknown): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#waitsForDrain) this.#res.off('drain', this.#drained);
-    this.#settled(error, this.#retried);
+    if (this.#drained !== undefined) this.#res.off('drain', this.#drained);
+    this.#owner.attemptSettled(error, this.#retried);
   }
 }
 
