@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { describeExit, findSystemNode, freePort, killGroup } from '../scripts/lib/processes.mjs';
-import { requiredSteps, STEPS as PROXY_STEPS } from './repro/proxy-steps-common.mjs';
+import { requiredSteps, STEP_NOTES, STEPS as PROXY_STEPS, WAYS } from './repro/proxy-steps-common.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -177,18 +177,20 @@ const ceilingName = (runtimeId) => `ceiling-${runtimeId}`;
 
 /**
  * `--steps RUNTIME`: the runtime's ceiling plus each step the issues require, alone and all together (bench/repro/
- * proxy-steps*.mjs), as targets `steps-<runtime>-<step>` and `steps-<runtime>-required`. On the Web runtimes every
- * step copies headers as Fairway does (`cheapcopy`), so a step costs what it costs Fairway's way.
+ * proxy-steps*.mjs), as targets `steps-<runtime>-<step>` and `steps-<runtime>-required`. On the Web runtimes a step
+ * takes the cheapest way known to copy headers (WAYS: `copyinto`, and `recordcopy` for the request header rules), so
+ * no step costs more than it must. `--steps-variant ID:STEPS` adds `steps-<runtime>-ID` with any STEPS (an A-B).
  */
 const stepForm = (runtimeId) => (runtimeId.startsWith('node') ? 'node' : 'web');
-function stepTargets(tools, runtimeId) {
+function stepTargets(tools, runtimeId, extraVariants = []) {
   const form = stepForm(runtimeId);
   const script = path.join(BENCH_DIR, 'repro', form === 'node' ? 'proxy-steps-node.mjs' : 'proxy-steps.mjs');
   const args = runtimeId === 'deno' ? ['run', '-A', script] : runtimeId === 'bun' ? ['run', script] : [script];
-  const extra = form === 'web' ? ',cheapcopy' : '';
+  const ways = (step) => (form === 'web' ? WAYS.filter((w) => PROXY_STEPS[w].for.includes(step)).map((w) => `,${w}`).join('') : '');
   const variants = [
     { id: 'required', steps: 'required', label: 'every step the issues require' },
-    ...requiredSteps(form).filter((s) => s !== 'cheapcopy').map((s) => ({ id: s, steps: s + extra, label: PROXY_STEPS[s][form] })),
+    ...requiredSteps(form).filter((s) => !WAYS.includes(s)).map((s) => ({ id: s, steps: s + ways(s), label: PROXY_STEPS[s][form] })),
+    ...extraVariants.map((v) => ({ id: v.id, steps: v.steps, label: `STEPS=${v.steps}` })),
   ];
   return variants.map((v) => ({
     name: `steps-${runtimeId}-${v.id}`,
@@ -196,6 +198,7 @@ function stepTargets(tools, runtimeId) {
     kind: 'steps',
     runtime: runtimeId,
     step: v.id,
+    stepsEnv: v.steps,
     missing: tools[runtimeId] ? null : FAIRWAY_RUNTIMES(tools).find((r) => r.id === runtimeId).missing,
     launch: ({ port, backends }) => ({
       cmd: tools[runtimeId].path,
@@ -256,7 +259,7 @@ const PEERS = [
 /** --quick runs these: nginx, one Fairway per runtime, the Bun ceiling, one peer. */
 const QUICK_TARGETS = [BASELINE, 'fairway-node20-rr', 'fairway-node26-rr', 'fairway-deno-rr', 'fairway-bun-rr', 'ceiling-bun', 'http-proxy-node26'];
 
-function buildTargets(tools, variants, baselineRoot = null, stepRuntimes = []) {
+function buildTargets(tools, variants, baselineRoot = null, stepRuntimes = [], stepVariants = []) {
   const targets = [
     { name: 'direct', label: 'backend directly (the machine’s limit)', kind: 'direct', direct: true },
     {
@@ -342,7 +345,7 @@ function buildTargets(tools, variants, baselineRoot = null, stepRuntimes = []) {
       });
     }
   }
-  for (const runtimeId of stepRuntimes) targets.push(...stepTargets(tools, runtimeId));
+  for (const runtimeId of stepRuntimes) targets.push(...stepTargets(tools, runtimeId, stepVariants));
   return targets;
 }
 
@@ -448,6 +451,9 @@ function usage() {
                              figures into bench/results/steps.json and steps.md
   --steps-render             only render bench/results/steps.md again from steps.json, run nothing
   --steps-append             add this steps run's rounds to the runtime's earlier ones in steps.json instead of replacing them
+  --steps-variant ID:STEPS   with --steps: also run the steps proxy with STEPS (e.g. 'old:resheaders,cheapcopy') as
+                             steps-RUNTIME-ID. With it or --targets, the run is an A-B: written to bench/results/
+                             steps.NAME.json and .md (--out NAME, default custom), steps.json left alone
   --no-install               never apt-get install missing tools
                              (env BENCH_PRETEND_MISSING=nginx,haproxy treats those as missing, to try the fallbacks)
   --out NAME                 write bench/results/NAME.json and NAME.md (default: latest; quick for --quick;
@@ -470,6 +476,7 @@ function parseArgs(argv) {
     baselineRoot: null,
     steps: [],
     stepsAppend: false,
+    stepVariants: [],
     stepsRender: false,
     install: true,
     keepTmp: false,
@@ -538,6 +545,13 @@ function parseArgs(argv) {
       case '--steps-append':
         opts.stepsAppend = true;
         break;
+      case '--steps-variant': {
+        const text = value();
+        const colon = text.indexOf(':');
+        if (colon < 1 || !/^[a-z0-9-]+$/.test(text.slice(0, colon))) fail(`--steps-variant ${text}: use ID:STEP[,STEP...] (ID in a-z, 0-9, -)`);
+        opts.stepVariants.push({ id: text.slice(0, colon), steps: text.slice(colon + 1) });
+        break;
+      }
       case '--steps-render':
         opts.stepsRender = true;
         break;
@@ -580,7 +594,7 @@ function parseArgs(argv) {
   opts.duration ??= opts.quick ? 2 : 8;
   opts.warmup ??= opts.quick ? 1 : 2;
   // Ad-hoc runs must not overwrite the results the README quotes.
-  opts.out ??= opts.quick ? 'quick' : opts.targets || opts.variants.length || opts.baselineRoot ? 'custom' : 'latest';
+  opts.out ??= opts.quick ? 'quick' : opts.targets || opts.variants.length || opts.baselineRoot || opts.stepVariants.length ? 'custom' : 'latest';
   return opts;
 }
 
@@ -1117,6 +1131,7 @@ async function runOne(ctx, target, scenarioName, round) {
     target: target.name,
     kind: target.kind,
     runtime: target.runtime ?? null,
+    ...(target.stepsEnv ? { steps: target.stepsEnv } : {}),
     ok: false,
     times: { start: new Date().toISOString() },
   };
@@ -1474,12 +1489,12 @@ function stepsRows(runs, runtimeId) {
       ? 'Fairway, default configuration (ALGORITHM=round_robin, access log on)'
       : step === 'required'
       ? `all of: ${requiredSteps(form).join(', ')}`
-      : PROXY_STEPS[step][form];
+      : PROXY_STEPS[step]?.[form] ?? `STEPS=${stepVariantText(runs, name)}`;
     return {
       target: name,
       step,
       what,
-      requiredBy: step && step !== 'required' ? PROXY_STEPS[step].requiredBy : null,
+      requiredBy: step && step !== 'required' ? PROXY_STEPS[step]?.requiredBy ?? null : null,
       rounds: mine.length,
       rps: spread(mine.map((r) => r.rps)),
       rpsToCeiling: spread(ratio('rps')),
@@ -1491,6 +1506,9 @@ function stepsRows(runs, runtimeId) {
     };
   });
 }
+
+/** The STEPS an A-B variant ran with (kept on its runs). */
+const stepVariantText = (runs, name) => runs.find((r) => r.target === name)?.steps ?? '?';
 
 const fmtSpread = (x, fmt = (n) => n.toFixed(2)) => (x ? `${fmt(x.median)} (${fmt(x.min)}–${fmt(x.max)})` : '—');
 const fmtUs = (n) => (Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2));
@@ -1546,6 +1564,8 @@ function stepsMarkdown(entries) {
         } | ${fmtSpread(r.cpuToCeiling)} | ${r.requiredBy ?? ''}${failed} |`,
       );
     }
+    // Why the target is out of reach there and what the runtime would need (profiles; proxy-steps-common.mjs).
+    if (STEP_NOTES[runtimeId] && !e.ab) out.push('', ...STEP_NOTES[runtimeId].map((line) => `- ${line}`));
   }
   return `${out.join('\n')}\n`;
 }
@@ -1554,11 +1574,11 @@ function stepsMarkdown(entries) {
  * Replaces the measured runtimes' sections of bench/results/steps.json (others keep their last run), or with `append`
  * adds this run's rounds to theirs (more rounds without one locked run growing long), and renders steps.md.
  */
-function writeStepsReport(report, runtimeIds, append) {
-  const file = path.join(RESULTS_DIR, 'steps.json');
+function writeStepsReport(report, runtimeIds, append, abName = null) {
+  const file = path.join(RESULTS_DIR, abName ? `steps.${abName}.json` : 'steps.json');
   let data = { runtimes: {} };
   try {
-    data = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (!abName) data = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch {
     // First steps run: nothing to merge.
   }
@@ -1579,10 +1599,11 @@ function writeStepsReport(report, runtimeIds, append) {
       rounds: offset + report.settings.rounds,
       rows: stepsRows(mine, runtimeId),
       runs: mine,
+      ...(abName ? { ab: true } : {}),
     };
   }
   fs.writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
-  fs.writeFileSync(path.join(RESULTS_DIR, 'steps.md'), stepsMarkdown(data.runtimes));
+  fs.writeFileSync(path.join(RESULTS_DIR, abName ? `steps.${abName}.md` : 'steps.md'), stepsMarkdown(data.runtimes));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1674,7 +1695,7 @@ async function main() {
     console.log('Scenarios:');
     for (const [n, s] of Object.entries(SCENARIOS)) console.log(`  ${n.padEnd(8)} ${s.desc}`);
     console.log('Targets:');
-    for (const t of buildTargets(tools, variants, opts.baselineRoot, opts.steps)) {
+    for (const t of buildTargets(tools, variants, opts.baselineRoot, opts.steps, opts.stepVariants)) {
       console.log(`  ${t.name.padEnd(26)} ${t.label}${t.missing ? `  [missing ${t.missing}]` : ''}${QUICK_TARGETS.includes(t.name) ? '  (quick)' : ''}`);
     }
     return 0;
@@ -1690,7 +1711,7 @@ async function main() {
     );
   }
 
-  let targets = buildTargets(tools, variants, opts.baselineRoot, opts.steps);
+  let targets = buildTargets(tools, variants, opts.baselineRoot, opts.steps, opts.stepVariants);
   const skipped = targets.filter((t) => t.missing).map((t) => ({ target: t.name, missing: t.missing }));
   for (const s of skipped) console.warn(`bench: skipping ${s.target}: missing ${s.missing}`);
   targets = targets.filter((t) => !t.missing);
@@ -1784,7 +1805,10 @@ async function main() {
   report.durationS = Math.round((Date.now() - started) / 1000);
 
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  if (opts.steps.length) {
+  if (opts.steps.length && (opts.targets || opts.stepVariants.length)) {
+    writeStepsReport(report, opts.steps, false, opts.out);
+    console.log(`\nbench: wrote the A-B to bench/results/steps.${opts.out}.json and .md in ${report.durationS} s (steps.json left alone)`);
+  } else if (opts.steps.length) {
     writeStepsReport(report, opts.steps, opts.stepsAppend);
     console.log(`\nbench: merged ${opts.steps.join(', ')} into bench/results/steps.json and steps.md in ${report.durationS} s`);
   } else {

@@ -1,6 +1,7 @@
 /**
  * Ceiling for Deno: the least a proxy on Fairway's own APIs can do. Deno.serve in, fetch out (identity
- * encoding, as Fairway asks, so bytes pass through), and the server's body handed back natively.
+ * encoding, as Fairway asks, so bytes pass through; the request's fields handed over as a plain record, Deno's
+ * cheapest form), and the server's body handed back natively.
  */
 import { HOP_BY_HOP, listeningLine, readEnv, roundRobin } from './common.mjs';
 
@@ -10,10 +11,14 @@ const next = roundRobin(backends);
 const server = Deno.serve({ hostname: host, port, onListen: ({ port }) => console.log(listeningLine('deno', port)) }, async (request) => {
   const url = request.url;
   const target = url.slice(url.indexOf('/', url.indexOf('//') + 2));
-  const headers = new Headers(request.headers);
-  for (const name of HOP_BY_HOP) headers.delete(name);
-  headers.delete('host');
-  headers.set('accept-encoding', 'identity');
+  // One forEach into a plain record: Deno converts a Headers argument to fetch (and to new Headers) as a generic
+  // iterable, validating every field again; this form measured 1.28× the req/s of new Headers + delete + set
+  // (bench/results/steps.ab-deno.md, the recordcopy row).
+  const headers = {};
+  request.headers.forEach((value, name) => {
+    if (name !== 'host' && !HOP_BY_HOP.includes(name)) headers[name] = value;
+  });
+  headers['accept-encoding'] = 'identity';
   try {
     return await fetch(next() + target, { method: request.method, headers, body: request.body, redirect: 'manual' });
   } catch {

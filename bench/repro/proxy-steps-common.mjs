@@ -40,13 +40,13 @@ export const STEPS = {
     requiredBy: 'X-Request-Id when the client sent none (issue 7: the request id is made at admission), also in the access log (issue 11)',
   },
   reqheaders: {
-    web: 'the request header rules: six get()s, five set()s (X-Forwarded-For/-Proto/-Host, Via, X-Request-Id)',
+    web: 'the request header rules: five reads, five writes (X-Forwarded-For/-Proto/-Host, Via, X-Request-Id) on the copy, made as recordcopy',
     node: 'the request header rules on the header object: six reads, five writes',
     requiredBy: 'X-Forwarded-For/-Proto/-Host set from what Fairway saw (issue 8), Via (RFC 9110 §7.6.3), X-Request-Id (issue 7)',
   },
   copyheaders: { web: 'new Headers(upstream.headers) and a new Response around the native body', node: null, requiredBy: null },
   resheaders: {
-    web: 'the response header rules: a mutable copy, get(connection), every hop-by-hop field deleted, X-Request-Id set, Via appended',
+    web: "the response header rules on the response's own copy (copyinto): get(connection), every hop-by-hop field deleted, X-Request-Id set, Via appended",
     node: 'the response header rules on the object the ceiling already copies without hop-by-hop fields: Connection read, X-Request-Id set, Via appended',
     requiredBy: 'hop-by-hop fields removed from the response too (RFC 9110 §7.6.1), X-Request-Id on the response (issue 7), Via (RFC 9110 §7.6.3)',
   },
@@ -55,10 +55,22 @@ export const STEPS = {
     node: null,
     requiredBy: "issue 12's response buffering: a small response is read whole and the exchange ends when the server is done",
   },
-  cheapcopy: {
-    web: 'copy headers as new Response(null, { headers }).headers (Deno: skips the webidl sequence conversion; what Fairway does)',
+  copyinto: {
+    web: "let the Response constructor copy the server's headers (new Response(body, { headers: upstream.headers })), then apply the rules to response.headers",
     node: null,
-    requiredBy: "not a step: the cheapest way to make the copy resheaders and buffer need (Fairway's copyHeaders)",
+    requiredBy: 'not a step: the cheapest way to make the one copy resheaders and buffer need (one copy, not two; session 10)',
+    for: ['resheaders', 'buffer'],
+  },
+  recordcopy: {
+    web: 'copy the request headers with one forEach into a plain record (hop-by-hop fields skipped), write the rules into it, hand the record to fetch',
+    node: null,
+    requiredBy: "not a step: the cheapest way to apply the request header rules (Deno's ceiling copies so since session 10; no webidl conversion per get/set)",
+    for: ['reqheaders'],
+  },
+  cheapcopy: {
+    web: "copy headers as new Response(null, { headers }).headers, apply the rules, then new Response(body, { headers }) (two copies; Fairway's copyHeaders)",
+    node: null,
+    requiredBy: null,
   },
   setafter: { web: 'new Response(body, { status }) first, then set each header on response.headers', node: null, requiredBy: null },
   stream: { web: 'pass the body through a JavaScript ReadableStream (highWaterMark 0)', node: null, requiredBy: null },
@@ -70,6 +82,59 @@ export const STEPS = {
     node: "one JSON line per request (Fairway's 15 fields), batched as Fairway's batchedLineSink",
     requiredBy: 'ACCESS_LOG=json is the default (issue 11), and issue 12 measures the default configuration, access log included',
   },
+};
+
+/**
+ * Not steps but ways to take them: the cheapest way known to make the header copies a step needs. `STEPS=required` has
+ * them; run.mjs adds them to a single step's run when the step is in their `for`, so a step costs what it must, no more.
+ */
+export const WAYS = ['copyinto', 'recordcopy'];
+
+/**
+ * Per runtime: where a profile puts the required steps' extra time, why the target stays out of reach, and what the
+ * runtime would need (rendered under the runtime's table in steps.md). Profiles: the ceiling and `STEPS=required` each
+ * under wrk -t1 -c50 for 1+5 s, self time per request (Node, Bun: --cpu-prof; Deno: --v8-flags=--prof, 1 ms ticks), on
+ * the shared machine, so only the larger differences count.
+ */
+export const STEP_NOTES = {
+  node20: [
+    "**Probably out of reach; the dearest step is Node 20's own cost.** The required row's median is under 0.85× but one round is above " +
+    'it (a loaded run), so the ratio alone does not prove it. `abort` is the dearest single step: outside HTTP an AbortController with ' +
+    'one abort listener added and removed takes 11.5 µs on Node 20 against 0.3 µs on Node 26 (the same loop). Profiled, the ' +
+    'required-steps proxy spends +34 µs/req more than the ceiling in the garbage collector, 10 µs/req in EventTarget `addEventListener` ' +
+    'and 6.6 in `createAbortSignal` (self time), and most of the rest in the access log (JSON, console).',
+    "**What Node 20 would need:** Node 22+'s AbortSignal and EventTarget (38× cheaper on Node 26). Fairway on Node 20 also runs under " +
+    "the tsx loader; that and Fairway's own code are its gap over the required row here.",
+  ],
+  node26: [
+    '**Not shown out of reach.** Over 9 rounds the required row is under 0.85× in eight and above it in one (0.89). `resheaders` (+26.7 µs in ' +
+    'the 6-round run) was noise: outside HTTP its three operations cost 0.03 µs and `writeHead` with the two extra fields 0.3 µs, and an ' +
+    'A-B in HTTP (4 rounds, `steps.ab-node26.md`) gave it 1.01× the ceiling against 0.90× for an A-A copy of the ceiling.',
+    "**Profile** (required over the ceiling, self µs/req): the access log's console write, JSON and UTF-8 encoding 8–12, the garbage " +
+    'collector 2–3.5, randomUUID 1.9, the handler 2–4; the rest is socket writes (`writev`), whose share moves with the load. No step ' +
+    "is runtime overhead that a runtime change would remove; what stays between Fairway and 0.85× is Fairway's own code (the Fairway row " +
+    'minus the required row).',
+  ],
+  deno: [
+    "**Out of reach on Deno's APIs.** The required steps' extra time lands in native code, not in the steps' JavaScript: profiled, " +
+    "Deno's own binary (Rust: hyper, ops) +17 µs/req, glibc allocation and copies (malloc, memcpy) and syscalls +18, V8 builtins +8, " +
+    "Deno's JavaScript glue (Headers, Request, events) +3, the steps' own code +1.6. Buffering alone (`arrayBuffer()` + `new " +
+    'Response(bytes)`) adds +17 µs/req of profile time, most in the binary and malloc; each request header crosses into Rust at about ' +
+    '1 µs (new Request with 5 more fields: +3.5–7 µs).',
+    "**What Deno would need:** `Headers`/`Request`/`Response` without a webidl conversion per field and per call (Deno's own request copy " +
+    'as a plain record runs its ceiling 1.28× faster than as `new Headers`, `steps.ab-deno.md`), a body read that hands the bytes over ' +
+    'without a copy and a malloc per chunk, a client-gone notification that costs nothing until the client leaves, and a fetch that ' +
+    'builds no dependent signal when given one (`deno-serve-request-signal.mjs`, `deno-fetch-signal.mjs`).',
+  ],
+  bun: [
+    "**Out of reach on Bun's APIs, by a smaller margin.** Profiled, the required steps add about 30 µs/req, spread out: the steps' " +
+    'JavaScript about 8, `server.requestIP` 6.5 (a `getpeername` per call, `bun-request-ip.mjs`), the access log 9 (console.log 4.7, ' +
+    'JSON.stringify 3.5), buffering 6 (`arrayBuffer` 2.7, the Response constructor 3.1), the AbortController and the abort listeners ' +
+    '5.4, Headers get/set/forEach 3.5. The cheapest header forms (`copyinto`, `recordcopy`) save 1–3 µs here (`steps.ab-bun.md`).',
+    '**What Bun would need:** the peer address kept from accept (requestIP without a syscall), a console/stdout write that does not ' +
+    'cost 5 µs per batched line, a client-gone signal that is free until used, and a cheaper Response construction from bytes and an ' +
+    'existing Headers.',
+  ],
 };
 
 /** The steps `STEPS=required` turns on for a runtime: every step the issues require that has a form there. */
