@@ -1,9 +1,13 @@
 /** Bun entrypoint: serves the core with Bun.serve and forwards with Bun's fetch, bodies left compressed. */
-import { startFairway } from '../core/bootstrap.ts';
-import { serveBun } from './bun/serve.ts';
-import { serveBunBalancer } from './bun/serve-balancer.ts';
-import { createBunWorkers, whenSupervisorGone } from './bun/workers.ts';
-import { ProtocolFiles } from './shared/protocol-files.ts';
+import { loadZodEnglishOnly } from './bun/zod-locales.ts';
+
+// Before the rest loads (hence the dynamic imports): the config loads zod.
+loadZodEnglishOnly();
+const { startFairway } = await import('../core/bootstrap.ts');
+const { serveBun } = await import('./bun/serve.ts');
+const { serveBunBalancer } = await import('./bun/serve-balancer.ts');
+const { createBunWorkers, whenSupervisorGone } = await import('./bun/workers.ts');
+const { ProtocolFiles } = await import('./shared/protocol-files.ts');
 
 const protocols = new ProtocolFiles();
 // Built again only when a reload replaces protocols.upstream, not once per forwarded request.
