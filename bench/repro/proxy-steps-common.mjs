@@ -107,13 +107,15 @@ export const STEP_NOTES = {
     "the tsx loader; that and Fairway's own code are its gap over the required row here.",
   ],
   node26: [
-    '**Not shown out of reach.** Over 9 rounds the required row is under 0.85× in eight and above it in one (0.89). `resheaders` (+26.7 µs in ' +
-    'the 6-round run) was noise: outside HTTP its three operations cost 0.03 µs and `writeHead` with the two extra fields 0.3 µs, and an ' +
-    'A-B in HTTP (4 rounds, `steps.ab-node26.md`) gave it 1.01× the ceiling against 0.90× for an A-A copy of the ceiling.',
+    '**Out of reach by the median, not in every round.** Over 9 rounds the required row is 0.73 (0.57–0.89)×: under 0.85× in eight, ' +
+    'above it in one (0.89). So with none of its own code Fairway would still sit at about 0.73× by the median; its own code adds about ' +
+    '11.5 µs/req on top (Fairway 0.62×). `resheaders` (+26.7 µs in the 6-round run) was noise: outside HTTP its three operations cost ' +
+    '0.03 µs and `writeHead` with the two extra fields 0.3 µs, and an A-B in HTTP (4 rounds, `steps.ab-node26.md`) gave it 1.01× the ' +
+    'ceiling against 0.90× for an A-A copy of the ceiling.',
     "**Profile** (required over the ceiling, self µs/req): the access log's console write, JSON and UTF-8 encoding 8–12, the garbage " +
-    'collector 2–3.5, randomUUID 1.9, the handler 2–4; the rest is socket writes (`writev`), whose share moves with the load. No step ' +
-    "is runtime overhead that a runtime change would remove; what stays between Fairway and 0.85× is Fairway's own code (the Fairway row " +
-    'minus the required row).',
+    'collector 2–3.5, randomUUID 1.9, the handler 2–4; the rest is socket writes (`writev`), whose share moves with the load. The cost is ' +
+    'spread over what the steps must do, not one runtime defect; the dearest is writing the log lines: Node 26 would need a cheaper ' +
+    'stdout write of batched strings (console formatting and a UTF-8 copy per batch).',
   ],
   deno: [
     "**Out of reach on Deno's APIs.** The required steps' extra time lands in native code, not in the steps' JavaScript: profiled, " +
