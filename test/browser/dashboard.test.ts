@@ -59,6 +59,8 @@ interface ServerStats {
 class Traffic {
   sent = 0;
   paused = false;
+  /** True once a pause has taken hold: the request in flight when `paused` was set has been answered. */
+  held = false;
   #stopped = false;
   readonly #done: Promise<void>;
   constructor(url: string, limit = 6000, maxMs = 120_000) {
@@ -66,9 +68,11 @@ class Traffic {
     this.#done = (async () => {
       while (!this.#stopped && this.sent < limit && Date.now() < until) {
         if (this.paused) {
+          this.held = true;
           await new Promise((r) => setTimeout(r, 50));
           continue;
         }
+        this.held = false;
         this.sent++;
         // Every 20th request fails at the server, so the error rate is not zero.
         await request(`${url}/${this.sent % 20 === 0 ? 'status/500' : `page/${this.sent}`}`).catch(() => {});
@@ -138,6 +142,8 @@ describe('dashboard in Chromium against a real proxy', () => {
 
     // Traffic held still, the page's figures must become exactly those of /lb/stats.
     traffic.paused = true;
+    // The request in flight when the pause was set still counts once answered: wait for it, or the counts move under the page.
+    await pollUntil(() => (traffic.held ? true : undefined), { timeoutMs: 10_000, description: 'the traffic held' });
     const stats = async () => (await request(`${proxy.url}/lb/stats`)).json<{ servers: ServerStats[] }>().servers;
     await pollUntil(async () => {
       const now = await stats();
