@@ -3,14 +3,10 @@
  * With WORKERS>1 the first process becomes a supervisor that runs that many workers on the one port.
  */
 import { assembleBalancer, type Balancer } from './balancer.ts';
-import { ClusterHub } from './cluster/cluster-hub.ts';
-import { clusterMemberFor } from './cluster/cluster-member.ts';
 import { formatConfigErrors, parseConfig } from './config/config.ts';
 import { countOf } from './plural.ts';
 import type { Config, ServerConfig } from './config/config-types.ts';
-import { createDemoBackend } from './demo-backend.ts';
 import { configureLogging, type Logger, logger } from './logging.ts';
-import { Supervisor } from './workers/supervisor.ts';
 import { readyLine } from './workers/ready-line.ts';
 import { drainAndClose, SHUTDOWN_MARGIN_MS } from './shutdown.ts';
 import { resolveWorkerCount } from './workers/worker-count.ts';
@@ -27,6 +23,10 @@ export type StartResult =
   | { ok: false; message: string };
 
 const DEMO_BACKENDS = 2;
+
+// The demo backends (no BACKEND_SERVERS), the supervisor and its hub (WORKERS>1) and a worker's cluster membership load
+// only when the settings ask for them, at start: the default configuration never runs them, and on Node 26 every module
+// loaded also costs type stripping memory (bench/repro/startup-rss.mjs).
 
 export async function startFairway(runtime: RuntimeAdapter): Promise<StartResult> {
   const parsed = parseConfig(runtime.env);
@@ -50,6 +50,7 @@ interface Backends {
 
 async function backendsFor(runtime: RuntimeAdapter, config: Config, log: Logger): Promise<Backends> {
   if (config.servers !== undefined) return { servers: config.servers, demos: [] };
+  const { createDemoBackend } = await import('./demo-backend.ts');
   const demos: ListeningServer[] = [];
   for (let i = 1; i <= DEMO_BACKENDS; i++) {
     demos.push(await runtime.serve(createDemoBackend(`demo-${i}`), { hostname: '127.0.0.1', port: 0 }));
@@ -83,7 +84,7 @@ async function startServing(runtime: RuntimeAdapter, config: Config, workerId: n
   const parts = assembleBalancer(config, servers, runtime.upstream, workerIdentity(workerId ?? 1, count, runtime.workers?.spreadBy));
   const balancer = parts.balancer;
   // WORKERS>1: the supervisor probes and aggregates for all workers (cluster/); this worker shares its view.
-  const member = clusterMemberFor(runtime.env, workerId, parts, log);
+  const member = workerId === undefined ? undefined : (await import('./cluster/cluster-member.ts')).clusterMemberFor(runtime.env, workerId, parts, log);
   // Joined before listening: with SO_REUSEPORT a worker gets connections as soon as it listens, and its first request
   // must already see the shared pool (a server the admin API drained or deleted stays so in a restarted worker).
   if (member !== undefined) {
@@ -212,6 +213,7 @@ async function startSupervisor(runtime: RuntimeAdapter, config: Config, count: n
     return { ok: false, message: cannotListen(config, error) };
   }
 
+  const [{ ClusterHub }, { Supervisor }] = await Promise.all([import('./cluster/cluster-hub.ts'), import('./workers/supervisor.ts')]);
   const hub = new ClusterHub(runtime, config, servers, count);
   let hubEnv: Record<string, string>;
   try {
