@@ -88,6 +88,11 @@ function nodeStripsTypes(version) {
   return major > 22 || (major === 22 && minor >= 18);
 }
 const nodeArgs = (tool, entry) => (nodeStripsTypes(tool?.version) ? [entry] : ['--import', 'tsx', entry]);
+/** Fairway on Node starts as `npm start` does when the checkout has its preload (scripts/typescript-loader.mjs: the compile cache). */
+const fairwayNodeArgs = (tool, entry) => (root) =>
+  nodeStripsTypes(tool?.version) && fs.existsSync(path.join(root, 'scripts', 'typescript-loader.mjs'))
+    ? ['--import', './scripts/typescript-loader.mjs', entry]
+    : nodeArgs(tool, entry);
 
 /**
  * The environment a checkout's own start script for a runtime sets (`"start:bun": "BUN_JSC_useFTLJIT=0 exec bun …"`
@@ -121,7 +126,7 @@ const FAIRWAY_RUNTIMES = (tools) => [
     id: 'node26',
     label: `Node ${tools.node26?.version ?? '26'}`,
     cmd: tools.node26?.path,
-    args: nodeArgs(tools.node26, 'src/runtimes/node.ts'),
+    args: fairwayNodeArgs(tools.node26, 'src/runtimes/node.ts'),
     missing: tools.node26 ? null : 'node_modules/node/bin/node (npm install)',
   },
   {
@@ -293,7 +298,7 @@ function buildTargets(tools, variants, baselineRoot = null, stepRuntimes = [], s
           missing: runtime.missing,
           launch: ({ port, backends }) => ({
             cmd: runtime.cmd,
-            args: runtime.args,
+            args: typeof runtime.args === 'function' ? runtime.args(root.cwd) : runtime.args,
             cwd: root.cwd,
             env: {
               ...(runtime.startScript ? startScriptEnv(root.cwd, runtime.startScript) : {}),
@@ -1156,6 +1161,8 @@ async function runOne(ctx, target, scenarioName, round) {
       }
       await waitReady(proc, `http://127.0.0.1:${port}${spec.readyPath}`, START_DEADLINE_MS);
       rec.startupMs = Math.round(performance.now() - t0);
+      // Start-up memory, before any traffic: it stays for the process's life and is part of the peak.
+      rec.idleRssMiB = treeKiB(proc.pid, 'VmRSS') / 1024;
       base = `http://127.0.0.1:${port}`;
       rootPid = proc.pid;
     }

@@ -11,6 +11,8 @@
  *   checkout and OTHER_ROOT alternately (a before/after in one run), with the time from spawn to the listening line.
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const HERE = path.resolve(import.meta.dirname, '../..');
@@ -112,8 +114,10 @@ function script(rt) {
   return code + 'process.exit(0);\n';
 }
 
+// Node starts as `npm start` does: scripts/typescript-loader.mjs first (in this checkout, it turns on the compile cache).
+const preload = (rt) => (rt === 'node26' ? `await import(${JSON.stringify(path.join(ROOT, 'scripts/typescript-loader.mjs'))});\n` : '');
 const startedScript = (rt) =>
-  `${MEASURE}const t0 = performance.now(); await import(${JSON.stringify(path.join(ROOT, ENTRY[rt]))});
+  `${MEASURE}const t0 = performance.now(); ${preload(rt)}await import(${JSON.stringify(path.join(ROOT, ENTRY[rt]))});
 console.log('@@' + JSON.stringify({ label: 'startMs', ms: performance.now() - t0 }));
 await new Promise((r) => setTimeout(r, 1500)); await measure('Fairway started, idle');
 await new Promise((r) => setTimeout(r, 1500)); await measure('Fairway started, idle 3 s');
@@ -135,13 +139,17 @@ const runtimes = argv.length > 0 ? argv : ['node26', 'deno', 'bun'];
 const env = { BACKEND_SERVERS: 'http://127.0.0.1:9', PORT: '0', HOST: '127.0.0.1' };
 if (compare !== undefined) {
   const roots = [ROOT, path.resolve(compare)];
+  // A compile cache of this run's own: the first start of each checkout finds it empty, the later ones filled.
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'startup-rss-cache-'));
   console.log(`Fairway started, idle 3 s: RSS after a full GC (MiB), JS heap used, and ms from the entry's import to its end`);
   for (const rt of runtimes) {
     const rows = roots.map(() => []);
     for (let i = 0; i < repeat; i++) {
       roots.forEach((root, r) => {
         ROOT = root;
-        const lines = run(rt, startedScript(rt), env);
+        // NODE_COMPILE_CACHE turns the cache on by itself: given only to a checkout whose loader turns it on anyway.
+        const caches = fs.readFileSync(path.join(root, 'scripts/typescript-loader.mjs'), 'utf8').includes('enableCompileCache');
+        const lines = run(rt, startedScript(rt), caches ? { ...env, NODE_COMPILE_CACHE: path.join(cacheDir, path.basename(root)) } : env);
         const idle = lines.find((l) => l.label.endsWith('3 s'));
         if (idle) rows[r].push({ rss: idle.rss / 1024, heap: idle.heap / 1048576, ms: lines.find((l) => l.label === 'startMs')?.ms ?? NaN });
       });
@@ -151,6 +159,7 @@ if (compare !== undefined) {
       console.log(`${rt.padEnd(7)} ${path.basename(root).padEnd(12)} rss ${list('rss', 1)} · heap ${list('heap', 1)} · ms ${list('ms', 0)}`);
     });
   }
+  fs.rmSync(cacheDir, { recursive: true, force: true });
   process.exit(0);
 }
 console.log(`checkout ${ROOT}: RSS after a full GC, MiB (Δ: added by this line)`);
