@@ -82,6 +82,19 @@ export const STEPS = {
     node: "one JSON line per request (Fairway's 15 fields), batched as Fairway's batchedLineSink",
     requiredBy: 'ACCESS_LOG=json is the default (issue 11), and issue 12 measures the default configuration, access log included',
   },
+  // Not a per-request step but what a proxy must load at start (and route and log through): run on top of `required`.
+  libs: {
+    web: "Fairway's libraries, as Fairway uses them: its zod config schema parsing the environment once (src/core/config), Hono with the " +
+      '/lb/* routes (src/core/admin/admin-routes.ts) for /lb/ paths, LogTape configured by src/core/logging.ts, each access log line ' +
+      "through Fairway's access log sink (src/core/stats/access-log.ts) instead of the plain one; on Bun zod's English-only locale plugin first",
+    node: "Fairway's libraries, as Fairway uses them: its zod config schema parsing the environment once (src/core/config), Hono with the " +
+      "/lb/* routes (src/core/admin/admin-routes.ts) behind @hono/node-server's request listener for /lb/ paths, LogTape configured by " +
+      "src/core/logging.ts, each access log line through Fairway's access log sink (src/core/stats/access-log.ts) instead of the plain " +
+      "one; the TypeScript source run through Node's type stripping (tsx's loader on Node 20), as `npm start` does",
+    requiredBy: 'the architecture rules (GUIDE.md): zod validates every env setting, hono (+ @hono/node-server on Node) routes /lb/*, ' +
+      "LogTape writes the logs; issue 12: on Node 22.18 and later the TypeScript source runs through Node's own type stripping",
+    extends: 'required',
+  },
 };
 
 /**
@@ -139,10 +152,54 @@ export const STEP_NOTES = {
   ],
 };
 
-/** The steps `STEPS=required` turns on for a runtime: every step the issues require that has a form there. */
+/** The steps `STEPS=required` turns on for a runtime: every per-request step the issues require that has a form there. */
 export function requiredSteps(runtime) {
   const node = runtime === 'node';
-  return Object.keys(STEPS).filter((name) => STEPS[name].requiredBy !== null && (node ? STEPS[name].node !== null : true));
+  return Object.keys(STEPS).filter((name) => STEPS[name].requiredBy !== null && !STEPS[name].extends && (node ? STEPS[name].node !== null : true));
+}
+
+/** Steps measured on top of another (`libs` on `required`), each run as `STEPS=<extends>,<step>`. */
+export const LADDER_STEPS = Object.keys(STEPS).filter((name) => STEPS[name].extends);
+
+/**
+ * The `libs` step: Fairway's own modules for its config, its /lb/* routes and its logging, loaded (dynamically, so no
+ * other step pays for them) and used as src/core/bootstrap.ts uses them. Returns the /lb/* Hono app and an access
+ * log with the same entry as accessLog() below, written through LogTape and Fairway's sink.
+ */
+export async function loadFairwayLibs(env, backends) {
+  const src = (file) => new URL(`../../src/${file}`, import.meta.url).href;
+  // As src/runtimes/bun.ts: zod's locales cut to English before zod loads.
+  if (typeof Bun !== 'undefined') (await import(src('runtimes/bun/zod-locales.ts'))).loadZodEnglishOnly();
+  const { formatConfigErrors, parseConfig } = await import(src('core/config/config.ts'));
+  const parsed = parseConfig(env);
+  if (!parsed.ok) throw new Error(formatConfigErrors(parsed.errors));
+  const { accessLog, logFormat, logLevel } = parsed.config;
+  (await import(src('core/logging.ts'))).configureLogging(logLevel, logFormat, accessLog);
+  const sink = (await import(src('core/stats/access-log.ts'))).accessLogSink(accessLog);
+  const admin = (await import(src('core/admin/admin-routes.ts'))).createAdminRoutes({ stats: () => ({}), healthyServers: () => backends.length });
+  return {
+    admin,
+    log: (e) =>
+      sink.record({
+        startedAt: e.startedAt,
+        requestId: e.requestId,
+        clientAddress: e.client,
+        method: e.method,
+        target: e.path,
+        server: { url: e.server },
+        status: e.status,
+        failure: undefined,
+        abandoned: false,
+        attempts: 1,
+        serversTried: [],
+        headersMs: e.headersMs,
+        totalMs: e.totalMs,
+        bytesIn: e.bytesIn,
+        bytesOut: e.bytesOut,
+        referer: e.referer,
+        userAgent: e.userAgent,
+      }),
+  };
 }
 
 /** Parses `STEPS=a,b` (with `required` expanding as above) and rejects names the runtime has no form of. */
