@@ -129,6 +129,19 @@ export const STEP_NOTES = {
     'collector 2–3.5, randomUUID 1.9, the handler 2–4; the rest is socket writes (`writev`), whose share moves with the load. The cost is ' +
     'spread over what the steps must do, not one runtime defect; the dearest is writing the log lines: Node 26 would need a cheaper ' +
     'stdout write of batched strings (console formatting and a UTF-8 copy per batch).',
+    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces** (3 rounds each, `steps.mladder-node26.md` and ' +
+    '`-semi4.md`, same hour). Peak RSS, ceiling / required / required + libs / Fairway: 127 / 130 / 152 / 158 MiB at V8 defaults, ' +
+    '106 / 116 / 146 / 144 with `--max-semi-space-size=4`; idle 71 / 72 / 118 / 129. The ceiling alone peaks above 100 at defaults ' +
+    "and at 99–109 capped (the `node` binary's pages and undici, `node-deno-rss.mjs`); the per-request steps add 3–11 MiB; the libs " +
+    'rung is at 116–118 MiB idle, before any request. By library (`libs-rss.mjs`, idle, each on top of the one before): type ' +
+    'stripping 16 MiB once its stripper loads, and more as it strips: Fairway\'s config module and its 7 imports (64 KB of source) ' +
+    'add 14.5 MiB, of which V8\'s heap 1 (amaro, swc compiled to WebAssembly, grows its memory with the source and never gives it ' +
+    'back: +44 MiB for all of src/, `libs-rss.mjs --strip`); zod 14 (all 64 locales; 5–6.5 with an English-only locale index ' +
+    'through `module.registerHooks`, as Bun\'s plugin does); LogTape, Hono and @hono/node-server 5.',
+    '**What Node 26 would need for 100 MiB:** a type stripper that frees its memory once the modules are loaded (about 30 MiB ' +
+    'here, more for a larger program); with that alone the capped libs rung would still peak near 116 MiB (146 − 30), so also the ' +
+    "ceiling's own needs: a young generation sized from the program, not only by a command-line flag, and a lighter bundled " +
+    'undici (its global Response alone keeps 19 MiB).',
   ],
   deno: [
     "**Out of reach on Deno's APIs.** The required steps' extra time lands in native code, not in the steps' JavaScript: profiled, " +
@@ -149,6 +162,11 @@ export const STEP_NOTES = {
     '**What Bun would need:** the peer address kept from accept (requestIP without a syscall), a console/stdout write that does not ' +
     'cost 5 µs per batched line, a client-gone signal that is free until used, and a cheaper Response construction from bytes and an ' +
     'existing Headers.',
+    '**Memory ladder: ≤ 64 MiB is reachable with only the required pieces, by 2 MiB** (3 rounds, `steps.mladder-bun.md`). Peak ' +
+    'RSS, ceiling / required / required + libs / Fairway: 47 / 57 / 62 / 65 MiB (Fairway 64.6, 63.9 in the published run); idle ' +
+    "30 / 33 / 46 / 49. The per-request steps add 10 MiB at the peak, the libraries 5 (16 at idle: zod with Fairway's English-only " +
+    "locale plugin 5, Fairway's config schema 8, LogTape and Hono 1, `libs-rss.mjs`), Fairway's own code 3 more: it sits at the " +
+    'target, not under it. Room would come from zod: its schema objects for Fairway\'s settings keep about 8 MiB.',
   ],
 };
 
