@@ -74,7 +74,7 @@ if (process.argv[2] === '--strip') {
   const runtimes = args.length ? args : Object.keys(RUNTIMES);
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-  async function idleRss(rt, rungs) {
+  const idleRss = async (rt, rungs) => {
     const [cmd, ...pre] = RUNTIMES[rt];
     const child = spawn(cmd, [...pre, import.meta.filename], {
       cwd: ROOT,
@@ -89,7 +89,7 @@ if (process.argv[2] === '--strip') {
     const mib = rss(child.pid);
     child.kill('SIGKILL');
     return mib;
-  }
+  };
   for (const rt of runtimes) {
     console.log(`\n${rt}: idle RSS MiB, median of ${runs} (added by the rung)`);
     let previous;
@@ -98,7 +98,8 @@ if (process.argv[2] === '--strip') {
       const values = [];
       for (let i = 0; i < runs; i++) values.push(await idleRss(rt, n));
       const median = values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
-      console.log(`  ${RUNGS[n - 1][0].padEnd(48)} ${median.toFixed(1).padStart(6)}${previous === undefined ? '' : `  (+${(median - previous).toFixed(1)})`}`);
+      const added = previous === undefined ? '' : `  (${median - previous >= 0 ? '+' : ''}${(median - previous).toFixed(1)})`;
+      console.log(`  ${RUNGS[n - 1][0].padEnd(48)} ${median.toFixed(1).padStart(6)}${added}`);
       previous = median;
     }
   }

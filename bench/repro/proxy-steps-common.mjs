@@ -134,10 +134,10 @@ export const STEP_NOTES = {
     '106 / 116 / 146 / 144 with `--max-semi-space-size=4`; idle 71 / 72 / 118 / 129. The ceiling alone peaks above 100 at defaults ' +
     "and at 99–109 capped (the `node` binary's pages and undici, `node-deno-rss.mjs`); the per-request steps add 3–11 MiB; the libs " +
     'rung is at 116–118 MiB idle, before any request. By library (`libs-rss.mjs`, idle, each on top of the one before): type ' +
-    'stripping 16 MiB once its stripper loads, and more as it strips: Fairway\'s config module and its 7 imports (64 KB of source) ' +
-    'add 14.5 MiB, of which V8\'s heap 1 (amaro, swc compiled to WebAssembly, grows its memory with the source and never gives it ' +
+    "stripping 16 MiB once its stripper loads, and more as it strips: Fairway's config module and its 7 imports (64 KB of source) " +
+    "add 14.5 MiB, of which V8's heap 1 (amaro, swc compiled to WebAssembly, grows its memory with the source and never gives it " +
     'back: +44 MiB for all of src/, `libs-rss.mjs --strip`); zod 14 (all 64 locales; 5–6.5 with an English-only locale index ' +
-    'through `module.registerHooks`, as Bun\'s plugin does); LogTape, Hono and @hono/node-server 5.',
+    "through `module.registerHooks`, as Bun's plugin does); LogTape, Hono and @hono/node-server 5.",
     '**What Node 26 would need for 100 MiB:** a type stripper that frees its memory once the modules are loaded (about 30 MiB ' +
     'here, more for a larger program); with that alone the capped libs rung would still peak near 116 MiB (146 − 30), so also the ' +
     "ceiling's own needs: a young generation sized from the program, not only by a command-line flag, and a lighter bundled " +
@@ -166,7 +166,7 @@ export const STEP_NOTES = {
     'RSS, ceiling / required / required + libs / Fairway: 47 / 57 / 62 / 65 MiB (Fairway 64.6, 63.9 in the published run); idle ' +
     "30 / 33 / 46 / 49. The per-request steps add 10 MiB at the peak, the libraries 5 (16 at idle: zod with Fairway's English-only " +
     "locale plugin 5, Fairway's config schema 8, LogTape and Hono 1, `libs-rss.mjs`), Fairway's own code 3 more: it sits at the " +
-    'target, not under it. Room would come from zod: its schema objects for Fairway\'s settings keep about 8 MiB.',
+    "target, not under it. Room would come from zod: its schema objects for Fairway's settings keep about 8 MiB.",
   ],
 };
 
