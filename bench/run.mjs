@@ -1597,7 +1597,7 @@ function stepsMarkdown(entries) {
         : []),
       `CPU per request over the ceiling's: required steps +${required?.addedCpuUs ? fmtUs(required.addedCpuUs.median) : '—'} µs, Fairway +${
         fairway?.addedCpuUs ? fmtUs(fairway.addedCpuUs.median) : '—'
-      } µs; the single steps' medians sum to +${fmtUs(sum)} µs.`,
+      } µs${singles.length ? `; the single steps' medians sum to +${fmtUs(sum)} µs` : ''}.`,
       '',
       '| target | what it adds | req/s ×ceiling | CPU µs/req | + CPU µs/req | CPU ×ceiling | idle RSS MiB | peak RSS MiB | + peak MiB | required by |',
       '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',

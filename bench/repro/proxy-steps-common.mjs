@@ -153,6 +153,18 @@ export const STEP_NOTES = {
     'as a plain record runs its ceiling 1.28× faster than as `new Headers`, `steps.ab-deno.md`), a body read that hands the bytes over ' +
     'without a copy and a malloc per chunk, a client-gone notification that costs nothing until the client leaves, and a fetch that ' +
     'builds no dependent signal when given one (`deno-serve-request-signal.mjs`, `deno-fetch-signal.mjs`).',
+    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces; capped, the per-request steps alone fit** (3 rounds ' +
+    'each, `steps.mladder-deno.md` and `-semi4.md`, same hour). Peak RSS, ceiling / required / required + libs / Fairway: 121 / 155 ' +
+    '/ 164 / 186 MiB at V8 defaults, 75 / 89 / 112 / 134 with `--max-semi-space-size=4`; idle 38 / 44 / 57 / 64. At defaults the ' +
+    'young generation puts even the ceiling over (52 MiB of new space at its peak, `node-deno-rss.mjs`), and the per-request steps ' +
+    "add 34 MiB more (session 10's single steps: the access log +21, deadlines +12, buffering +11, abort +10 at the peak: objects " +
+    'that live until their response ends, promoted under load). Capped, the required steps peak at 85–96 MiB; the libraries then add ' +
+    "13 MiB idle (`libs-rss.mjs`: zod 4.4, Fairway's config schema 7, LogTape and Hono 1) and 23 at the peak (89–125 over the " +
+    'rounds; each access log line goes through a LogTape record), which takes it over. The req/s ratios of the capped run are noisy ' +
+    '(its ceiling moved 4,063–8,124 req/s); CPU per request over the ceiling was the same as at defaults (+81 against +85 µs).',
+    '**What Deno would need for 100 MiB:** a young generation sized from the program or deno.json (only `--v8-flags` and ' +
+    '`DENO_V8_FLAGS` reach V8 today), and then about 15 MiB for the libraries: zod is the largest (its schema objects for ' +
+    "Fairway's settings keep 7 MiB after one parse), so a lighter validator or a schema freed after start-up, not a runtime change.",
   ],
   bun: [
     "**Out of reach on Bun's APIs, by a smaller margin.** Profiled, the required steps add about 30 µs/req, spread out: the steps' " +
