@@ -176,7 +176,7 @@ export const STEP_NOTES = {
     'existing Headers.',
     '**Memory ladder: ≤ 64 MiB is reachable with only the required pieces, by 2 MiB** (3 rounds, `steps.mladder-bun.md`). Peak ' +
     'RSS, ceiling / required / required + libs / Fairway: 47 / 57 / 62 / 65 MiB (Fairway 64.6, 63.9 in the published run); idle ' +
-    "30 / 33 / 46 / 49. The per-request steps add 10 MiB at the peak, the libraries 5 (16 at idle: zod with Fairway's English-only " +
+    "30 / 33 / 46 / 49. The per-request steps add 10 MiB at the peak, the libraries 5 (13 at idle: zod with Fairway's English-only " +
     "locale plugin 5, Fairway's config schema 8, LogTape and Hono 1, `libs-rss.mjs`), Fairway's own code 3 more: it sits at the " +
     "target, not under it. Room would come from zod: its schema objects for Fairway's settings keep about 8 MiB.",
   ],
