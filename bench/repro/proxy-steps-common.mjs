@@ -153,15 +153,16 @@ export const STEP_NOTES = {
     'as a plain record runs its ceiling 1.28× faster than as `new Headers`, `steps.ab-deno.md`), a body read that hands the bytes over ' +
     'without a copy and a malloc per chunk, a client-gone notification that costs nothing until the client leaves, and a fetch that ' +
     'builds no dependent signal when given one (`deno-serve-request-signal.mjs`, `deno-fetch-signal.mjs`).',
-    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces; capped, the per-request steps alone fit** (3 rounds ' +
-    'each, `steps.mladder-deno.md` and `-semi4.md`, same hour). Peak RSS, ceiling / required / required + libs / Fairway: 121 / 155 ' +
-    '/ 164 / 186 MiB at V8 defaults, 75 / 89 / 112 / 134 with `--max-semi-space-size=4`; idle 38 / 44 / 57 / 64. At defaults the ' +
-    'young generation puts even the ceiling over (52 MiB of new space at its peak, `node-deno-rss.mjs`), and the per-request steps ' +
-    "add 34 MiB more (session 10's single steps: the access log +21, deadlines +12, buffering +11, abort +10 at the peak: objects " +
-    'that live until their response ends, promoted under load). Capped, the required steps peak at 85–96 MiB; the libraries then add ' +
-    "13 MiB idle (`libs-rss.mjs`: zod 4.4, Fairway's config schema 7, LogTape and Hono 1) and 23 at the peak (89–125 over the " +
-    'rounds; each access log line goes through a LogTape record), which takes it over. The req/s ratios of the capped run are noisy ' +
-    '(its ceiling moved 4,063–8,124 req/s); CPU per request over the ceiling was the same as at defaults (+81 against +85 µs).',
+    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces; capped, the per-request steps alone are at the edge** ' +
+    '(3 rounds each, `steps.mladder-deno.md`, and two capped runs `-semi4.md`, `-semi4b.md`, the same hour). Peak RSS, ceiling / ' +
+    'required / required + libs / Fairway: 121 / 155 / 164 / 186 MiB at V8 defaults; with `--max-semi-space-size=4` 75 / 89 / 112 / ' +
+    '134 and 77 / 103 / 115 / 133; idle 38 / 44–45 / 57–58 / 64–65. At defaults the young generation puts even the ceiling over (52 ' +
+    "MiB of new space at its peak, `node-deno-rss.mjs`), and the per-request steps add 34 MiB more (session 10's single steps: the " +
+    'access log +21, deadlines +12, buffering +11, abort +10 at the peak: objects that live until their response ends, promoted ' +
+    'under load). Capped, the required steps peak at 85–106 MiB over the 6 rounds (medians 89 and 103); the libraries then add 13 ' +
+    "MiB idle (`libs-rss.mjs`: zod 4.4, Fairway's config schema 7, LogTape and Hono 1) and 12–23 at the peak (each access log line " +
+    'goes through a LogTape record): over 100 in 5 of the 6 rounds (89–125). The req/s ratios of the capped runs are noisy (the ' +
+    'ceiling moved 3,388–8,124 req/s); CPU per request over the ceiling was the same as at defaults (+81 and +85 against +85 µs).',
     '**What Deno would need for 100 MiB:** a young generation sized from the program or deno.json (only `--v8-flags` and ' +
     '`DENO_V8_FLAGS` reach V8 today), and then about 15 MiB for the libraries: zod is the largest (its schema objects for ' +
     "Fairway's settings keep 7 MiB after one parse), so a lighter validator or a schema freed after start-up, not a runtime change.",
