@@ -164,8 +164,9 @@ export const STEP_NOTES = {
     'goes through a LogTape record): over 100 in 5 of the 6 rounds (89–125). The req/s ratios of the capped runs are noisy (the ' +
     'ceiling moved 3,388–8,124 req/s); CPU per request over the ceiling was the same as at defaults (+81 and +85 against +85 µs).',
     '**What Deno would need for 100 MiB:** a young generation sized from the program or deno.json (only `--v8-flags` and ' +
-    '`DENO_V8_FLAGS` reach V8 today), and then about 15 MiB for the libraries: zod is the largest (its schema objects for ' +
-    "Fairway's settings keep 7 MiB after one parse), so a lighter validator or a schema freed after start-up, not a runtime change.",
+    '`DENO_V8_FLAGS` reach V8 today), and less kept per request in flight: even capped, the required steps alone sit at 85–106 MiB. ' +
+    "Then room for the libraries (13 MiB idle, 12–23 at the peak), of which zod is the largest (its schema objects for Fairway's " +
+    'settings keep 7 MiB after one parse): that part is the library, not the runtime.',
   ],
   bun: [
     "**Out of reach on Bun's APIs, by a smaller margin.** Profiled, the required steps add about 30 µs/req, spread out: the steps' " +
