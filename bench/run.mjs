@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { describeExit, findSystemNode, freePort, killGroup } from '../scripts/lib/processes.mjs';
-import { requiredSteps, STEP_NOTES, STEPS as PROXY_STEPS, WAYS } from './repro/proxy-steps-common.mjs';
+import { LADDER_STEPS, requiredSteps, STEP_NOTES, STEPS as PROXY_STEPS, WAYS } from './repro/proxy-steps-common.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -41,6 +41,7 @@ const WRK_TIMEOUT_S = 5; // per-request timeout inside wrk
 const WRK_SLACK_MS = 20_000; // wrk is killed if it outlives its duration by this much
 const RSS_SAMPLE_MS = 100;
 const SETTLE_MS = 1_000; // pause between warm-up and measured run
+const IDLE_SETTLE_MS = 1_000; // steps runs: pause between readiness and the idle RSS sample (as bench/repro/node-deno-rss.mjs)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Scenarios
@@ -194,6 +195,8 @@ function stepTargets(tools, runtimeId, extraVariants = []) {
   const ways = (step) => (form === 'web' ? WAYS.filter((w) => PROXY_STEPS[w].for.includes(step)).map((w) => `,${w}`).join('') : '');
   const variants = [
     { id: 'required', steps: 'required', label: 'every step the issues require' },
+    // `libs`: required plus Fairway's libraries (a rung of the memory ladder); its TypeScript needs tsx on Node 20.
+    ...LADDER_STEPS.map((s) => ({ id: s, steps: `${PROXY_STEPS[s].extends},${s}`, label: PROXY_STEPS[s][form], typescript: true })),
     ...requiredSteps(form).filter((s) => !WAYS.includes(s)).map((s) => ({ id: s, steps: s + ways(s), label: PROXY_STEPS[s][form] })),
     ...extraVariants.map((v) => ({ id: v.id, steps: v.steps, label: `STEPS=${v.steps}` })),
   ];
@@ -207,7 +210,7 @@ function stepTargets(tools, runtimeId, extraVariants = []) {
     missing: tools[runtimeId] ? null : FAIRWAY_RUNTIMES(tools).find((r) => r.id === runtimeId).missing,
     launch: ({ port, backends }) => ({
       cmd: tools[runtimeId].path,
-      args,
+      args: v.typescript && form === 'node' ? nodeArgs(tools[runtimeId], script) : args,
       env: { ...runtimeTuning(runtimeId), HOST: '127.0.0.1', PORT: String(port), BACKEND_SERVERS: backends.join(','), STEPS: v.steps },
       readyPath: '/health',
       listeningLine: true,
@@ -454,11 +457,13 @@ function usage() {
                              (rr), interleaved; default scenario small; no nginx: the ceiling runs first and after every
                              --nginx-every targets (default 4) and is interpolated around each; merges the runtime's
                              figures into bench/results/steps.json and steps.md
-  --steps-render             only render bench/results/steps.md again from steps.json, run nothing
+  --steps-render             only render bench/results/steps.md again from steps.json (with --out NAME: steps.NAME.*), run nothing
   --steps-append             add this steps run's rounds to the runtime's earlier ones in steps.json instead of replacing them
   --steps-variant ID:STEPS   with --steps: also run the steps proxy with STEPS (e.g. 'old:resheaders,cheapcopy') as
                              steps-RUNTIME-ID. With it or --targets, the run is an A-B: written to bench/results/
                              steps.NAME.json and .md (--out NAME, default custom), steps.json left alone
+  --v8-flags FLAGS           V8 flags for every Node and Deno target (space-separated, e.g. --max-semi-space-size=4),
+                             given as NODE_OPTIONS and DENO_V8_FLAGS; recorded in the results
   --no-install               never apt-get install missing tools
                              (env BENCH_PRETEND_MISSING=nginx,haproxy treats those as missing, to try the fallbacks)
   --out NAME                 write bench/results/NAME.json and NAME.md (default: latest; quick for --quick;
@@ -483,6 +488,7 @@ function parseArgs(argv) {
     stepsAppend: false,
     stepVariants: [],
     stepsRender: false,
+    v8Flags: [],
     install: true,
     keepTmp: false,
     list: false,
@@ -557,6 +563,10 @@ function parseArgs(argv) {
         opts.stepVariants.push({ id: text.slice(0, colon), steps: text.slice(colon + 1) });
         break;
       }
+      case '--v8-flags':
+        opts.v8Flags = value().split(/\s+/).filter(Boolean);
+        for (const f of opts.v8Flags) if (!/^--[\w-]+(=[\w.-]+)?$/.test(f)) fail(`--v8-flags: ${f} is not a V8 flag (--name or --name=value)`);
+        break;
       case '--steps-render':
         opts.stepsRender = true;
         break;
@@ -1126,6 +1136,15 @@ function logIssues(file) {
   return { count: during.length, samples: during.slice(0, 5), atShutdown: atStop.length, shutdownSamples: atStop.slice(0, 5) };
 }
 
+/** `--v8-flags` reach a Node target through NODE_OPTIONS and a Deno one through DENO_V8_FLAGS; Bun (JavaScriptCore) takes none. */
+function withV8Flags(target, spec, flags) {
+  if (!flags.length || !['node20', 'node26', 'deno'].includes(target.runtime)) return spec;
+  const env = { ...spec.env };
+  if (target.runtime === 'deno') env.DENO_V8_FLAGS = [env.DENO_V8_FLAGS, flags.join(',')].filter(Boolean).join(',');
+  else env.NODE_OPTIONS = [env.NODE_OPTIONS, ...flags].filter(Boolean).join(' ');
+  return { ...spec, env };
+}
+
 let runNumber = 0;
 async function runOne(ctx, target, scenarioName, round) {
   const scenario = SCENARIOS[scenarioName];
@@ -1149,7 +1168,7 @@ async function runOne(ctx, target, scenarioName, round) {
       rootPid = backendSet.proc.pid;
     } else {
       const port = await freePort();
-      const spec = target.launch({ port, backends: backendSet.urls, tmp: ctx.tmp, scenario });
+      const spec = withV8Flags(target, target.launch({ port, backends: backendSet.urls, tmp: ctx.tmp, scenario }), ctx.opts.v8Flags);
       // Numbered: a target that runs more than once a round (a steps run's ceiling) must not read an earlier run's listening line.
       const logFile = path.join(ctx.tmp, `${target.name}.${scenarioName}.r${round + 1}.${++runNumber}.log`);
       const t0 = performance.now();
@@ -1165,6 +1184,9 @@ async function runOne(ctx, target, scenarioName, round) {
       rec.idleRssMiB = treeKiB(proc.pid, 'VmRSS') / 1024;
       base = `http://127.0.0.1:${port}`;
       rootPid = proc.pid;
+      // Idle RSS, before any load: what start-up left resident (a steps run lets the target settle first).
+      if (ctx.opts.steps.length) await sleep(IDLE_SETTLE_MS);
+      rec.idleRssMiB = treeKiB(rootPid, 'VmRSS') / 1024;
     }
     const url = `${base}${scenario.path}`;
 
@@ -1496,6 +1518,8 @@ function stepsRows(runs, runtimeId) {
       ? 'Fairway, default configuration (ALGORITHM=round_robin, access log on)'
       : step === 'required'
       ? `all of: ${requiredSteps(form).join(', ')}`
+      : PROXY_STEPS[step]?.extends
+      ? `${PROXY_STEPS[step].extends} + ${PROXY_STEPS[step][form]}`
       : PROXY_STEPS[step]?.[form] ?? `STEPS=${stepVariantText(runs, name)}`;
     return {
       target: name,
@@ -1508,6 +1532,10 @@ function stepsRows(runs, runtimeId) {
       cpuUsPerReq: spread(mine.map((r) => r.cpuUsPerReq)),
       cpuToCeiling: spread(ratio('cpuUsPerReq')),
       addedCpuUs: name === ceiling ? null : spread(mine.map((r, i) => (refs[i]?.cpuUsPerReq ? r.cpuUsPerReq - refs[i].cpuUsPerReq : null))),
+      // Memory: resident before any load (older runs lack it), the peak under load, and that peak over the ceiling's.
+      idleRssMiB: spread(mine.map((r) => r.idleRssMiB)),
+      peakRssMiB: spread(mine.map((r) => r.peakRssMiB)),
+      addedPeakRssMiB: name === ceiling ? null : spread(mine.map((r, i) => (refs[i]?.peakRssMiB ? r.peakRssMiB - refs[i].peakRssMiB : null))),
       ceilingRps: name === ceiling ? spread(mine.map((r) => r.rps)) : undefined,
       failures: all.filter((r) => !r.ok).map((r) => `round ${r.round + 1}: ${firstLine(r.error)}`),
     };
@@ -1519,6 +1547,9 @@ const stepVariantText = (runs, name) => runs.find((r) => r.target === name)?.ste
 
 const fmtSpread = (x, fmt = (n) => n.toFixed(2)) => (x ? `${fmt(x.median)} (${fmt(x.min)}–${fmt(x.max)})` : '—');
 const fmtUs = (n) => (Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2));
+const fmtMiB = (n) => String(Math.round(n) || 0); // never "-0"
+/** Issue 12's peak RSS targets under load (small scenario), MiB; Node 20 has none. */
+const PEAK_RSS_TARGET_MIB = { node26: 100, deno: 100, bun: 64 };
 
 function stepsMarkdown(entries) {
   const out = [
@@ -1536,6 +1567,10 @@ function stepsMarkdown(entries) {
     '- The machine is shared and noisy: read min–max as the noise; a single step under about 10 µs is within it.',
     "- If the ceiling plus the required steps alone stays below 0.85×, the target is out of reach on that runtime's APIs, whatever",
     "  Fairway's own code does; Fairway's CPU above the ceiling-plus-required row is what its own code costs.",
+    "- Memory ladder: idle RSS is the process tree's VmRSS 1 s after it answered its readiness path, before any load (runs before",
+    '  session 11 lack it); peak RSS is the largest VmRSS sampled every 100 ms during the measured run, and + peak MiB that minus the',
+    "  ceiling's (interpolated as above). `libs` is `required` plus the libraries the architecture rules require, as Fairway loads and",
+    "  uses them. Issue 12's targets: peak RSS ≤ 100 MiB on Node 26 and Deno, ≤ 64 on Bun.",
   ];
   for (const runtimeId of STEP_RUNTIME_ORDER) {
     const e = entries[runtimeId];
@@ -1543,7 +1578,8 @@ function stepsMarkdown(entries) {
     const rows = e.rows;
     const required = rows.find((r) => r.step === 'required');
     const fairway = rows.find((r) => r.target.startsWith('fairway-'));
-    const singles = rows.filter((r) => r.step && r.step !== 'required' && r.addedCpuUs);
+    const libs = rows.find((r) => r.step === 'libs');
+    const singles = rows.filter((r) => r.step && r.step !== 'required' && !PROXY_STEPS[r.step]?.extends && r.addedCpuUs);
     const sum = singles.reduce((a, r) => a + r.addedCpuUs.median, 0);
     out.push(
       '',
@@ -1553,22 +1589,34 @@ function stepsMarkdown(entries) {
         e.rounds ?? e.settings.rounds
       } rounds, ${e.settings.warmupS} s warm-up + ${e.settings.durationS} s measured per run, ceiling after every ${e.settings.nginxEvery} targets · ceiling ${
         fmtSpread(rows[0]?.ceilingRps, fmtInt)
-      } req/s`,
+      } req/s${e.settings.v8Flags?.length ? ` · V8 flags ${e.settings.v8Flags.map((f) => `\`${f}\``).join(' ')}` : ''}`,
       '',
       `**Ceiling + required steps: ${fmtSpread(required?.rpsToCeiling)}× the ceiling; Fairway: ${fmtSpread(fairway?.rpsToCeiling)}×** (target ≥ 0.85).`,
+      ...(rows.some((r) => r.peakRssMiB)
+        ? [
+          `Peak RSS, MiB: ${
+            [rows[0], required, libs, fairway].filter((r) => r?.peakRssMiB).map((r) =>
+              `${r === libs ? 'required + libs' : r.step ?? r.target.split('-')[0]} ${fmtSpread(r.peakRssMiB, fmtMiB)}`
+            )
+              .join(', ')
+          }${PEAK_RSS_TARGET_MIB[runtimeId] ? ` (target ≤ ${PEAK_RSS_TARGET_MIB[runtimeId]})` : ''}.`,
+        ]
+        : []),
       `CPU per request over the ceiling's: required steps +${required?.addedCpuUs ? fmtUs(required.addedCpuUs.median) : '—'} µs, Fairway +${
         fairway?.addedCpuUs ? fmtUs(fairway.addedCpuUs.median) : '—'
-      } µs; the single steps' medians sum to +${fmtUs(sum)} µs.`,
+      } µs${singles.length ? `; the single steps' medians sum to +${fmtUs(sum)} µs` : ''}.`,
       '',
-      '| target | what it adds | req/s ×ceiling | CPU µs/req | + CPU µs/req | CPU ×ceiling | required by |',
-      '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+      '| target | what it adds | req/s ×ceiling | CPU µs/req | + CPU µs/req | CPU ×ceiling | idle RSS MiB | peak RSS MiB | + peak MiB | required by |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     );
     for (const r of rows) {
       const failed = r.failures.length ? ` ⚠ ${r.failures.length} failed run(s)` : '';
       out.push(
         `| ${r.target} | ${r.what} | ${fmtSpread(r.rpsToCeiling)} | ${fmtSpread(r.cpuUsPerReq, fmtUs)} | ${
           r.target.startsWith('ceiling-') ? '—' : fmtSpread(r.addedCpuUs, fmtUs)
-        } | ${fmtSpread(r.cpuToCeiling)} | ${r.requiredBy ?? ''}${failed} |`,
+        } | ${fmtSpread(r.cpuToCeiling)} | ${fmtSpread(r.idleRssMiB, fmtMiB)} | ${fmtSpread(r.peakRssMiB, fmtMiB)} | ${
+          r.target.startsWith('ceiling-') ? '—' : fmtSpread(r.addedPeakRssMiB, fmtMiB)
+        } | ${r.requiredBy ?? ''}${failed} |`,
       );
     }
     // Why the target is out of reach there and what the runtime would need (profiles; proxy-steps-common.mjs).
@@ -1688,8 +1736,11 @@ async function main() {
   const variants = [...FAIRWAY_VARIANTS, ...opts.variants];
 
   if (opts.stepsRender) {
-    const data = JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, 'steps.json'), 'utf8'));
-    fs.writeFileSync(path.join(RESULTS_DIR, 'steps.md'), stepsMarkdown(data.runtimes));
+    // Rows are made again from the stored runs, so a column added since (the memory ladder's) shows for older runs too.
+    const name = ['latest', 'custom'].includes(opts.out) ? 'steps' : `steps.${opts.out}`;
+    const data = JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, `${name}.json`), 'utf8'));
+    for (const [runtimeId, e] of Object.entries(data.runtimes)) e.rows = stepsRows(e.runs, runtimeId);
+    fs.writeFileSync(path.join(RESULTS_DIR, `${name}.md`), stepsMarkdown(data.runtimes));
     return 0;
   }
   if (opts.list) {
@@ -1765,6 +1816,7 @@ async function main() {
       wrkTimeoutS: WRK_TIMEOUT_S,
       rssSampleMs: RSS_SAMPLE_MS,
       baseline: BASELINE,
+      ...(opts.v8Flags.length ? { v8Flags: opts.v8Flags } : {}),
     },
     backends: { fast: backends.fast.kind, slow: backends.slow.kind },
     targets: targets.map((t) => ({ name: t.name, label: t.label, kind: t.kind })),

@@ -82,6 +82,19 @@ export const STEPS = {
     node: "one JSON line per request (Fairway's 15 fields), batched as Fairway's batchedLineSink",
     requiredBy: 'ACCESS_LOG=json is the default (issue 11), and issue 12 measures the default configuration, access log included',
   },
+  // Not a per-request step but what a proxy must load at start (and route and log through): run on top of `required`.
+  libs: {
+    web: "Fairway's libraries, as Fairway uses them: its zod config schema parsing the environment once (src/core/config), Hono with the " +
+      '/lb/* routes (src/core/admin/admin-routes.ts) for /lb/ paths, LogTape configured by src/core/logging.ts, each access log line ' +
+      "through Fairway's access log sink (src/core/stats/access-log.ts) instead of the plain one; on Bun zod's English-only locale plugin first",
+    node: "Fairway's libraries, as Fairway uses them: its zod config schema parsing the environment once (src/core/config), Hono with the " +
+      "/lb/* routes (src/core/admin/admin-routes.ts) behind @hono/node-server's request listener for /lb/ paths, LogTape configured by " +
+      "src/core/logging.ts, each access log line through Fairway's access log sink (src/core/stats/access-log.ts) instead of the plain " +
+      "one; the TypeScript source run through Node's type stripping (tsx's loader on Node 20), as `npm start` does",
+    requiredBy: 'the architecture rules (GUIDE.md): zod validates every env setting, hono (+ @hono/node-server on Node) routes /lb/*, ' +
+      "LogTape writes the logs; issue 12: on Node 22.18 and later the TypeScript source runs through Node's own type stripping",
+    extends: 'required',
+  },
 };
 
 /**
@@ -116,6 +129,19 @@ export const STEP_NOTES = {
     'collector 2–3.5, randomUUID 1.9, the handler 2–4; the rest is socket writes (`writev`), whose share moves with the load. The cost is ' +
     'spread over what the steps must do, not one runtime defect; the dearest is writing the log lines: Node 26 would need a cheaper ' +
     'stdout write of batched strings (console formatting and a UTF-8 copy per batch).',
+    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces** (3 rounds each, `steps.mladder-node26.md` and ' +
+    '`-semi4.md`, same hour). Peak RSS, ceiling / required / required + libs / Fairway: 127 / 130 / 152 / 158 MiB at V8 defaults, ' +
+    '106 / 116 / 146 / 144 with `--max-semi-space-size=4`; idle 71 / 72 / 118 / 129. The ceiling alone peaks above 100 at defaults ' +
+    "and at 99–109 capped (the `node` binary's pages and undici, `node-deno-rss.mjs`); the per-request steps add 3–11 MiB; the libs " +
+    'rung is at 116–118 MiB idle, before any request. By library (`libs-rss.mjs`, idle, each on top of the one before): type ' +
+    "stripping 16 MiB once its stripper loads, and more as it strips: Fairway's config module and its 7 imports (64 KB of source) " +
+    "add 14.5 MiB, of which V8's heap 1 (amaro, swc compiled to WebAssembly, grows its memory with the source and never gives it " +
+    'back: +44 MiB for all of src/, `libs-rss.mjs --strip`); zod 14 (all 64 locales; 5–6.5 with an English-only locale index ' +
+    "through `module.registerHooks`, as Bun's plugin does); LogTape, Hono and @hono/node-server 5.",
+    '**What Node 26 would need for 100 MiB:** a type stripper that frees its memory once the modules are loaded (about 30 MiB ' +
+    'here, more for a larger program); with that alone the capped libs rung would still peak near 116 MiB (146 − 30), so also the ' +
+    "ceiling's own needs: a young generation sized from the program, not only by a command-line flag, and a lighter bundled " +
+    'undici (its global Response alone keeps 19 MiB).',
   ],
   deno: [
     "**Out of reach on Deno's APIs.** The required steps' extra time lands in native code, not in the steps' JavaScript: profiled, " +
@@ -127,6 +153,20 @@ export const STEP_NOTES = {
     'as a plain record runs its ceiling 1.28× faster than as `new Headers`, `steps.ab-deno.md`), a body read that hands the bytes over ' +
     'without a copy and a malloc per chunk, a client-gone notification that costs nothing until the client leaves, and a fetch that ' +
     'builds no dependent signal when given one (`deno-serve-request-signal.mjs`, `deno-fetch-signal.mjs`).',
+    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces; capped, the per-request steps alone are at the edge** ' +
+    '(3 rounds each, `steps.mladder-deno.md`, and two capped runs `-semi4.md`, `-semi4b.md`, the same hour). Peak RSS, ceiling / ' +
+    'required / required + libs / Fairway: 121 / 155 / 164 / 186 MiB at V8 defaults; with `--max-semi-space-size=4` 75 / 89 / 112 / ' +
+    '134 and 77 / 103 / 115 / 133; idle 38 / 44–45 / 57–58 / 64–65. At defaults the young generation puts even the ceiling over (52 ' +
+    "MiB of new space at its peak, `node-deno-rss.mjs`), and the per-request steps add 34 MiB more (session 10's single steps: the " +
+    'access log +21, deadlines +12, buffering +11, abort +10 at the peak: objects that live until their response ends, promoted ' +
+    'under load). Capped, the required steps peak at 85–106 MiB over the 6 rounds (medians 89 and 103); the libraries then add 13 ' +
+    "MiB idle (`libs-rss.mjs`: zod 4.4, Fairway's config schema 7, LogTape and Hono 1) and 12–23 at the peak (each access log line " +
+    'goes through a LogTape record): over 100 in 5 of the 6 rounds (89–125). The req/s ratios of the capped runs are noisy (the ' +
+    'ceiling moved 3,388–8,124 req/s); CPU per request over the ceiling was the same as at defaults (+81 and +85 against +85 µs).',
+    '**What Deno would need for 100 MiB:** a young generation sized from the program or deno.json (only `--v8-flags` and ' +
+    '`DENO_V8_FLAGS` reach V8 today), and less kept per request in flight: even capped, the required steps alone sit at 85–106 MiB. ' +
+    "Then room for the libraries (13 MiB idle, 12–23 at the peak), of which zod is the largest (its schema objects for Fairway's " +
+    'settings keep 7 MiB after one parse): that part is the library, not the runtime.',
   ],
   bun: [
     "**Out of reach on Bun's APIs, by a smaller margin.** Profiled, the required steps add about 30 µs/req, spread out: the steps' " +
@@ -136,13 +176,62 @@ export const STEP_NOTES = {
     '**What Bun would need:** the peer address kept from accept (requestIP without a syscall), a console/stdout write that does not ' +
     'cost 5 µs per batched line, a client-gone signal that is free until used, and a cheaper Response construction from bytes and an ' +
     'existing Headers.',
+    '**Memory ladder: ≤ 64 MiB is reachable with only the required pieces, by 2 MiB** (3 rounds, `steps.mladder-bun.md`). Peak ' +
+    'RSS, ceiling / required / required + libs / Fairway: 47 / 57 / 62 / 65 MiB (Fairway 64.6, 63.9 in the published run); idle ' +
+    "30 / 33 / 46 / 49. The per-request steps add 10 MiB at the peak, the libraries 5 (13 at idle: zod with Fairway's English-only " +
+    "locale plugin 5, Fairway's config schema 8, LogTape and Hono 1, `libs-rss.mjs`), Fairway's own code 3 more: it sits at the " +
+    "target, not under it. Room would come from zod: its schema objects for Fairway's settings keep about 8 MiB.",
   ],
 };
 
-/** The steps `STEPS=required` turns on for a runtime: every step the issues require that has a form there. */
+/** The steps `STEPS=required` turns on for a runtime: every per-request step the issues require that has a form there. */
 export function requiredSteps(runtime) {
   const node = runtime === 'node';
-  return Object.keys(STEPS).filter((name) => STEPS[name].requiredBy !== null && (node ? STEPS[name].node !== null : true));
+  return Object.keys(STEPS).filter((name) => STEPS[name].requiredBy !== null && !STEPS[name].extends && (node ? STEPS[name].node !== null : true));
+}
+
+/** Steps measured on top of another (`libs` on `required`), each run as `STEPS=<extends>,<step>`. */
+export const LADDER_STEPS = Object.keys(STEPS).filter((name) => STEPS[name].extends);
+
+/**
+ * The `libs` step: Fairway's own modules for its config, its /lb/* routes and its logging, loaded (dynamically, so no
+ * other step pays for them) and used as src/core/bootstrap.ts uses them. Returns the /lb/* Hono app and an access
+ * log with the same entry as accessLog() below, written through LogTape and Fairway's sink.
+ */
+export async function loadFairwayLibs(env, backends) {
+  const src = (file) => new URL(`../../src/${file}`, import.meta.url).href;
+  // As src/runtimes/bun.ts: zod's locales cut to English before zod loads.
+  if (typeof Bun !== 'undefined') (await import(src('runtimes/bun/zod-locales.ts'))).loadZodEnglishOnly();
+  const { formatConfigErrors, parseConfig } = await import(src('core/config/config.ts'));
+  const parsed = parseConfig(env);
+  if (!parsed.ok) throw new Error(formatConfigErrors(parsed.errors));
+  const { accessLog, logFormat, logLevel } = parsed.config;
+  (await import(src('core/logging.ts'))).configureLogging(logLevel, logFormat, accessLog);
+  const sink = (await import(src('core/stats/access-log.ts'))).accessLogSink(accessLog);
+  const admin = (await import(src('core/admin/admin-routes.ts'))).createAdminRoutes({ stats: () => ({}), healthyServers: () => backends.length });
+  return {
+    admin,
+    log: (e) =>
+      sink.record({
+        startedAt: e.startedAt,
+        requestId: e.requestId,
+        clientAddress: e.client,
+        method: e.method,
+        target: e.path,
+        server: { url: e.server },
+        status: e.status,
+        failure: undefined,
+        abandoned: false,
+        attempts: 1,
+        serversTried: [],
+        headersMs: e.headersMs,
+        totalMs: e.totalMs,
+        bytesIn: e.bytesIn,
+        bytesOut: e.bytesOut,
+        referer: e.referer,
+        userAgent: e.userAgent,
+      }),
+  };
 }
 
 /** Parses `STEPS=a,b` (with `required` expanding as above) and rejects names the runtime has no form of. */

@@ -11,7 +11,7 @@
 import http from 'node:http';
 import { Agent } from 'undici';
 import { HOP_BY_HOP, listeningLine, readEnv, roundRobin } from '../ceilings/common.mjs';
-import { accessLog, DeadlineList, parseSteps } from './proxy-steps-common.mjs';
+import { accessLog, DeadlineList, loadFairwayLibs, parseSteps } from './proxy-steps-common.mjs';
 
 const { backends, host, port } = readEnv(process.env);
 const next = roundRobin(backends);
@@ -20,7 +20,10 @@ const agent = new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4
 // Fairway's defaults: UPSTREAM_TIMEOUT_MS 10 s, UPSTREAM_READ_TIMEOUT_MS 300 s (the duration does not change the cost).
 const upstreamDeadlines = new DeadlineList(10_000);
 const readDeadlines = new DeadlineList(300_000);
-const log = steps.has('accesslog') ? accessLog() : undefined;
+const libs = steps.has('libs') ? await loadFairwayLibs(process.env, backends) : undefined;
+// As src/runtimes/node.ts serves /lb/*: Hono's app behind @hono/node-server's request listener.
+const admin = libs ? (await import('@hono/node-server')).getRequestListener(libs.admin.fetch) : undefined;
+const log = steps.has('accesslog') ? (libs?.log ?? accessLog()) : undefined;
 
 function withoutHopByHop(source) {
   const out = {};
@@ -30,6 +33,7 @@ function withoutHopByHop(source) {
 
 let sink = 0;
 const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 60_000 }, (req, res) => {
+  if (admin && req.url.startsWith('/lb/')) return admin(req, res);
   const startedAt = log ? Date.now() : 0;
   const t0 = log ? performance.now() : 0;
   const address = steps.has('ip') ? req.socket.remoteAddress : undefined;

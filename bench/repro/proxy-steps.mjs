@@ -8,7 +8,7 @@
  *   env: BACKEND_SERVERS, HOST, PORT as for the ceilings. Steps: see STEPS in proxy-steps-common.mjs.
  */
 import { HOP_BY_HOP, listeningLine, readEnv, roundRobin } from '../ceilings/common.mjs';
-import { accessLog, DeadlineList, parseSteps } from './proxy-steps-common.mjs';
+import { accessLog, DeadlineList, loadFairwayLibs, parseSteps } from './proxy-steps-common.mjs';
 
 const isDeno = typeof Deno !== 'undefined';
 const env = isDeno ? Deno.env.toObject() : process.env;
@@ -18,7 +18,8 @@ const steps = parseSteps(env.STEPS, 'web');
 // Fairway's defaults: UPSTREAM_TIMEOUT_MS 10 s, UPSTREAM_READ_TIMEOUT_MS 300 s (the duration does not change the cost).
 const upstreamDeadlines = new DeadlineList(10_000);
 const readDeadlines = new DeadlineList(300_000);
-const log = steps.has('accesslog') ? accessLog() : undefined;
+const libs = steps.has('libs') ? await loadFairwayLibs(env, backends) : undefined;
+const log = steps.has('accesslog') ? (libs?.log ?? accessLog()) : undefined;
 
 function passThrough(body) {
   const reader = body.getReader();
@@ -49,6 +50,7 @@ async function handle(request, address) {
   const url = request.url;
   if (steps.has('url')) sink += new URL(url).pathname.length;
   const target = url.slice(url.indexOf('/', url.indexOf('//') + 2));
+  if (libs && target.startsWith('/lb/')) return libs.admin.fetch(request);
   const id = steps.has('uuid') ? crypto.randomUUID() : 'x';
   let headers;
   // Deno's ceiling copies the request's fields this way (its cheapest); on Bun, `recordcopy` asks for it.
