@@ -3,27 +3,27 @@
  * (at most every 0.5 s), writes JavaScriptCore's heap figures and /proc/self/smaps by kind (Bun's executable, other
  * files, anonymous, JIT code) to /tmp/bun-rss-peak-TAG-PID.json. Works for any Bun program, Fairway or a ceiling.
  *
- *   BUN_OPTIONS=--preload=bench/repro/bun-rss-peak.ts PEAK_TAG=fairway npm run start:bun     (then load it with wrk)
- *   BUN_OPTIONS=--preload=$PWD/bench/repro/bun-rss-peak.ts flock /tmp/bench.lock node bench/run.mjs --targets 'fairway-bun-rr$|ceiling-bun' ...
+ *   BUN_OPTIONS=--preload=bench/repro/bun-rss-peak.mjs PEAK_TAG=fairway npm run start:bun     (then load it with wrk)
+ *   BUN_OPTIONS=--preload=$PWD/bench/repro/bun-rss-peak.mjs flock /tmp/bench.lock node bench/run.mjs --targets 'fairway-bun-rr$|ceiling-bun' ...
  *
  * `--preload=FILE` with the `=`: Bun puts BUN_OPTIONS before `run`, where a separate argument breaks `bun run`.
- * The sampler itself adds about 1 MiB (a .ts file transpiled, its timer).
+ * The sampler itself adds a little (its module and a 50 ms timer).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { heapStats } from 'bun:jsc';
 
 const out = `/tmp/bun-rss-peak-${process.env.PEAK_TAG ?? 'bun'}-${process.pid}.json`;
-const mib = (kib: number) => Math.round(kib / 102.4) / 10;
-const field = (status: string, name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)![1]);
+const mib = (kib) => Math.round(kib / 102.4) / 10;
+const field = (status, name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)[1]);
 
 /** Resident KiB of /proc/self/smaps by kind of mapping. */
-function residentByKind(): Record<string, number> {
-  const kinds: Record<string, number> = {};
+function residentByKind() {
+  const kinds = {};
   let kind = '';
   for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
     const mapping = /^[0-9a-f]+-[0-9a-f]+\s+(\S+)\s+\S+\s+\S+\s+\d+\s*(.*)$/.exec(line);
     if (mapping) {
-      const [, perms, name] = mapping as unknown as [string, string, string];
+      const [, perms, name] = mapping;
       kind = name === process.execPath
         ? 'bun executable'
         : name.startsWith('/')
