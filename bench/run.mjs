@@ -1180,8 +1180,6 @@ async function runOne(ctx, target, scenarioName, round) {
       }
       await waitReady(proc, `http://127.0.0.1:${port}${spec.readyPath}`, START_DEADLINE_MS);
       rec.startupMs = Math.round(performance.now() - t0);
-      // Start-up memory, before any traffic: it stays for the process's life and is part of the peak.
-      rec.idleRssMiB = treeKiB(proc.pid, 'VmRSS') / 1024;
       base = `http://127.0.0.1:${port}`;
       rootPid = proc.pid;
       // Idle RSS, before any load: what start-up left resident (a steps run lets the target settle first).
