@@ -7,8 +7,8 @@
  *   flock /tmp/bench.lock node bench/repro/node-deno-rss.mjs [--rounds 2] [--duration 4] \
  *     'ceiling-node26' 'ceiling-node26:--max-semi-space-size=1' 'fairway-deno' 'ceiling-deno:--max-semi-space-size=2' ...
  *
- * A variant is `<app>-<runtime>[:<V8 flag>,...]` with app ceiling, fairway or base (Fairway from the checkout given
- * with `--baseline-root DIR`, for a before/after in one run) and runtime node26 or deno; `+ENV=value` among the flags
+ * A variant is `<app>-<runtime>[:<V8 flag>,...]` with app ceiling, fairway, base (Fairway from the checkout given
+ * with `--baseline-root DIR`, for a before/after in one run) or steps (proxy-steps*.mjs, with `+STEPS=...`) and runtime node26 or deno; `+ENV=value` among the flags
  * sets an environment variable instead.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -123,6 +123,8 @@ function command(variant) {
   const env = Object.fromEntries(flags.filter((f) => f.startsWith('+')).map((f) => f.slice(1).split('=')));
   const entry = app === 'ceiling'
     ? path.join(ROOT, 'bench/ceilings', `${runtime === 'deno' ? 'deno' : 'node'}.mjs`)
+    : app === 'steps'
+    ? path.join(ROOT, 'bench/repro', runtime === 'deno' ? 'proxy-steps.mjs' : 'proxy-steps-node.mjs')
     : path.join(app === 'base' ? path.resolve(baselineRoot) : ROOT, 'src/runtimes', `${runtime === 'deno' ? 'deno' : 'node'}.ts`);
   if (runtime === 'deno') {
     return { cmd: DENO, args: ['run', '-A', ...(v8Flags.length ? [`--v8-flags=${v8Flags.join(',')}`] : []), '--preload', HOOK, entry], env };
