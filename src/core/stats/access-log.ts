@@ -190,13 +190,14 @@ export function batchedLineSink(
   const flush = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    for (const batch of full) {
-      write(batch);
-      if (batch.buffer.byteLength === batchBytes) spare = new Uint8Array(batch.buffer);
-    }
-    full.length = 0;
-    if (used > 0) write(buffer.subarray(0, used));
+    // Taken off the queue before writing: a write that throws (a closed stdout) loses its lines, never repeats them.
+    const batches = full.splice(0);
+    if (used > 0) batches.push(buffer.subarray(0, used));
     used = 0;
+    for (const batch of batches) {
+      if (batch.buffer !== buffer.buffer && batch.buffer.byteLength === batchBytes) spare = new Uint8Array(batch.buffer);
+      write(batch);
+    }
   };
   /** Appends `line` and its line feed to the current batch; false, with the batch unchanged, if they do not fit. */
   const append = (line: string): boolean => {
