@@ -148,4 +148,25 @@ describe('access log', () => {
     (sink as unknown as Record<symbol, () => void>)[dispose]!();
     assert.equal(batches.at(-1), 'eight\n');
   });
+
+  test('a batch whose write throws is not written again with the next one', () => {
+    const written: string[] = [];
+    let fail = true;
+    const sink = batchedLineSink((record) => String(record.properties.text), {
+      batchBytes: 64,
+      flushIntervalMs: 60_000,
+      write: (bytes) => {
+        if (fail) throw new Error('stdout closed');
+        written.push(new TextDecoder().decode(bytes));
+      },
+    });
+    const record = (text: string) => sink({ category: ['t'], level: 'info', message: [], rawMessage: '', timestamp: 0, properties: { text } });
+    const flush = (sink as unknown as Record<symbol, () => void>)[(Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose')]!;
+    record('lost');
+    assert.throws(() => flush.call(sink), /stdout closed/);
+    fail = false;
+    record('kept');
+    flush.call(sink);
+    assert.deepEqual(written, ['kept\n']);
+  });
 });
