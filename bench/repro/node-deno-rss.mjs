@@ -7,8 +7,9 @@
  *   flock /tmp/bench.lock node bench/repro/node-deno-rss.mjs [--rounds 2] [--duration 4] \
  *     'ceiling-node26' 'ceiling-node26:--max-semi-space-size=1' 'fairway-deno' 'ceiling-deno:--max-semi-space-size=2' ...
  *
- * A variant is `<app>-<runtime>[:<V8 flag>,...]` with app ceiling or fairway and runtime node26 or deno; `+ENV=value`
- * among the flags sets an environment variable instead.
+ * A variant is `<app>-<runtime>[:<V8 flag>,...]` with app ceiling, fairway, base (Fairway from the checkout given
+ * with `--baseline-root DIR`, for a before/after in one run) or steps (proxy-steps*.mjs, with `+STEPS=...`) and runtime node26 or deno; `+ENV=value` among the flags
+ * sets an environment variable instead.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,6 +30,11 @@ const option = (name, fallback) => {
   const [value] = argv.splice(i, 2).slice(1);
   return Number(value);
 };
+const textOption = (name) => {
+  const i = argv.indexOf(name);
+  return i < 0 ? undefined : argv.splice(i, 2)[1];
+};
+const baselineRoot = textOption('--baseline-root');
 const rounds = option('--rounds', 2);
 const duration = option('--duration', 4);
 const warmup = option('--warmup', 1);
@@ -117,7 +123,9 @@ function command(variant) {
   const env = Object.fromEntries(flags.filter((f) => f.startsWith('+')).map((f) => f.slice(1).split('=')));
   const entry = app === 'ceiling'
     ? path.join(ROOT, 'bench/ceilings', `${runtime === 'deno' ? 'deno' : 'node'}.mjs`)
-    : path.join(ROOT, 'src/runtimes', `${runtime === 'deno' ? 'deno' : 'node'}.ts`);
+    : app === 'steps'
+    ? path.join(ROOT, 'bench/repro', runtime === 'deno' ? 'proxy-steps.mjs' : 'proxy-steps-node.mjs')
+    : path.join(app === 'base' ? path.resolve(baselineRoot) : ROOT, 'src/runtimes', `${runtime === 'deno' ? 'deno' : 'node'}.ts`);
   if (runtime === 'deno') {
     return { cmd: DENO, args: ['run', '-A', ...(v8Flags.length ? [`--v8-flags=${v8Flags.join(',')}`] : []), '--preload', HOOK, entry], env };
   }
@@ -131,7 +139,7 @@ async function measure(variant, backends) {
   const { cmd, args, env } = command(variant);
   const fd = fs.openSync(log, 'w');
   const child = spawn(cmd, args, {
-    cwd: ROOT,
+    cwd: variant.startsWith('base-') ? path.resolve(baselineRoot) : ROOT,
     detached: true,
     stdio: ['ignore', fd, fd],
     env: { ...process.env, ...env, BACKEND_SERVERS: backends.join(','), PORT: String(port), HOST: '127.0.0.1', RSS_HOOK_OUT: out },

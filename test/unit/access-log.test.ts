@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dispose, reset } from '@logtape/logtape';
-import { accessLogEntry, accessLogSink, formatCombined, formatJson } from '../../src/core/stats/access-log.ts';
+import { accessLogEntry, accessLogSink, batchedLineSink, formatCombined, formatJson } from '../../src/core/stats/access-log.ts';
 import { configureLogging } from '../../src/core/logging.ts';
 import type { RequestOutcome } from '../../src/core/stats/request-outcome.ts';
 
@@ -121,5 +121,52 @@ describe('access log', () => {
     }
     assert.equal(calls.length, 1);
     assert.deepEqual(calls[0]!.split('\n').map((line) => JSON.parse(line).requestId), ['a', 'b', 'c']);
+  });
+
+  test('a full batch buffer is written from a timer, after the request that logged; every line is written once, in order', async () => {
+    const batches: string[] = [];
+    const decoder = new TextDecoder();
+    const sink = batchedLineSink((record) => String(record.properties.text), {
+      batchBytes: 32,
+      flushIntervalMs: 60_000,
+      write: (bytes) => void batches.push(decoder.decode(bytes)),
+    });
+    const record = (text: string) => sink({ category: ['t'], level: 'info', message: [], rawMessage: '', timestamp: 0, properties: { text } });
+    const lines = ['one', 'zwei ü', 'x'.repeat(40), 'drei', '', 'vier €', 'five five five five', 'six six six six', 'seven'];
+    for (const line of lines) record(line);
+    // Nothing is written inside the call that logs, even once a buffer is full.
+    assert.equal(batches.length, 0);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.ok(batches.length > 2, `several batches, got ${batches.length}`);
+    assert.ok(batches.every((b) => b.endsWith('\n')));
+    assert.ok(batches.filter((b) => !b.startsWith('x')).every((b) => new TextEncoder().encode(b).length <= 32));
+    assert.deepEqual(batches.join('').split('\n').slice(0, -1), lines);
+    // The last lines wait for the interval, or for dispose, which flushes.
+    record('eight');
+    assert.equal(batches.at(-1), 'six six six six\nseven\n');
+    const dispose = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
+    (sink as unknown as Record<symbol, () => void>)[dispose]!();
+    assert.equal(batches.at(-1), 'eight\n');
+  });
+
+  test('a batch whose write throws is not written again with the next one', () => {
+    const written: string[] = [];
+    let fail = true;
+    const sink = batchedLineSink((record) => String(record.properties.text), {
+      batchBytes: 64,
+      flushIntervalMs: 60_000,
+      write: (bytes) => {
+        if (fail) throw new Error('stdout closed');
+        written.push(new TextDecoder().decode(bytes));
+      },
+    });
+    const record = (text: string) => sink({ category: ['t'], level: 'info', message: [], rawMessage: '', timestamp: 0, properties: { text } });
+    const flush = (sink as unknown as Record<symbol, () => void>)[(Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose')]!;
+    record('lost');
+    assert.throws(() => flush.call(sink), /stdout closed/);
+    fail = false;
+    record('kept');
+    flush.call(sink);
+    assert.deepEqual(written, ['kept\n']);
   });
 });

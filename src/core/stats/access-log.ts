@@ -152,35 +152,78 @@ const IMMEDIATE_SINK = Symbol.for('LogTape.sinkSnapshotPolicy.immediate');
 /** What LogTape's dispose() calls on a sink (its own fallback where the runtime has no Symbol.dispose). */
 const DISPOSE: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
 
+/** Writes one batch of whole lines, each ending in a line feed. It must be done with the bytes when it returns. */
+export type LineBatchWriter = (lines: Uint8Array) => void;
+
+const decoder = new TextDecoder();
+/** The core's writer: one console.log per batch (which adds the last line feed back). */
+const consoleWriter: LineBatchWriter = (lines) => console.log(decoder.decode(lines.subarray(0, lines.length - 1)));
+
+const LINE_FEED = 10;
+
 /**
- * A sink that formats each record at once and writes the lines in batches, one `console.log` per batch: every
- * `flushIntervalMs`, or as soon as `maxLines` wait. Written here rather than with LogTape's non-blocking console sink,
- * which keeps each record (and its properties) until its timer and then writes one line per call: under load that
- * was a write system call per request and hundreds of live records per flush, surviving young-generation GCs (issue
- * 12's profile). A formatted line is one string; a batch is one write, from a timer, never from the request that logs.
- * Disposing it (LogTape's dispose()) flushes.
+ * A sink that formats each record at once and writes the lines in batches, one write per batch: every
+ * `flushIntervalMs`, or as soon as a batch buffer of `batchBytes` is full. Written here rather than with LogTape's
+ * non-blocking console sink, which keeps each record (and its properties) until its timer and then writes one line per
+ * call: under load that was a write system call per request and hundreds of live records per flush (issue 12's profile).
+ *
+ * Each line is encoded into a reused byte buffer (`TextEncoder.encodeInto`) as soon as it is formatted, so the line's
+ * string dies in the request that made it. Kept as strings until the flush (up to 1000 lines, 100 ms: one concatenated
+ * string), the lines outlived several young-generation collections under load and were promoted, filling the old
+ * space until a full collection, and each batch was a string of 300 KiB in the large-object space (bench/results/
+ * s11-dmem.md). A batch is one write, from a timer, never from the request that logs; when a buffer fills, the next
+ * one takes the lines until that timer runs. Disposing the sink (LogTape's dispose()) flushes.
  */
-export function batchedLineSink(format: (record: LogRecord) => string, options: { readonly maxLines: number; readonly flushIntervalMs: number }): Sink {
-  let pending = '';
-  let count = 0;
+export function batchedLineSink(
+  format: (record: LogRecord) => string,
+  options: { readonly batchBytes: number; readonly flushIntervalMs: number; readonly write?: LineBatchWriter },
+): Sink {
+  const { batchBytes, flushIntervalMs, write = consoleWriter } = options;
+  const encoder = new TextEncoder();
+  let buffer: Uint8Array = new Uint8Array(batchBytes);
+  let used = 0;
+  /** Full batches waiting for the flush, oldest first. */
+  const full: Uint8Array[] = [];
+  /** One emptied buffer kept for the next batch. */
+  let spare: Uint8Array | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    if (count === 0) return;
-    const text = pending;
-    pending = '';
-    count = 0;
-    console.log(text);
+    // Taken off the queue before writing: a write that throws (a closed stdout) loses its lines, never repeats them.
+    const batches = full.splice(0);
+    if (used > 0) batches.push(buffer.subarray(0, used));
+    used = 0;
+    for (const batch of batches) {
+      if (batch.buffer !== buffer.buffer && batch.buffer.byteLength === batchBytes) spare = new Uint8Array(batch.buffer);
+      write(batch);
+    }
+  };
+  /** Appends `line` and its line feed to the current batch; false, with the batch unchanged, if they do not fit. */
+  const append = (line: string): boolean => {
+    const { read, written } = encoder.encodeInto(line, buffer.subarray(used));
+    if (read < line.length || used + written >= batchBytes) return false;
+    buffer[used + written] = LINE_FEED;
+    used += written + 1;
+    return true;
   };
   const sink = (record: LogRecord): void => {
     const line = format(record);
-    pending = count === 0 ? line : `${pending}\n${line}`;
-    // A full batch is written as soon as the event loop is free, never inside the request that logs.
-    if (++count === options.maxLines) {
+    if (!append(line)) {
+      // The batch so far waits for the flush, written as soon as the event loop is free, never inside this request.
+      if (used > 0) {
+        full.push(buffer.subarray(0, used));
+        buffer = spare ?? new Uint8Array(batchBytes);
+        spare = undefined;
+        used = 0;
+      }
+      // A line longer than a whole buffer is a batch of its own.
+      if (!append(line)) full.push(encoder.encode(`${line}\n`));
       if (timer !== undefined) clearTimeout(timer);
       timer = setTimeout(flush, 0);
-    } else timer ??= setTimeout(flush, options.flushIntervalMs);
+      return;
+    }
+    timer ??= setTimeout(flush, flushIntervalMs);
   };
   Object.defineProperty(sink, IMMEDIATE_SINK, { value: true });
   Object.defineProperty(sink, DISPOSE, { value: flush });
@@ -189,12 +232,12 @@ export function batchedLineSink(format: (record: LogRecord) => string, options: 
 
 /**
  * The sink and logger entries to add to LogTape's configuration. Lines are written in batches (every 100 ms or
- * 1000 lines), so the request that logs never waits for a write of its own; on shutdown LogTape's dispose()
+ * 64 KiB, about 200 lines), so the request that logs never waits for a write of its own; on shutdown LogTape's dispose()
  * flushes what is left.
  */
 export function accessLogConfig(mode: AccessLogMode): { sinks: Record<string, Sink>; loggers: LoggerConfig<string, string>[] } {
   if (mode === 'off') return { sinks: {}, loggers: [] };
-  const sink = batchedLineSink(accessLogFormatter(mode), { maxLines: 1000, flushIntervalMs: 100 });
+  const sink = batchedLineSink(accessLogFormatter(mode), { batchBytes: 64 * 1024, flushIntervalMs: 100 });
   return {
     sinks: { access: sink },
     loggers: [{ category: [...ACCESS_LOG_CATEGORY], lowestLevel: 'info', sinks: ['access'] }],
