@@ -452,6 +452,8 @@ function usage() {
                              extra Fairway variant run on every runtime, e.g. 'w2:ALGORITHM=round_robin,WORKERS=2'
   --baseline-root DIR        also run every Fairway target from the checkout DIR (targets named ...-base),
                              interleaved in the same rounds: a before/after comparison in one run
+  --alternate-base           with --baseline-root: each Fairway target runs before its ...-base twin in even rounds and
+                             after it in odd ones (the rotation alone keeps the twins in one order in most rounds)
   --steps RUNTIMES           per runtime (node20, node26, deno, bun; comma-separated) the ceiling, the ceiling plus each
                              step the issues require alone and all together (bench/repro/proxy-steps*.mjs) and Fairway
                              (rr), interleaved; default scenario small; no nginx: the ceiling runs first and after every
@@ -484,6 +486,7 @@ function parseArgs(argv) {
     targets: null,
     variants: [],
     baselineRoot: null,
+    alternateBase: false,
     steps: [],
     stepsAppend: false,
     stepVariants: [],
@@ -547,6 +550,9 @@ function parseArgs(argv) {
         }
         break;
       }
+      case '--alternate-base':
+        opts.alternateBase = true;
+        break;
       case '--steps':
         opts.steps = value().split(',').map((s) => s.trim()).filter(Boolean);
         for (const r of opts.steps) {
@@ -1714,10 +1720,22 @@ function schedule(targets, round, opts) {
   const refs = opts.steps.length ? targets.filter((t) => t.kind === 'ceiling') : targets.filter((t) => t.name === BASELINE);
   const others = targets.filter((t) => !refs.includes(t));
   const order = rotate(others, Math.ceil((round * others.length) / opts.rounds));
+  if (opts.alternateBase) orderBaseTwins(order, round);
   if (refs.length === 0) return order;
   const out = [...refs];
   for (let i = 0; i < order.length; i += opts.nginxEvery) out.push(...order.slice(i, i + opts.nginxEvery), ...refs);
   return out;
+}
+
+/**
+ * --alternate-base: in even rounds each target runs before its `-base` twin, in odd rounds after it (the two swap
+ * places when needed), so over an even number of rounds neither build always runs first.
+ */
+function orderBaseTwins(order, round) {
+  for (let i = 0; i < order.length; i++) {
+    const j = order.findIndex((twin) => twin.name === `${order[i].name}-base`);
+    if (j !== -1 && (round % 2 === 0) !== (i < j)) [order[i], order[j]] = [order[j], order[i]];
+  }
 }
 
 function rotate(list, by) {
@@ -1806,6 +1824,7 @@ async function main() {
       scenarios: opts.scenarios,
       rounds: opts.rounds,
       nginxEvery: opts.nginxEvery,
+      alternateBase: opts.alternateBase,
       nginxMinKeepalive: NGINX_MIN_KEEPALIVE,
       errorFlagRate: ERROR_FLAG_RATE,
       durationS: opts.duration,
