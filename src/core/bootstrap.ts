@@ -34,7 +34,7 @@ export async function startFairway(runtime: RuntimeAdapter): Promise<StartResult
   const config = parsed.config;
   const workerId = parseWorkerId(runtime.env[WORKER_ID_VAR]);
   if (!workerId.ok) return { ok: false, message: formatConfigErrors([workerId.message]) };
-  configureLogging(config.logLevel, config.logFormat, config.accessLog);
+  configureLogging(config.logLevel, config.logFormat, config.accessLog, runtime.writeLogLines);
   const protocols = await loadProtocols(runtime, config);
   if (!protocols.ok) return protocols;
   const count = resolveWorkerCount(config.workers, runtime.hardwareConcurrency);

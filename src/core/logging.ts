@@ -1,7 +1,7 @@
 /** Structured logging through LogTape: JSON lines by default, human-readable with LOG_FORMAT=pretty. */
 import { ansiColorFormatter, configureSync, getLogger, jsonLinesFormatter, type Logger, type LogRecord, type Sink } from '@logtape/logtape';
 import type { LogFormat, LogLevelName } from './config/config-types.ts';
-import { accessLogConfig, type AccessLogMode } from './stats/access-log.ts';
+import { accessLogConfig, type AccessLogMode, type LineBatchWriter } from './stats/access-log.ts';
 
 export type { Logger };
 
@@ -43,9 +43,12 @@ function stdoutSink(format: LogFormat): Sink {
   };
 }
 
-/** `accessLog` adds the per-request access log in its own category, whatever `level` says. */
-export function configureLogging(level: LogLevelName, format: LogFormat, accessLog: AccessLogMode = 'off'): void {
-  const access = accessLogConfig(accessLog);
+/**
+ * `accessLog` adds the per-request access log in its own category, whatever `level` says; `writeLines`, the runtime's
+ * byte writer to standard output, writes its batches (console.log without it).
+ */
+export function configureLogging(level: LogLevelName, format: LogFormat, accessLog: AccessLogMode = 'off', writeLines?: LineBatchWriter): void {
+  const access = accessLogConfig(accessLog, writeLines);
   configureSync({
     reset: true,
     sinks: { stdout: stdoutSink(format), ...access.sinks },

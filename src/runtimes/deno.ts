@@ -5,6 +5,7 @@ import { chunkReleaser, releaseChunk, releasingBody, withSharedChunks } from './
 import { fetchWithDeclaredLength, hasDeclaredLengthBody } from './deno/declared-length-upstream.ts';
 import { serveDeno } from './deno/serve.ts';
 import { serveDenoBalancer } from './deno/serve-balancer.ts';
+import { writeStdoutLines } from './deno/stdout-lines.ts';
 import { ProtocolFiles } from './shared/protocol-files.ts';
 
 // Deno's HTTP client has no option to skip certificate checks, only a flag for the whole process.
@@ -47,6 +48,7 @@ const started = await startFairway({
     chunkReleaser,
   },
   workers: createDenoWorkers(),
+  writeLogLines: writeStdoutLines,
 });
 if (!started.ok) {
   console.error(started.message);

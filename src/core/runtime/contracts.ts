@@ -1,6 +1,7 @@
 /** What the core and a runtime entrypoint promise each other: how to serve, what a connection says, what to forward with. */
 import type { Balancer } from '../balancer.ts';
 import type { ProtocolConfig } from '../config/config-types.ts';
+import type { LineBatchWriter } from '../stats/access-log.ts';
 import type { UpstreamClient } from '../upstream/upstream-client.ts';
 import type { WorkerLauncher } from '../workers/supervisor.ts';
 
@@ -67,6 +68,8 @@ export interface RuntimeAdapter {
   readonly protocols?: RuntimeProtocols;
   /** Runs worker processes for WORKERS>1; without it WORKERS must be 1. */
   readonly workers?: WorkerLauncher;
+  /** Writes the access log's batches of lines to standard output as bytes; without it, one console.log per batch. */
+  readonly writeLogLines?: LineBatchWriter;
 }
 
 /** What reading TLS_CERT_FILE, TLS_KEY_FILE and UPSTREAM_CA_FILE gave: errors fail the start; warnings are logged. */

@@ -235,9 +235,12 @@ export function batchedLineSink(
  * 64 KiB, about 200 lines), so the request that logs never waits for a write of its own; on shutdown LogTape's dispose()
  * flushes what is left.
  */
-export function accessLogConfig(mode: AccessLogMode): { sinks: Record<string, Sink>; loggers: LoggerConfig<string, string>[] } {
+export function accessLogConfig(
+  mode: AccessLogMode,
+  write?: LineBatchWriter,
+): { sinks: Record<string, Sink>; loggers: LoggerConfig<string, string>[] } {
   if (mode === 'off') return { sinks: {}, loggers: [] };
-  const sink = batchedLineSink(accessLogFormatter(mode), { batchBytes: 64 * 1024, flushIntervalMs: 100 });
+  const sink = batchedLineSink(accessLogFormatter(mode), { batchBytes: 64 * 1024, flushIntervalMs: 100, write });
   return {
     sinks: { access: sink },
     loggers: [{ category: [...ACCESS_LOG_CATEGORY], lowestLevel: 'info', sinks: ['access'] }],
