@@ -29,16 +29,18 @@ RUN npm ci --omit=dev --legacy-peer-deps && npm cache clean --force
 COPY scripts/typescript-loader.mjs scripts/fill-compile-cache.mjs ./scripts/
 COPY src ./src
 
-# NODE_COMPILE_CACHE: where Node keeps each module's stripped source and V8 code cache. A start that finds every
-# module there never loads Node's type stripper, which otherwise stays resident: about 30 MiB of an idle Fairway.
-ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 NODE_COMPILE_CACHE=/app/.node-compile-cache
+# Fills Node's compile cache (each module's stripped source and V8 code cache) now, so even the first start of a
+# fresh container strips nothing: a start that finds every module there never loads Node's type stripper, which
+# otherwise stays resident, about 30 MiB of an idle Fairway. Node keeps each uid's cache in its own subdirectory, so
+# the script imports Fairway's modules (without starting it) as USER node's uid:gid, 1000:1000 in the node images,
+# then leaves the directory owned by root and read-only: the app reads it but cannot modify its image. A source file
+# changed after the build (a mounted or edited one) is stripped again at start, as without a cache; Node only fails,
+# silently, to save it. Rebuilt whenever src/ changes, as it comes after COPY src.
+RUN ["node", "scripts/fill-compile-cache.mjs", "/app/.node-compile-cache", "1000:1000"]
 
-# Fills that cache now, so even the first start of a fresh container strips nothing. Node keeps each uid's cache in
-# its own subdirectory, so the script imports Fairway's modules (without starting it) as USER node's uid:gid, 1000:1000
-# in the node images, then leaves the directory owned by root and read-only: the app reads it but cannot modify its
-# image. A source file changed after the build (a mounted or edited one) is stripped again at start, as without a
-# cache; Node only fails, silently, to save it. Rebuilt whenever src/ changes, as it comes after COPY src.
-RUN ["node", "scripts/fill-compile-cache.mjs", "1000:1000"]
+# NODE_COMPILE_CACHE: the directory filled above, where the CMD's preload reads the cache. Set only after that RUN:
+# with it set, the RUN's own node (root) would add its own entries there as it exits.
+ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 NODE_COMPILE_CACHE=/app/.node-compile-cache
 
 # The unprivileged user of the node images (uid 1000). The files above stay owned by root,
 # so the running app cannot modify its own code.

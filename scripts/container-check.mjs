@@ -11,7 +11,12 @@
  *     as USER's uid when run as root, and waits for it to listen,
  *   - runs the HEALTHCHECK command and requires exit 0 (and non-zero while nothing listens),
  *   - sends requests through the balancer and requires 200 from a demo backend,
- *   - sends SIGTERM (or STOPSIGNAL) to the exact PID and requires exit 0 within docker stop's 10 s.
+ *   - sends SIGTERM (or STOPSIGNAL) to the exact PID and requires exit 0 within docker stop's 10 s,
+ *   - requires that the first start takes every TypeScript module from the compile cache the build filled
+ *     (ENV NODE_COMPILE_CACHE; read from Node's NODE_DEBUG_NATIVE=COMPILE_CACHE output) and leaves it as it was,
+ *     and, last, that an entrypoint edited after the build is stripped again and still starts.
+ * Absolute paths into the image in ENV values and exec-form RUN arguments (e.g. /app/.node-compile-cache) are
+ * mapped into the temporary root filesystem.
  * Because everything is read from the Dockerfile, a change there is exercised here, and a form this
  * script cannot replay (ADD, ARG, ENTRYPOINT, multi-stage, $VARIABLES, ...) fails loudly instead of
  * being skipped.
@@ -421,17 +426,18 @@ function copyStep(step, patterns) {
 }
 
 /**
- * The image's ENV as this replay needs it: a value that is an absolute path into the image's filesystem (its first
- * directory exists in the temporary root, e.g. NODE_COMPILE_CACHE=/app/...) points into the temporary root instead,
- * so neither the build nor the app reads or writes this machine's own /app.
+ * A value that is an absolute path into the image's filesystem (its first directory exists in the temporary root,
+ * e.g. /app/.node-compile-cache), as the path into the temporary root, so neither the build nor the app reads or
+ * writes this machine's own /app. Other values as they are.
  */
+function replayPath(value) {
+  const top = /^\/[^/:]+/.exec(value)?.[0];
+  return top && !value.includes(':') && fs.existsSync(hostPath(top)) ? hostPath(value) : value;
+}
+
+/** The image's ENV as this replay needs it: see replayPath. */
 function replayEnv(env) {
-  const mapped = {};
-  for (const [key, value] of Object.entries(env)) {
-    const top = /^\/[^/:]+/.exec(value)?.[0];
-    mapped[key] = top && !value.includes(':') && fs.existsSync(hostPath(top)) ? hostPath(value) : value;
-  }
-  return mapped;
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, replayPath(value)]));
 }
 
 /** Environment for RUN: this machine's (for registry and proxy settings) minus npm's own variables, plus the image's. */
@@ -540,7 +546,8 @@ async function runStep(step) {
   const env = buildEnv(step.env);
   const cwd = hostPath(step.workdir);
   fs.mkdirSync(cwd, { recursive: true, mode: 0o755 });
-  const argv = step.command.exec ? resolveCommand(step.command.exec, env) : step.command.argv;
+  // Exec form's arguments are mapped as ENV values are (see replayPath); a shell-form command runs as written.
+  const argv = step.command.exec ? resolveCommand(step.command.exec.map((arg, i) => i === 0 ? arg : replayPath(arg)), env) : step.command.argv;
   const began = Date.now();
   const child = start(argv, { cwd, env, ...identity(step.user) }, { echo: true });
   const result = await finish(child, RUN_TIMEOUT_MS);

@@ -4,7 +4,10 @@
  * every module's stripped source there and never loads Node's type stripper (about 30 MiB that otherwise stays
  * resident; see scripts/typescript-loader.mjs).
  *
- *   NODE_COMPILE_CACHE=/app/.node-compile-cache node scripts/fill-compile-cache.mjs UID:GID     (as root, in /app)
+ *   node scripts/fill-compile-cache.mjs /app/.node-compile-cache UID:GID     (as root, in /app)
+ *
+ * The directory is what the image's NODE_COMPILE_CACHE names for its starts; this process itself must run with the
+ * cache off (NODE_COMPILE_CACHE unset), or Node would add this script's own cache entries there when it exits.
  *
  * UID:GID is the user the container runs as (USER node is 1000:1000 in the node images). It matters because Node
  * keeps the cache of each uid in its own subdirectory (`v<version>-<arch>-<V8 tag>-<uid>`), so a cache filled as root
@@ -77,11 +80,14 @@ function walk(dir, visit) {
 
 /** The parent: prepare the directory, fill it as the container's user, then hand it to root, read-only. */
 function fill() {
-  const dir = process.env.NODE_COMPILE_CACHE;
-  if (!dir || !path.isAbsolute(dir)) fail(`NODE_COMPILE_CACHE must be an absolute directory; it is ${JSON.stringify(dir ?? '(unset)')}`);
+  const [dir, user] = process.argv.slice(2);
+  if (!dir || !path.isAbsolute(dir)) fail(`the first argument must be the cache's absolute directory; got ${JSON.stringify(dir ?? '')}`);
   if (!process.features.typescript) fail(`node ${process.version} does not strip types itself, so its starts would not read a compile cache`);
-  const match = /^(\d+):(\d+)$/.exec(process.argv[2] ?? '');
-  if (!match) fail(`give the container's UID:GID (e.g. 1000:1000 for USER node); got ${JSON.stringify(process.argv[2] ?? '')}`);
+  const match = /^(\d+):(\d+)$/.exec(user ?? '');
+  if (!match) fail(`the second argument must be the container's UID:GID (e.g. 1000:1000 for USER node); got ${JSON.stringify(user ?? '')}`);
+  if (module.getCompileCacheDir?.() !== undefined) {
+    fail(`this process has the compile cache on (${module.getCompileCacheDir()}); run it with NODE_COMPILE_CACHE unset (set it after this step)`);
+  }
   const isRoot = process.getuid() === 0;
   const uid = isRoot ? Number(match[1]) : process.getuid();
   const gid = isRoot ? Number(match[2]) : process.getgid();
@@ -92,6 +98,7 @@ function fill() {
   if (isRoot) fs.chownSync(dir, uid, gid);
   const child = spawnSync(process.execPath, ['--import', PRELOAD, fileURLToPath(import.meta.url), CHILD], {
     cwd: ROOT,
+    env: { ...process.env, NODE_COMPILE_CACHE: dir },
     stdio: 'inherit',
     ...(isRoot ? { uid, gid } : {}),
   });
