@@ -4,6 +4,9 @@
  * (src/runtimes/deno/stdout-lines.ts), the old sink's one joined string to console.log, and encoding the lines into the
  * buffer alone. Usage: deno run -A bench/repro/access-log-flush.ts console|write|oldstr|encode > /dev/null
  */
+// The few Deno APIs used here: the repo's tsconfig type-checks bench/ without Deno's types.
+declare const Deno: { args: string[]; stdout: { writeSync(bytes: Uint8Array): number } };
+
 const line = JSON.stringify({
   time: new Date().toISOString(),
   requestId: crypto.randomUUID(),
