@@ -78,8 +78,9 @@ export const STEPS = {
   url: { web: 'new URL(request.url)', node: null, requiredBy: null },
   tls: { web: 'Bun: a `tls` option on every fetch (Fairway passes UPSTREAM_CA_FILE and UPSTREAM_TLS_INSECURE so)', node: null, requiredBy: null },
   accesslog: {
-    web: "one JSON line per request (Fairway's 15 fields), batched: one console.log every 100 ms or 1000 lines (Fairway's batchedLineSink)",
-    node: "one JSON line per request (Fairway's 15 fields), batched as Fairway's batchedLineSink",
+    web: "one JSON line per request (Fairway's 15 fields), each encoded at once (encodeInto) into a reused 64 KiB byte buffer, one " +
+      "console.log per full buffer or 100 ms (Fairway's batchedLineSink, without LogTape)",
+    node: "one JSON line per request (Fairway's 15 fields), encoded and batched as Fairway's batchedLineSink (64 KiB byte buffer, 100 ms)",
     requiredBy: 'ACCESS_LOG=json is the default (issue 11), and issue 12 measures the default configuration, access log included',
   },
   // Not a per-request step but what a proxy must load at start (and route and log through): run on top of `required`.
@@ -90,7 +91,8 @@ export const STEPS = {
     node: "Fairway's libraries, as Fairway uses them: its zod config schema parsing the environment once (src/core/config), Hono with the " +
       "/lb/* routes (src/core/admin/admin-routes.ts) behind @hono/node-server's request listener for /lb/ paths, LogTape configured by " +
       "src/core/logging.ts, each access log line through Fairway's access log sink (src/core/stats/access-log.ts) instead of the plain " +
-      "one; the TypeScript source run through Node's type stripping (tsx's loader on Node 20), as `npm start` does",
+      "one; started as `npm start` starts Fairway: on Node 22.18+ with its preload (scripts/typescript-loader.mjs: Node's compile " +
+      "cache, filled by an earlier start, so the type stripper never loads; zod's locales narrowed to English), tsx's loader on Node 20",
     requiredBy: 'the architecture rules (GUIDE.md): zod validates every env setting, hono (+ @hono/node-server on Node) routes /lb/*, ' +
       "LogTape writes the logs; issue 12: on Node 22.18 and later the TypeScript source runs through Node's own type stripping",
     extends: 'required',
@@ -303,26 +305,73 @@ const isoTime = (ms) => {
   return lastText;
 };
 
+/** Fairway's batch: 64 KiB of encoded lines, written when full (from a timer) or 100 ms after its first line. */
+export const ACCESS_LOG_BATCH = { batchBytes: 64 * 1024, flushIntervalMs: 100 };
+
+const decoder = new TextDecoder();
+/** Fairway's core writer: one console.log per batch (which adds the last line feed back). */
+const consoleWriter = (lines) => console.log(decoder.decode(lines.subarray(0, lines.length - 1)));
+
 /**
- * Fairway's access log in its least form: the entry of issue 11's fields, JSON.stringify, and lines written in
- * batches (every 100 ms or 1000 lines, one console.log each), so no request waits for a write of its own. No LogTape:
- * the step measures what the feature needs, not the library (bench/repro/access-log-cost.ts measures that).
+ * The algorithm of Fairway's batchedLineSink (src/core/stats/access-log.ts), without LogTape: each line encoded at once
+ * (`TextEncoder.encodeInto`) into a reused byte buffer, so its string dies in the request that made it; one write per
+ * full buffer (from a timer, never in the request) or per `flushIntervalMs`. A copy rather than an import: that module
+ * loads LogTape, and on Node its TypeScript would load the type stripper, which belong to the `libs` rung, not to the
+ * step (test/unit/bench-access-log-step.test.ts pins that both write the same batches). Returns `append(line)` and `flush`.
  */
-export function accessLog() {
-  let pending = '';
-  let count = 0;
+export function batchedLines({ batchBytes, flushIntervalMs, write = consoleWriter }) {
+  const encoder = new TextEncoder();
+  let buffer = new Uint8Array(batchBytes);
+  let used = 0;
+  const full = [];
+  let spare;
   let timer;
   const flush = () => {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    if (count === 0) return;
-    const text = pending;
-    pending = '';
-    count = 0;
-    console.log(text);
+    const batches = full.splice(0);
+    if (used > 0) batches.push(buffer.subarray(0, used));
+    used = 0;
+    for (const batch of batches) {
+      if (batch.buffer !== buffer.buffer && batch.buffer.byteLength === batchBytes) spare = new Uint8Array(batch.buffer);
+      write(batch);
+    }
   };
-  return (e) => {
-    const line = JSON.stringify({
+  const append = (line) => {
+    const { read, written } = encoder.encodeInto(line, buffer.subarray(used));
+    if (read < line.length || used + written >= batchBytes) return false;
+    buffer[used + written] = 10;
+    used += written + 1;
+    return true;
+  };
+  const add = (line) => {
+    if (!append(line)) {
+      if (used > 0) {
+        full.push(buffer.subarray(0, used));
+        buffer = spare ?? new Uint8Array(batchBytes);
+        spare = undefined;
+        used = 0;
+      }
+      if (!append(line)) full.push(encoder.encode(`${line}\n`));
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(flush, 0);
+      return;
+    }
+    timer ??= setTimeout(flush, flushIntervalMs);
+  };
+  return { add, flush };
+}
+
+/**
+ * Fairway's access log in its least form: the entry of issue 11's fields, JSON.stringify, and the lines written as
+ * Fairway's sink writes them (batchedLines above: 64 KiB byte batches, or every 100 ms), so no request waits for a
+ * write of its own. No LogTape: the step measures what the feature needs, not the library (bench/repro/
+ * access-log-cost.ts measures that; the `libs` rung adds it).
+ */
+export function accessLog(write) {
+  const lines = batchedLines({ ...ACCESS_LOG_BATCH, ...(write ? { write } : {}) });
+  return (e) =>
+    lines.add(JSON.stringify({
       time: isoTime(e.startedAt),
       requestId: e.requestId,
       client: e.client,
@@ -338,11 +387,5 @@ export function accessLog() {
       bytesOut: e.bytesOut,
       referer: e.referer ?? '',
       userAgent: e.userAgent ?? '',
-    });
-    pending = count === 0 ? line : `${pending}\n${line}`;
-    if (++count === 1000) {
-      clearTimeout(timer);
-      timer = setTimeout(flush, 0);
-    } else timer ??= setTimeout(flush, 100);
-  };
+    }));
 }
