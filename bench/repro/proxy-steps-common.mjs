@@ -131,19 +131,21 @@ export const STEP_NOTES = {
     'collector 2–3.5, randomUUID 1.9, the handler 2–4; the rest is socket writes (`writev`), whose share moves with the load. The cost is ' +
     'spread over what the steps must do, not one runtime defect; the dearest is writing the log lines: Node 26 would need a cheaper ' +
     'stdout write of batched strings (console formatting and a UTF-8 copy per batch).',
-    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces** (3 rounds each, `steps.mladder-node26.md` and ' +
-    '`-semi4.md`, same hour). Peak RSS, ceiling / required / required + libs / Fairway: 127 / 130 / 152 / 158 MiB at V8 defaults, ' +
-    '106 / 116 / 146 / 144 with `--max-semi-space-size=4`; idle 71 / 72 / 118 / 129. The ceiling alone peaks above 100 at defaults ' +
-    "and at 99–109 capped (the `node` binary's pages and undici, `node-deno-rss.mjs`); the per-request steps add 3–11 MiB; the libs " +
-    'rung is at 116–118 MiB idle, before any request. By library (`libs-rss.mjs`, idle, each on top of the one before): type ' +
-    "stripping 16 MiB once its stripper loads, and more as it strips: Fairway's config module and its 7 imports (64 KB of source) " +
-    "add 14.5 MiB, of which V8's heap 1 (amaro, swc compiled to WebAssembly, grows its memory with the source and never gives it " +
-    'back: +44 MiB for all of src/, `libs-rss.mjs --strip`); zod 14 (all 64 locales; 5–6.5 with an English-only locale index ' +
-    "through `module.registerHooks`, as Bun's plugin does); LogTape, Hono and @hono/node-server 5.",
-    '**What Node 26 would need for 100 MiB:** a type stripper that frees its memory once the modules are loaded (about 30 MiB ' +
-    'here, more for a larger program); with that alone the capped libs rung would still peak near 116 MiB (146 − 30), so also the ' +
-    "ceiling's own needs: a young generation sized from the program, not only by a command-line flag, and a lighter bundled " +
-    'undici (its global Response alone keeps 19 MiB).',
+    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces, by 5–8 MiB capped, and the ceiling alone is ' +
+    'there too** (3 rounds each, `steps.ladder2-node26.md` and `-semi4.md`, the same half hour; the access log step writing as ' +
+    "Fairway's sink does, the libs rung started as `npm start` starts Fairway, its compile cache filled). Peak RSS, ceiling / " +
+    'required / required + libs / Fairway: 119 / 118 / 131 / 143 MiB at V8 defaults, 105 / 108 / 106 / 122 with ' +
+    '`--max-semi-space-size=4` (ranges: ceiling 95–109, required 104–108, libs 106–107); idle 70 / 72 / 89 / 94–97. The capped ' +
+    "ceiling alone peaks at 95–109 MiB: the `node` binary's pages (about 51 MiB) and node:http with undici (26 MiB at idle, " +
+    '`node-deno-rss.mjs`), before any step; the per-request steps then add −2 to 5 MiB at the peak and the libraries 18 MiB ' +
+    "idle (zod, Hono, LogTape and Fairway's config modules; the type stripper no longer loads: libs idle 118 → 89 MiB, Fairway " +
+    '129 → 97 against the earlier ladder, `steps.mladder-node26*.md`) but nothing measurable at the capped peak. At V8 defaults ' +
+    'the young generation grows to up to 64 MiB of new space and puts every rung, the ceiling included, at 105–144.',
+    '**What Node 26 would need for 100 MiB:** a lighter baseline for a proxy on its own APIs, since the capped ceiling alone ' +
+    'peaks at 95–109 MiB: a bundled undici that does not cost 19 MiB for the global `Response` and 26 MiB with the npm copy, ' +
+    'and a young generation sized from the program or package.json, not only by a command-line flag (V8 defaults add 14 MiB ' +
+    'to the ceiling and 25 to the libs rung). With the cap and 10–15 MiB off that baseline the required pieces would fit: on ' +
+    'top of the capped ceiling they add 1–3 MiB at the peak. Fairway itself adds 14–16 MiB more (its own code and garbage).',
   ],
   deno: [
     "**Out of reach on Deno's APIs.** The required steps' extra time lands in native code, not in the steps' JavaScript: profiled, " +
