@@ -157,20 +157,24 @@ export const STEP_NOTES = {
     'as a plain record runs its ceiling 1.28× faster than as `new Headers`, `steps.ab-deno.md`), a body read that hands the bytes over ' +
     'without a copy and a malloc per chunk, a client-gone notification that costs nothing until the client leaves, and a fetch that ' +
     'builds no dependent signal when given one (`deno-serve-request-signal.mjs`, `deno-fetch-signal.mjs`).',
-    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces; capped, the per-request steps alone are at the edge** ' +
-    '(3 rounds each, `steps.mladder-deno.md`, and two capped runs `-semi4.md`, `-semi4b.md`, the same hour). Peak RSS, ceiling / ' +
-    'required / required + libs / Fairway: 121 / 155 / 164 / 186 MiB at V8 defaults; with `--max-semi-space-size=4` 75 / 89 / 112 / ' +
-    '134 and 77 / 103 / 115 / 133; idle 38 / 44–45 / 57–58 / 64–65. At defaults the young generation puts even the ceiling over (52 ' +
-    "MiB of new space at its peak, `node-deno-rss.mjs`), and the per-request steps add 34 MiB more (session 10's single steps: the " +
-    'access log +21, deadlines +12, buffering +11, abort +10 at the peak: objects that live until their response ends, promoted ' +
-    'under load). Capped, the required steps peak at 85–106 MiB over the 6 rounds (medians 89 and 103); the libraries then add 13 ' +
-    "MiB idle (`libs-rss.mjs`: zod 4.4, Fairway's config schema 7, LogTape and Hono 1) and 12–23 at the peak (each access log line " +
-    'goes through a LogTape record): over 100 in 5 of the 6 rounds (89–125). The req/s ratios of the capped runs are noisy (the ' +
-    'ceiling moved 3,388–8,124 req/s); CPU per request over the ceiling was the same as at defaults (+81 and +85 against +85 µs).',
+    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces: the capped ceiling fits, the per-request steps ' +
+    'put it over** (3 rounds each, `steps.ladder2-deno.md` and `-semi4.md`, the same half hour; the access log step writing as ' +
+    "Fairway's sink does). Peak RSS, ceiling / required / required + libs / Fairway: 124 / 148 / 164 / 170 MiB at V8 defaults, 86 " +
+    '/ 117 / 146 / 167 with `--max-semi-space-size=4` (ranges: ceiling 83–88, required 108–128, libs 143–151); idle 39 / 45 / 58 / ' +
+    '65. At defaults the young generation puts even the ceiling over (52 MiB of new space at its peak, `node-deno-rss.mjs`). ' +
+    'Capped, the ceiling has 12–17 MiB of room and the per-request steps take 24–41 MiB at the peak: objects that live until ' +
+    "their response ends and are promoted under load (session 10's single steps, before the byte-buffer log: the access log " +
+    '+21, deadlines +12, buffering +11, abort +10). The libraries add 13 MiB idle and about 29 at the capped peak, by the medians (each access log ' +
+    'line goes through a LogTape record). The capped peaks depend on the rate: this run, on a quieter machine (ceiling ' +
+    '9,900–13,800 req/s), put required 14–28 MiB and libs 31–34 above the earlier capped runs (`steps.mladder-deno-semi4*.md`, ' +
+    'ceiling 3,400–8,100 req/s: 75–77 / 89–103 / 112–115 / 133–134): more requests between two full collections fill more of ' +
+    'the old space.',
     '**What Deno would need for 100 MiB:** a young generation sized from the program or deno.json (only `--v8-flags` and ' +
-    '`DENO_V8_FLAGS` reach V8 today), and less kept per request in flight: even capped, the required steps alone sit at 85–106 MiB. ' +
-    "Then room for the libraries (13 MiB idle, 12–23 at the peak), of which zod is the largest (its schema objects for Fairway's " +
-    'settings keep 7 MiB after one parse): that part is the library, not the runtime.',
+    '`DENO_V8_FLAGS` reach V8 today), and less kept per request in flight: even capped, the required steps alone sit at 108–128 ' +
+    'MiB (85–106 at lower rates), most of it Request/Response/Headers/AbortSignal objects that Deno builds in JavaScript per ' +
+    'request and that survive a scavenge while their response is in flight. Then room for the libraries (13 MiB idle, about 29 at ' +
+    "the capped peak), of which zod is the largest (its schema objects for Fairway's settings keep 7 MiB after one parse): that " +
+    'part is the library, not the runtime.',
   ],
   bun: [
     "**Out of reach on Bun's APIs, by a smaller margin.** Profiled, the required steps add about 30 µs/req, spread out: the steps' " +
