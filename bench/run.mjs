@@ -1519,6 +1519,8 @@ function stepsRows(runs, runtimeId) {
       ? `all of: ${requiredSteps(form).join(', ')}`
       : PROXY_STEPS[step]?.extends
       ? `${PROXY_STEPS[step].extends} + ${PROXY_STEPS[step][form]}`
+      : mine.length && mine.every((r) => r.times?.start < PROXY_STEPS[step]?.before?.date)
+      ? PROXY_STEPS[step].before[form] // runs of the step's earlier form
       : PROXY_STEPS[step]?.[form] ?? `STEPS=${stepVariantText(runs, name)}`;
     return {
       target: name,

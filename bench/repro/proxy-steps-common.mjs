@@ -82,6 +82,12 @@ export const STEPS = {
       "console.log per full buffer or 100 ms (Fairway's batchedLineSink, without LogTape)",
     node: "one JSON line per request (Fairway's 15 fields), encoded and batched as Fairway's batchedLineSink (64 KiB byte buffer, 100 ms)",
     requiredBy: 'ACCESS_LOG=json is the default (issue 11), and issue 12 measures the default configuration, access log included',
+    // The form runs measured before session 11's byte-buffer sink took (steps.md names it for those rows).
+    before: {
+      date: '2026-12-02T07:15:00Z',
+      web: "one JSON line per request, kept as strings and batched: one console.log every 100 ms or 1000 lines (Fairway's sink before its byte buffer)",
+      node: "one JSON line per request, kept as strings and batched as Fairway's sink before its byte buffer (100 ms or 1000 lines)",
+    },
   },
   // Not a per-request step but what a proxy must load at start (and route and log through): run on top of `required`.
   libs: {
@@ -184,11 +190,12 @@ export const STEP_NOTES = {
     '**What Bun would need:** the peer address kept from accept (requestIP without a syscall), a console/stdout write that does not ' +
     'cost 5 µs per batched line, a client-gone signal that is free until used, and a cheaper Response construction from bytes and an ' +
     'existing Headers.',
-    '**Memory ladder: ≤ 64 MiB is reachable with only the required pieces, by 2 MiB** (3 rounds, `steps.mladder-bun.md`). Peak ' +
-    'RSS, ceiling / required / required + libs / Fairway: 47 / 57 / 62 / 65 MiB (Fairway 64.6, 63.9 in the published run); idle ' +
-    "30 / 33 / 46 / 49. The per-request steps add 10 MiB at the peak, the libraries 5 (13 at idle: zod with Fairway's English-only " +
-    "locale plugin 5, Fairway's config schema 8, LogTape and Hono 1, `libs-rss.mjs`), Fairway's own code 3 more: it sits at the " +
-    "target, not under it. Room would come from zod: its schema objects for Fairway's settings keep about 8 MiB.",
+    '**Memory ladder: ≤ 64 MiB is reachable with only the required pieces, by 4 MiB** (3 rounds, `steps.ladder2-bun.md`; the ' +
+    "access log step writing as Fairway's sink does; the earlier ladder, `steps.mladder-bun.md`: 47 / 57 / 62 / 65). Peak RSS, " +
+    'ceiling / required / required + libs / Fairway: 47 / 56 / 60 / 63 MiB (ranges 46–48, 55–56, 60, 62–64); idle 30 / 34 / 46 / ' +
+    "48. The per-request steps add 8–10 MiB at the peak, the libraries 4 (12 at idle: zod with Fairway's English-only locale " +
+    "plugin 5, Fairway's config schema 8, LogTape and Hono 1, `libs-rss.mjs`), Fairway's own code 3 more: it sits at the " +
+    "target, just under it. Room would come from zod: its schema objects for Fairway's settings keep about 8 MiB.",
   ],
 };
 
