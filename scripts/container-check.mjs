@@ -11,7 +11,12 @@
  *     as USER's uid when run as root, and waits for it to listen,
  *   - runs the HEALTHCHECK command and requires exit 0 (and non-zero while nothing listens),
  *   - sends requests through the balancer and requires 200 from a demo backend,
- *   - sends SIGTERM (or STOPSIGNAL) to the exact PID and requires exit 0 within docker stop's 10 s.
+ *   - sends SIGTERM (or STOPSIGNAL) to the exact PID and requires exit 0 within docker stop's 10 s,
+ *   - requires that the first start takes every TypeScript module from the compile cache the build filled
+ *     (ENV NODE_COMPILE_CACHE; read from Node's NODE_DEBUG_NATIVE=COMPILE_CACHE output) and leaves it as it was,
+ *     and, last, that an entrypoint edited after the build is stripped again and still starts.
+ * Absolute paths into the image in ENV values and exec-form RUN arguments (e.g. /app/.node-compile-cache) are
+ * mapped into the temporary root filesystem.
  * Because everything is read from the Dockerfile, a change there is exercised here, and a form this
  * script cannot replay (ADD, ARG, ENTRYPOINT, multi-stage, $VARIABLES, ...) fails loudly instead of
  * being skipped.
@@ -420,6 +425,21 @@ function copyStep(step, patterns) {
   return `${copied} file${copied === 1 ? '' : 's'} to ${dest}${excluded ? `, ${excluded} paths left out by .dockerignore` : ''}`;
 }
 
+/**
+ * A value that is an absolute path into the image's filesystem (its first directory exists in the temporary root,
+ * e.g. /app/.node-compile-cache), as the path into the temporary root, so neither the build nor the app reads or
+ * writes this machine's own /app. Other values as they are.
+ */
+function replayPath(value) {
+  const top = /^\/[^/:]+/.exec(value)?.[0];
+  return top && !value.includes(':') && fs.existsSync(hostPath(top)) ? hostPath(value) : value;
+}
+
+/** The image's ENV as this replay needs it: see replayPath. */
+function replayEnv(env) {
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, replayPath(value)]));
+}
+
 /** Environment for RUN: this machine's (for registry and proxy settings) minus npm's own variables, plus the image's. */
 function buildEnv(stepEnv) {
   const env = {};
@@ -429,7 +449,7 @@ function buildEnv(stepEnv) {
   }
   return {
     ...env,
-    ...stepEnv,
+    ...replayEnv(stepEnv),
     PATH: `${hostPath('/usr/local/bin')}:${process.env.PATH ?? IMAGE_PATH}`,
     // A private cache: a fresh install as in a Docker build, and `npm cache clean` cannot touch this machine's cache.
     npm_config_cache: path.join(tmp, 'npm-cache'),
@@ -443,7 +463,7 @@ function containerEnv(image, port) {
     HOME: hostPath(userOf(image.user).home),
     // Not set in the image (where it is /tmp); here it keeps tsx's compile cache inside the temporary directory.
     TMPDIR: hostPath('/tmp'),
-    ...image.env,
+    ...replayEnv(image.env),
     PORT: String(port),
   };
 }
@@ -526,7 +546,8 @@ async function runStep(step) {
   const env = buildEnv(step.env);
   const cwd = hostPath(step.workdir);
   fs.mkdirSync(cwd, { recursive: true, mode: 0o755 });
-  const argv = step.command.exec ? resolveCommand(step.command.exec, env) : step.command.argv;
+  // Exec form's arguments are mapped as ENV values are (see replayPath); a shell-form command runs as written.
+  const argv = step.command.exec ? resolveCommand(step.command.exec.map((arg, i) => i === 0 ? arg : replayPath(arg)), env) : step.command.argv;
   const began = Date.now();
   const child = start(argv, { cwd, env, ...identity(step.user) }, { echo: true });
   const result = await finish(child, RUN_TIMEOUT_MS);
@@ -629,10 +650,10 @@ async function runHealthcheck(image, port) {
   return { ...result, ms: Date.now() - began, lines: child.lines };
 }
 
-async function startApp(image) {
+async function startApp(image, extraEnv = {}) {
   for (let attempt = 1;; attempt++) {
     const port = await freePort(image.env.HOST || '0.0.0.0');
-    const env = containerEnv(image, port);
+    const env = { ...containerEnv(image, port), ...extraEnv };
     const argv = resolveCommand(image.cmd.command.argv, env);
     const began = Date.now();
     const child = start(argv, { cwd: hostPath(image.cmd.workdir), env, ...identity(image.user) });
@@ -653,6 +674,43 @@ async function startApp(image) {
     if (attempt < 3 && child.lines.some((l) => l.includes('EADDRINUSE'))) continue;
     throw new Error(`it ended (${describeExit(exited)}) before listening; its output:\n${tail(child.lines)}`);
   }
+}
+
+/** Sends the stop signal and requires exit 0 within docker stop's grace period. */
+async function stopApp(app, signal) {
+  process.kill(app.child.pid, signal);
+  const result = await finish(app.child, STOP_TIMEOUT_MS);
+  if (result.code !== 0) throw new Error(`it ended (${describeExit(result)}) (docker would SIGKILL it); its output:\n${tail(app.child.lines)}`);
+}
+
+/** Every file under a directory with its size, mode and mtime: equal snapshots mean nothing was written there. */
+function treeSnapshot(dir) {
+  const entries = [];
+  const walk = (p) => {
+    const stat = fs.lstatSync(p);
+    entries.push(`${path.relative(dir, p)} ${stat.size} ${(stat.mode & 0o7777).toString(8)} ${stat.mtimeMs}`);
+    if (stat.isDirectory()) { for (const entry of fs.readdirSync(p).sort()) walk(path.join(p, entry)); }
+  };
+  walk(dir);
+  return entries.join('\n');
+}
+
+/**
+ * Starts the CMD with Node's compile-cache debug output (NODE_DEBUG_NATIVE=COMPILE_CACHE, on stderr) and reads from
+ * it which TypeScript modules came from NODE_COMPILE_CACHE and which Node had to strip (loading its type stripper).
+ */
+async function startWithCacheDebug(image) {
+  const app = await startApp(image, { NODE_DEBUG_NATIVE: 'COMPILE_CACHE' });
+  // Idle for a moment after listening, as a container does, before reading its RSS.
+  await sleep(1000);
+  const rss = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${app.child.pid}/status`, 'utf8'))?.[1];
+  await stopApp(app, image.stopSignal);
+  const urls = (pattern) => new Set(app.child.lines.flatMap((line) => pattern.exec(line)?.[1] ?? []));
+  return {
+    fromCache: urls(/retrieving transpile cache for StrippedTypeScript (\S+)\.\.\.success/),
+    stripped: urls(/(?:no transpile cache|saving transpilation cache) for StrippedTypeScript (\S+)/),
+    rssMiB: rss ? (Number(rss) / 1024).toFixed(0) : '?',
+  };
 }
 
 // ---------------------------------------------------------------- main
@@ -765,6 +823,23 @@ async function main() {
     });
   }
 
+  const cacheDir = image.env.NODE_COMPILE_CACHE ? replayEnv({ dir: image.env.NODE_COMPILE_CACHE }).dir : undefined;
+  await check('the first start strips no TypeScript: every module comes from the compile cache filled at build time, which it leaves as it was', async () => {
+    if (!cacheDir) throw new Error("ENV NODE_COMPILE_CACHE is not set, so each start strips every module and keeps Node's type stripper resident");
+    if (!fs.existsSync(cacheDir)) throw new Error(`NODE_COMPILE_CACHE=${image.env.NODE_COMPILE_CACHE} does not exist after the build`);
+    const before = treeSnapshot(cacheDir);
+    const run = await startWithCacheDebug(image);
+    const short = (url) => url.replace(/^.*\/src\//, 'src/');
+    if (run.stripped.size > 0) {
+      throw new Error(`Node stripped ${[...run.stripped].map(short).join(', ')} itself (${run.fromCache.size} from the cache)`);
+    }
+    if (run.fromCache.size === 0) {
+      throw new Error('no TypeScript module came from the cache (is it on in the CMD, and filled for the uid of USER? Node keeps one per uid)');
+    }
+    if (treeSnapshot(cacheDir) !== before) throw new Error(`the app changed ${image.env.NODE_COMPILE_CACHE}, part of its image`);
+    return `${run.fromCache.size} modules from ${image.env.NODE_COMPILE_CACHE}, none stripped; RSS ${run.rssMiB} MiB 1 s after listening`;
+  });
+
   let app;
   await check(
     `CMD starts and listens: ${image.cmd.command.argv.join(' ')}`,
@@ -814,6 +889,23 @@ async function main() {
     }
     const logged = logEvent(app.child.lines, 'shutdown') ? '; logged event=shutdown' : '';
     return `exit 0 after ${seconds(ms)}${logged}`;
+  });
+
+  // Last, as it edits the image's copy of the entrypoint (as a file mounted over it or edited in place would).
+  await check('an entrypoint edited after the build is stripped again at start, and the cache stays as it was', async () => {
+    if (!cacheDir || !fs.existsSync(cacheDir)) throw new Error('no NODE_COMPILE_CACHE in the image');
+    const entry = image.cmd.command.argv.findLast((arg) => arg.endsWith('.ts'));
+    if (!entry) throw new Error('the CMD names no .ts entrypoint');
+    const file = path.join(hostPath(image.cmd.workdir), entry);
+    fs.appendFileSync(file, '\nconst editedAfterBuild: number = 1;\nvoid editedAfterBuild;\n');
+    const before = treeSnapshot(cacheDir);
+    const run = await startWithCacheDebug(image);
+    const stripped = [...run.stripped].map((url) => url.replace(/^.*\/src\//, 'src/'));
+    if (stripped.length !== 1 || !entry.endsWith(stripped[0])) {
+      throw new Error(`expected ${entry} alone to be stripped; stripped: ${stripped.join(', ') || 'none'}`);
+    }
+    if (treeSnapshot(cacheDir) !== before) throw new Error(`the app changed ${image.env.NODE_COMPILE_CACHE}, part of its image`);
+    return `${entry} stripped, ${run.fromCache.size} modules from the cache; it listened and stopped with exit 0`;
   });
 }
 

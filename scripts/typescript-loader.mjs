@@ -8,7 +8,7 @@
  * stripper. Node 26's stripper (swc in WebAssembly) otherwise stays resident for the process's life: 30 MiB of a
  * 126 MiB idle Fairway (bench/repro/startup-rss.mjs). The cache is NODE_COMPILE_CACHE, or node-compile-cache in the
  * system's temporary directory; NODE_DISABLE_COMPILE_CACHE=1 turns it off, and a directory that cannot be written only
- * leaves it off. Keyed by each file's content and Node's version, so an edited file is stripped again.
+ * leaves it off (unless it already holds this uid's cache, which is then read: the Docker image fills one at build time). Keyed by each file's content and Node's version, so an edited file is stripped again.
  * Then zod's locale index is narrowed to English (src/runtimes/node/zod-locales.ts), before anything imports zod.
  */
 import module from 'node:module';
