@@ -210,7 +210,8 @@ function stepTargets(tools, runtimeId, extraVariants = []) {
     missing: tools[runtimeId] ? null : FAIRWAY_RUNTIMES(tools).find((r) => r.id === runtimeId).missing,
     launch: ({ port, backends }) => ({
       cmd: tools[runtimeId].path,
-      args: v.typescript && form === 'node' ? nodeArgs(tools[runtimeId], script) : args,
+      // On Node 22.18+ the libs rung starts as `npm start` does (fairwayNodeArgs: the preload's compile cache and zod locale hook).
+      args: v.typescript && form === 'node' ? fairwayNodeArgs(tools[runtimeId], script)(ROOT) : args,
       env: { ...runtimeTuning(runtimeId), HOST: '127.0.0.1', PORT: String(port), BACKEND_SERVERS: backends.join(','), STEPS: v.steps },
       readyPath: '/health',
       listeningLine: true,
@@ -1524,6 +1525,8 @@ function stepsRows(runs, runtimeId) {
       ? `all of: ${requiredSteps(form).join(', ')}`
       : PROXY_STEPS[step]?.extends
       ? `${PROXY_STEPS[step].extends} + ${PROXY_STEPS[step][form]}`
+      : mine.length && mine.every((r) => r.times?.start < PROXY_STEPS[step]?.before?.date)
+      ? PROXY_STEPS[step].before[form] // runs of the step's earlier form
       : PROXY_STEPS[step]?.[form] ?? `STEPS=${stepVariantText(runs, name)}`;
     return {
       target: name,

@@ -78,9 +78,16 @@ export const STEPS = {
   url: { web: 'new URL(request.url)', node: null, requiredBy: null },
   tls: { web: 'Bun: a `tls` option on every fetch (Fairway passes UPSTREAM_CA_FILE and UPSTREAM_TLS_INSECURE so)', node: null, requiredBy: null },
   accesslog: {
-    web: "one JSON line per request (Fairway's 15 fields), batched: one console.log every 100 ms or 1000 lines (Fairway's batchedLineSink)",
-    node: "one JSON line per request (Fairway's 15 fields), batched as Fairway's batchedLineSink",
+    web: "one JSON line per request (Fairway's 15 fields), each encoded at once (encodeInto) into a reused 64 KiB byte buffer, one " +
+      "console.log per full buffer or 100 ms (Fairway's batchedLineSink, without LogTape)",
+    node: "one JSON line per request (Fairway's 15 fields), encoded and batched as Fairway's batchedLineSink (64 KiB byte buffer, 100 ms)",
     requiredBy: 'ACCESS_LOG=json is the default (issue 11), and issue 12 measures the default configuration, access log included',
+    // The form runs measured before session 11's byte-buffer sink took (steps.md names it for those rows).
+    before: {
+      date: '2026-12-02T07:15:00Z',
+      web: "one JSON line per request, kept as strings and batched: one console.log every 100 ms or 1000 lines (Fairway's sink before its byte buffer)",
+      node: "one JSON line per request, kept as strings and batched as Fairway's sink before its byte buffer (100 ms or 1000 lines)",
+    },
   },
   // Not a per-request step but what a proxy must load at start (and route and log through): run on top of `required`.
   libs: {
@@ -90,7 +97,8 @@ export const STEPS = {
     node: "Fairway's libraries, as Fairway uses them: its zod config schema parsing the environment once (src/core/config), Hono with the " +
       "/lb/* routes (src/core/admin/admin-routes.ts) behind @hono/node-server's request listener for /lb/ paths, LogTape configured by " +
       "src/core/logging.ts, each access log line through Fairway's access log sink (src/core/stats/access-log.ts) instead of the plain " +
-      "one; the TypeScript source run through Node's type stripping (tsx's loader on Node 20), as `npm start` does",
+      "one; started as `npm start` starts Fairway: on Node 22.18+ with its preload (scripts/typescript-loader.mjs: Node's compile " +
+      "cache, filled by an earlier start, so the type stripper never loads; zod's locales narrowed to English), tsx's loader on Node 20",
     requiredBy: 'the architecture rules (GUIDE.md): zod validates every env setting, hono (+ @hono/node-server on Node) routes /lb/*, ' +
       "LogTape writes the logs; issue 12: on Node 22.18 and later the TypeScript source runs through Node's own type stripping",
     extends: 'required',
@@ -129,19 +137,21 @@ export const STEP_NOTES = {
     'collector 2–3.5, randomUUID 1.9, the handler 2–4; the rest is socket writes (`writev`), whose share moves with the load. The cost is ' +
     'spread over what the steps must do, not one runtime defect; the dearest is writing the log lines: Node 26 would need a cheaper ' +
     'stdout write of batched strings (console formatting and a UTF-8 copy per batch).',
-    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces** (3 rounds each, `steps.mladder-node26.md` and ' +
-    '`-semi4.md`, same hour). Peak RSS, ceiling / required / required + libs / Fairway: 127 / 130 / 152 / 158 MiB at V8 defaults, ' +
-    '106 / 116 / 146 / 144 with `--max-semi-space-size=4`; idle 71 / 72 / 118 / 129. The ceiling alone peaks above 100 at defaults ' +
-    "and at 99–109 capped (the `node` binary's pages and undici, `node-deno-rss.mjs`); the per-request steps add 3–11 MiB; the libs " +
-    'rung is at 116–118 MiB idle, before any request. By library (`libs-rss.mjs`, idle, each on top of the one before): type ' +
-    "stripping 16 MiB once its stripper loads, and more as it strips: Fairway's config module and its 7 imports (64 KB of source) " +
-    "add 14.5 MiB, of which V8's heap 1 (amaro, swc compiled to WebAssembly, grows its memory with the source and never gives it " +
-    'back: +44 MiB for all of src/, `libs-rss.mjs --strip`); zod 14 (all 64 locales; 5–6.5 with an English-only locale index ' +
-    "through `module.registerHooks`, as Bun's plugin does); LogTape, Hono and @hono/node-server 5.",
-    '**What Node 26 would need for 100 MiB:** a type stripper that frees its memory once the modules are loaded (about 30 MiB ' +
-    'here, more for a larger program); with that alone the capped libs rung would still peak near 116 MiB (146 − 30), so also the ' +
-    "ceiling's own needs: a young generation sized from the program, not only by a command-line flag, and a lighter bundled " +
-    'undici (its global Response alone keeps 19 MiB).',
+    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces, by 5–8 MiB capped, and the ceiling alone is ' +
+    'there too** (3 rounds each, `steps.ladder2-node26.md` and `-semi4.md`, the same half hour; the access log step writing as ' +
+    "Fairway's sink does, the libs rung started as `npm start` starts Fairway, its compile cache filled). Peak RSS, ceiling / " +
+    'required / required + libs / Fairway: 119 / 118 / 131 / 143 MiB at V8 defaults, 105 / 108 / 106 / 122 with ' +
+    '`--max-semi-space-size=4` (ranges: ceiling 95–109, required 104–108, libs 106–107); idle 70 / 72 / 89 / 94–97. The capped ' +
+    "ceiling alone peaks at 95–109 MiB: the `node` binary's pages (about 51 MiB) and node:http with undici (26 MiB at idle, " +
+    '`node-deno-rss.mjs`), before any step; the per-request steps then add −2 to 5 MiB at the peak and the libraries 18 MiB ' +
+    "idle (zod, Hono, LogTape and Fairway's config modules; the type stripper no longer loads: libs idle 118 → 89 MiB, Fairway " +
+    '129 → 97 against the earlier ladder, `steps.mladder-node26*.md`) but nothing measurable at the capped peak. At V8 defaults ' +
+    'the young generation grows to up to 64 MiB of new space and puts every rung, the ceiling included, at 105–144.',
+    '**What Node 26 would need for 100 MiB:** a lighter baseline for a proxy on its own APIs, since the capped ceiling alone ' +
+    'peaks at 95–109 MiB: a bundled undici that does not cost 19 MiB for the global `Response` and 26 MiB with the npm copy, ' +
+    'and a young generation sized from the program or package.json, not only by a command-line flag (V8 defaults add 14 MiB ' +
+    'to the ceiling and 25 to the libs rung). With the cap and 10–15 MiB off that baseline the required pieces would fit: on ' +
+    'top of the capped ceiling they add 1–3 MiB at the peak. Fairway itself adds 14–16 MiB more (its own code and garbage).',
   ],
   deno: [
     "**Out of reach on Deno's APIs.** The required steps' extra time lands in native code, not in the steps' JavaScript: profiled, " +
@@ -153,20 +163,24 @@ export const STEP_NOTES = {
     'as a plain record runs its ceiling 1.28× faster than as `new Headers`, `steps.ab-deno.md`), a body read that hands the bytes over ' +
     'without a copy and a malloc per chunk, a client-gone notification that costs nothing until the client leaves, and a fetch that ' +
     'builds no dependent signal when given one (`deno-serve-request-signal.mjs`, `deno-fetch-signal.mjs`).',
-    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces; capped, the per-request steps alone are at the edge** ' +
-    '(3 rounds each, `steps.mladder-deno.md`, and two capped runs `-semi4.md`, `-semi4b.md`, the same hour). Peak RSS, ceiling / ' +
-    'required / required + libs / Fairway: 121 / 155 / 164 / 186 MiB at V8 defaults; with `--max-semi-space-size=4` 75 / 89 / 112 / ' +
-    '134 and 77 / 103 / 115 / 133; idle 38 / 44–45 / 57–58 / 64–65. At defaults the young generation puts even the ceiling over (52 ' +
-    "MiB of new space at its peak, `node-deno-rss.mjs`), and the per-request steps add 34 MiB more (session 10's single steps: the " +
-    'access log +21, deadlines +12, buffering +11, abort +10 at the peak: objects that live until their response ends, promoted ' +
-    'under load). Capped, the required steps peak at 85–106 MiB over the 6 rounds (medians 89 and 103); the libraries then add 13 ' +
-    "MiB idle (`libs-rss.mjs`: zod 4.4, Fairway's config schema 7, LogTape and Hono 1) and 12–23 at the peak (each access log line " +
-    'goes through a LogTape record): over 100 in 5 of the 6 rounds (89–125). The req/s ratios of the capped runs are noisy (the ' +
-    'ceiling moved 3,388–8,124 req/s); CPU per request over the ceiling was the same as at defaults (+81 and +85 against +85 µs).',
+    '**Memory ladder: ≤ 100 MiB is out of reach with only the required pieces: the capped ceiling fits, the per-request steps ' +
+    'put it over** (3 rounds each, `steps.ladder2-deno.md` and `-semi4.md`, the same half hour; the access log step writing as ' +
+    "Fairway's sink does). Peak RSS, ceiling / required / required + libs / Fairway: 124 / 148 / 164 / 170 MiB at V8 defaults, 86 " +
+    '/ 117 / 146 / 167 with `--max-semi-space-size=4` (ranges: ceiling 83–88, required 108–128, libs 143–151); idle 39 / 45 / 58 / ' +
+    '65. At defaults the young generation puts even the ceiling over (52 MiB of new space at its peak, `node-deno-rss.mjs`). ' +
+    'Capped, the ceiling has 12–17 MiB of room and the per-request steps take 24–41 MiB at the peak: objects that live until ' +
+    "their response ends and are promoted under load (session 10's single steps, before the byte-buffer log: the access log " +
+    '+21, deadlines +12, buffering +11, abort +10). The libraries add 13 MiB idle and about 29 at the capped peak, by the medians (each access log ' +
+    'line goes through a LogTape record). The capped peaks depend on the rate: this run, on a quieter machine (ceiling ' +
+    '9,900–13,800 req/s), put required 14–28 MiB and libs 31–34 above the earlier capped runs (`steps.mladder-deno-semi4*.md`, ' +
+    'ceiling 3,400–8,100 req/s: 75–77 / 89–103 / 112–115 / 133–134): more requests between two full collections fill more of ' +
+    'the old space.',
     '**What Deno would need for 100 MiB:** a young generation sized from the program or deno.json (only `--v8-flags` and ' +
-    '`DENO_V8_FLAGS` reach V8 today), and less kept per request in flight: even capped, the required steps alone sit at 85–106 MiB. ' +
-    "Then room for the libraries (13 MiB idle, 12–23 at the peak), of which zod is the largest (its schema objects for Fairway's " +
-    'settings keep 7 MiB after one parse): that part is the library, not the runtime.',
+    '`DENO_V8_FLAGS` reach V8 today), and less kept per request in flight: even capped, the required steps alone sit at 108–128 ' +
+    'MiB (85–106 at lower rates), most of it Request/Response/Headers/AbortSignal objects that Deno builds in JavaScript per ' +
+    'request and that survive a scavenge while their response is in flight. Then room for the libraries (13 MiB idle, about 29 at ' +
+    "the capped peak), of which zod is the largest (its schema objects for Fairway's settings keep 7 MiB after one parse): that " +
+    'part is the library, not the runtime.',
   ],
   bun: [
     "**Out of reach on Bun's APIs, by a smaller margin.** Profiled, the required steps add about 30 µs/req, spread out: the steps' " +
@@ -176,11 +190,12 @@ export const STEP_NOTES = {
     '**What Bun would need:** the peer address kept from accept (requestIP without a syscall), a console/stdout write that does not ' +
     'cost 5 µs per batched line, a client-gone signal that is free until used, and a cheaper Response construction from bytes and an ' +
     'existing Headers.',
-    '**Memory ladder: ≤ 64 MiB is reachable with only the required pieces, by 2 MiB** (3 rounds, `steps.mladder-bun.md`). Peak ' +
-    'RSS, ceiling / required / required + libs / Fairway: 47 / 57 / 62 / 65 MiB (Fairway 64.6, 63.9 in the published run); idle ' +
-    "30 / 33 / 46 / 49. The per-request steps add 10 MiB at the peak, the libraries 5 (13 at idle: zod with Fairway's English-only " +
-    "locale plugin 5, Fairway's config schema 8, LogTape and Hono 1, `libs-rss.mjs`), Fairway's own code 3 more: it sits at the " +
-    "target, not under it. Room would come from zod: its schema objects for Fairway's settings keep about 8 MiB.",
+    '**Memory ladder: ≤ 64 MiB is reachable with only the required pieces, by 4 MiB** (3 rounds, `steps.ladder2-bun.md`; the ' +
+    "access log step writing as Fairway's sink does; the earlier ladder, `steps.mladder-bun.md`: 47 / 57 / 62 / 65). Peak RSS, " +
+    'ceiling / required / required + libs / Fairway: 47 / 56 / 60 / 63 MiB (ranges 46–48, 55–56, 60, 62–64); idle 30 / 34 / 46 / ' +
+    "48. The per-request steps add 8–10 MiB at the peak, the libraries 4 (12 at idle: zod with Fairway's English-only locale " +
+    "plugin 5, Fairway's config schema 8, LogTape and Hono 1, `libs-rss.mjs`), Fairway's own code 3 more: it sits at the " +
+    "target, just under it. Room would come from zod: its schema objects for Fairway's settings keep about 8 MiB.",
   ],
 };
 
@@ -303,26 +318,73 @@ const isoTime = (ms) => {
   return lastText;
 };
 
+/** Fairway's batch: 64 KiB of encoded lines, written when full (from a timer) or 100 ms after its first line. */
+export const ACCESS_LOG_BATCH = { batchBytes: 64 * 1024, flushIntervalMs: 100 };
+
+const decoder = new TextDecoder();
+/** Fairway's core writer: one console.log per batch (which adds the last line feed back). */
+const consoleWriter = (lines) => console.log(decoder.decode(lines.subarray(0, lines.length - 1)));
+
 /**
- * Fairway's access log in its least form: the entry of issue 11's fields, JSON.stringify, and lines written in
- * batches (every 100 ms or 1000 lines, one console.log each), so no request waits for a write of its own. No LogTape:
- * the step measures what the feature needs, not the library (bench/repro/access-log-cost.ts measures that).
+ * The algorithm of Fairway's batchedLineSink (src/core/stats/access-log.ts), without LogTape: each line encoded at once
+ * (`TextEncoder.encodeInto`) into a reused byte buffer, so its string dies in the request that made it; one write per
+ * full buffer (from a timer, never in the request) or per `flushIntervalMs`. A copy rather than an import: that module
+ * loads LogTape, and on Node its TypeScript would load the type stripper, which belong to the `libs` rung, not to the
+ * step (test/unit/bench-access-log-step.test.ts pins that both write the same batches). Returns `append(line)` and `flush`.
  */
-export function accessLog() {
-  let pending = '';
-  let count = 0;
+export function batchedLines({ batchBytes, flushIntervalMs, write = consoleWriter }) {
+  const encoder = new TextEncoder();
+  let buffer = new Uint8Array(batchBytes);
+  let used = 0;
+  const full = [];
+  let spare;
   let timer;
   const flush = () => {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    if (count === 0) return;
-    const text = pending;
-    pending = '';
-    count = 0;
-    console.log(text);
+    const batches = full.splice(0);
+    if (used > 0) batches.push(buffer.subarray(0, used));
+    used = 0;
+    for (const batch of batches) {
+      if (batch.buffer !== buffer.buffer && batch.buffer.byteLength === batchBytes) spare = new Uint8Array(batch.buffer);
+      write(batch);
+    }
   };
-  return (e) => {
-    const line = JSON.stringify({
+  const append = (line) => {
+    const { read, written } = encoder.encodeInto(line, buffer.subarray(used));
+    if (read < line.length || used + written >= batchBytes) return false;
+    buffer[used + written] = 10;
+    used += written + 1;
+    return true;
+  };
+  const add = (line) => {
+    if (!append(line)) {
+      if (used > 0) {
+        full.push(buffer.subarray(0, used));
+        buffer = spare ?? new Uint8Array(batchBytes);
+        spare = undefined;
+        used = 0;
+      }
+      if (!append(line)) full.push(encoder.encode(`${line}\n`));
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(flush, 0);
+      return;
+    }
+    timer ??= setTimeout(flush, flushIntervalMs);
+  };
+  return { add, flush };
+}
+
+/**
+ * Fairway's access log in its least form: the entry of issue 11's fields, JSON.stringify, and the lines written as
+ * Fairway's sink writes them (batchedLines above: 64 KiB byte batches, or every 100 ms), so no request waits for a
+ * write of its own. No LogTape: the step measures what the feature needs, not the library (bench/repro/
+ * access-log-cost.ts measures that; the `libs` rung adds it).
+ */
+export function accessLog(write) {
+  const lines = batchedLines({ ...ACCESS_LOG_BATCH, ...(write ? { write } : {}) });
+  return (e) =>
+    lines.add(JSON.stringify({
       time: isoTime(e.startedAt),
       requestId: e.requestId,
       client: e.client,
@@ -338,11 +400,5 @@ export function accessLog() {
       bytesOut: e.bytesOut,
       referer: e.referer ?? '',
       userAgent: e.userAgent ?? '',
-    });
-    pending = count === 0 ? line : `${pending}\n${line}`;
-    if (++count === 1000) {
-      clearTimeout(timer);
-      timer = setTimeout(flush, 0);
-    } else timer ??= setTimeout(flush, 100);
-  };
+    }));
 }

@@ -9,6 +9,7 @@
  * one write without reading the body whole, and works on plain header objects.
  */
 import http from 'node:http';
+import module from 'node:module';
 import { Agent } from 'undici';
 import { HOP_BY_HOP, listeningLine, readEnv, roundRobin } from '../ceilings/common.mjs';
 import { accessLog, DeadlineList, loadFairwayLibs, parseSteps } from './proxy-steps-common.mjs';
@@ -21,6 +22,9 @@ const agent = new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4
 const upstreamDeadlines = new DeadlineList(10_000);
 const readDeadlines = new DeadlineList(300_000);
 const libs = steps.has('libs') ? await loadFairwayLibs(process.env, backends) : undefined;
+// Started with Fairway's preload (compile cache on), the stripped modules are written now, not only at a clean exit: a
+// later start finds them, as Fairway's next start does, and never loads the type stripper.
+if (libs) module.flushCompileCache?.();
 // As src/runtimes/node.ts serves /lb/*: Hono's app behind @hono/node-server's request listener.
 const admin = libs ? (await import('@hono/node-server')).getRequestListener(libs.admin.fetch) : undefined;
 const log = steps.has('accesslog') ? (libs?.log ?? accessLog()) : undefined;
