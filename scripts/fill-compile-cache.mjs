@@ -40,12 +40,9 @@ function fail(message) {
   process.exit(1);
 }
 
-const tsFiles = (dir) =>
-  fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return tsFiles(full);
-    return entry.name.endsWith('.ts') ? [full] : [];
-  }).sort();
+/** Every path under `dir`, depth first as readdir lists them (Node 20.1+ reads the tree itself). */
+const pathsUnder = (dir) => fs.readdirSync(dir, { recursive: true }).map((name) => path.join(dir, name));
+const tsFiles = (dir) => pathsUnder(dir).filter((file) => file.endsWith('.ts')).sort();
 
 /** The child: the preload has turned the cache on (and narrowed zod's locales); import, flush, exit. */
 async function importModules() {
@@ -68,14 +65,6 @@ async function importModules() {
   for (const url of entryImports) await import(url);
   module.flushCompileCache();
   console.log(`fill-compile-cache: imported ${files.length} modules and compiled ${path.relative(ROOT, ENTRY)}`);
-}
-
-function walk(dir, visit) {
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    visit(full, entry.isDirectory());
-    if (entry.isDirectory()) walk(full, visit);
-  }
 }
 
 /** The parent: prepare the directory, fill it as the container's user, then hand it to root, read-only. */
@@ -108,14 +97,15 @@ function fill() {
   if (!own) fail(`Node wrote no cache directory for uid ${uid} in ${dir} (found: ${fs.readdirSync(dir).join(', ') || 'nothing'})`);
   let files = 0;
   let bytes = 0;
-  walk(dir, (file, isDirectory) => {
+  for (const file of pathsUnder(dir)) {
+    const isDirectory = fs.lstatSync(file).isDirectory();
     if (isRoot) fs.lchownSync(file, 0, 0);
     fs.chmodSync(file, isDirectory ? 0o555 : 0o444);
     if (!isDirectory) {
       files++;
       bytes += fs.statSync(file).size;
     }
-  });
+  }
   if (isRoot) fs.chownSync(dir, 0, 0);
   fs.chmodSync(dir, 0o555);
   console.log(
